@@ -90,8 +90,9 @@ class FileLock:
             fd = os.open(self.path, flags, 0o600)
         except OSError as exc:
             raise OSError(
-                exc.errno, f"{self.path}: cannot open lock file ({exc.strerror}); "
-                "check the state directory exists and is writable, and that the path is not a symlink"
+                exc.errno,
+                f"{self.path}: cannot open lock file ({exc.strerror}); "
+                "check the state directory exists and is writable, and that the path is not a symlink",
             ) from exc
         deadline = time.monotonic() + self.timeout
         delay = 0.0005

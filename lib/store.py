@@ -113,7 +113,9 @@ class JsonStore:
         except FileNotFoundError:
             return b"", {}
         except IsADirectoryError as exc:
-            raise StateError(f"{self.path}: is a directory; remove it so the state file can be created") from exc
+            raise StateError(
+                f"{self.path}: is a directory; remove it so the state file can be created"
+            ) from exc
         if not raw.strip():
             return raw, {}
         try:
@@ -137,7 +139,7 @@ class JsonStore:
 
     def _replace(self, data: bytes) -> None:
         tmp = self.path + ".tmp"  # only the lock holder writes it; a killed writer's leftover is truncated
-        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
         try:
             fd = os.open(tmp, flags, 0o600)
             try:
