@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Install the claude-hooks runtime into a project and register its hooks with Claude Code.
+#
+#   ./install.sh [PROJECT_DIR]          install (default: the current directory)
+#   ./install.sh --uninstall [PROJECT]  remove exactly what install added (logs and state are kept)
+#   ./install.sh --demo                 install into a throwaway sample project and replay a recorded
+#                                       Claude Code session through the installed hooks
+#
+# Environment: PYTHON=/path/to/python3.11+ to choose the interpreter.
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+RUNTIME_REL=".claude/hooks-runtime"
+
+die() { echo "install.sh: $*" >&2; exit 1; }
+
+usage() { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; }
+
+find_python() {
+    local candidates=("${PYTHON:-}" python3 python3.13 python3.12 python3.11 python)
+    for py in "${candidates[@]}"; do
+        [ -n "$py" ] || continue
+        command -v "$py" >/dev/null 2>&1 || continue
+        if "$py" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null; then
+            command -v "$py"
+            return 0
+        fi
+    done
+    die "needs Python >= 3.11 (set PYTHON=/path/to/python3.11 or newer)"
+}
+
+source_fingerprint() {
+    # Changes whenever the runtime's sources change, so a re-install after 'git pull' updates the venv
+    # and a second install of the same sources does nothing.
+    "$1" - "$REPO" <<'EOF'
+import hashlib, os, sys
+root = sys.argv[1]
+h = hashlib.sha256()
+for top in ("pyproject.toml", "lib", "hooks"):
+    path = os.path.join(root, top)
+    files = [path] if os.path.isfile(path) else sorted(
+        os.path.join(d, f) for d, _, fs in os.walk(path) for f in fs
+        if f.endswith((".py", ".typed", ".toml", ".jsonl", ".md")) and "__pycache__" not in d
+    )
+    for f in files:
+        h.update(os.path.relpath(f, root).encode())
+        with open(f, "rb") as fh:
+            h.update(fh.read())
+print(h.hexdigest())
+EOF
+}
+
+install_into() {
+    local project="$1"
+    [ -d "$project" ] || die "$project is not a directory"
+    project="$(cd "$project" && pwd)"
+    local rt="$project/$RUNTIME_REL"
+    local py
+    py="$(find_python)"
+    echo "claude-hooks: installing into $project"
+    mkdir -p "$project/.claude"
+    if [ ! -x "$rt/bin/python" ]; then
+        echo "  environment: creating $rt ($("$py" --version))"
+        "$py" -m venv "$rt"
+        printf '*\n' > "$rt/.gitignore"
+    fi
+    local fp
+    fp="$(source_fingerprint "$rt/bin/python")"
+    if [ "$(cat "$rt/.source-fingerprint" 2>/dev/null || true)" != "$fp" ]; then
+        echo "  environment: installing the runtime and its dependencies"
+        "$rt/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade "$REPO" \
+            || die "pip could not install the runtime into $rt (see the pip output above)"
+        "$rt/bin/python" -m compileall -q "$rt/lib" >/dev/null 2>&1 || true
+        echo "$fp" > "$rt/.source-fingerprint"
+    else
+        echo "  environment: $rt already up to date"
+    fi
+    "$rt/bin/python" -m lib.installer install "$project"
+    echo "  logs:     $project/.claude/logs/ (hooks.jsonl, traces.jsonl, events.jsonl)"
+    echo "  inspect:  $rt/bin/python -m lib --project $project logs"
+    INSTALLED_PROJECT="$project"
+}
+
+uninstall_from() {
+    local project="$1"
+    [ -d "$project" ] || die "$project is not a directory"
+    project="$(cd "$project" && pwd)"
+    local rt="$project/$RUNTIME_REL"
+    local py
+    if [ -x "$rt/bin/python" ]; then py="$rt/bin/python"; else py="$(find_python)"; fi
+    echo "claude-hooks: uninstalling from $project"
+    PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}" "$py" -m lib.installer uninstall "$project"
+    if [ -d "$rt" ]; then
+        rm -rf "$rt"
+        echo "  environment: removed $rt"
+    fi
+    echo "  kept: $project/.claude/logs and $project/.claude/state (delete them if you no longer want them)"
+}
+
+run_demo() {
+    local base
+    base="$(mktemp -d "${TMPDIR:-/tmp}/claude-hooks-demo.XXXXXX")"
+    local project="$base/sample-project"
+    mkdir -p "$project/src"
+    printf 'def add(a, b):\n    return a + b\n' > "$project/src/app.py"
+    printf 'API_TOKEN=demo-not-a-real-secret\n' > "$project/.env"
+    printf '# Sample project\n\nA throwaway project for the claude-hooks demo.\n' > "$project/README.md"
+    install_into "$project"
+    echo
+    "$project/$RUNTIME_REL/bin/python" -m lib.demo "$project" "$REPO/examples/recorded-session.jsonl"
+}
+
+main() {
+    local action="install" project=""
+    while [ $# -gt 0 ]; do
+        case "$1" in
+            -h|--help) usage; exit 0 ;;
+            --uninstall) action="uninstall" ;;
+            --demo) action="demo" ;;
+            -*) die "unknown option $1 (see --help)" ;;
+            *) [ -z "$project" ] || die "one project directory at a time"; project="$1" ;;
+        esac
+        shift
+    done
+    case "$action" in
+        install) install_into "${project:-$PWD}" ;;
+        uninstall) uninstall_from "${project:-$PWD}" ;;
+        demo) [ -z "$project" ] || die "--demo makes its own sample project"; run_demo ;;
+    esac
+}
+
+main "$@"

@@ -1,0 +1,141 @@
+"""The one config file, ``.claude/hooks.toml``: pydantic models, loading, env overrides, caching.
+
+Every section is optional; an absent file means the defaults. Validation runs with pydantic once
+per change of the file (or of an override variable): the validated form is cached as plain JSON in
+the state dir, keyed by the file's path, mtime and size, so a hook process reads one small JSON file
+instead of importing pydantic and tomllib on every tool call.
+
+Environment overrides (for CI): ``CLAUDE_HOOKS_LOG_LEVEL`` (logging.level), ``CLAUDE_HOOKS_FAIL_MODE``
+(runtime.fail_mode), ``CLAUDE_HOOKS_STATE_DIR`` / ``CLAUDE_HOOKS_LOG_DIR`` (locations, see
+:mod:`lib.paths`), ``CLAUDE_HOOKS_CONFIG`` (another config file).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from lib.paths import Paths
+
+__all__ = ["ENV_OVERRIDES", "ConfigError", "load_config", "validate_config"]
+
+#: env var -> (section, key)
+ENV_OVERRIDES = {
+    "CLAUDE_HOOKS_LOG_LEVEL": ("logging", "level"),
+    "CLAUDE_HOOKS_FAIL_MODE": ("runtime", "fail_mode"),
+}
+_CACHE_NAME = "config-cache.json"
+_CACHE_VERSION = 1
+
+
+class ConfigError(ValueError):
+    """The config file is invalid; the message names the file, the key and what is allowed."""
+
+
+def _cache_key(paths: Paths, environ: dict[str, str] | os._Environ[str]) -> list[object]:
+    try:
+        st = os.stat(paths.config_file)
+        stamp: list[object] = [st.st_mtime_ns, st.st_size]
+    except FileNotFoundError:
+        stamp = [None, None]
+    overrides = [environ.get(name) for name in ENV_OVERRIDES]
+    return [_CACHE_VERSION, paths.config_file, *stamp, *overrides]
+
+
+def load_config(paths: Paths, environ: dict[str, str] | None = None) -> dict[str, object]:
+    """Return the validated config as plain data, from the cache when the file has not changed.
+
+    Raises :class:`ConfigError` when the file (or an override) is invalid.
+    """
+    env = os.environ if environ is None else environ
+    key = _cache_key(paths, env)
+    cache_path = os.path.join(paths.state_dir, _CACHE_NAME)
+    try:
+        with open(cache_path, "rb") as f:
+            cached = json.loads(f.read())
+        if isinstance(cached, dict) and cached.get("key") == key and isinstance(cached.get("config"), dict):
+            return cached["config"]  # type: ignore[no-any-return]
+    except (OSError, ValueError):
+        pass
+    config = validate_config(_read_file(paths.config_file), paths.config_file, env)
+    _write_cache(paths, cache_path, key, config)
+    return config
+
+
+def _read_file(path: str) -> dict[str, object]:
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror}); fix its permissions") from None
+    import tomllib
+
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text; save it as UTF-8 TOML") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+
+
+def _write_cache(paths: Paths, cache_path: str, key: list[object], config: dict[str, object]) -> None:
+    from lib.store import StateError, open_store
+
+    try:
+        store = open_store(paths.state_dir, _CACHE_NAME[: -len(".json")])
+        with store.transaction() as state:
+            state.clear()
+            state.update({"key": key, "config": config})
+    except (OSError, StateError):
+        pass  # a read-only state dir only costs a re-validation next time
+
+
+def validate_config(
+    data: dict[str, object],
+    source: str = "<config>",
+    environ: dict[str, str] | os._Environ[str] | None = None,
+) -> dict[str, object]:
+    """Validate ``data`` (plus env overrides) and return it as plain JSON-able data with defaults."""
+    from pydantic import ValidationError
+
+    from lib.config_models import HooksConfig
+
+    env = os.environ if environ is None else environ
+    merged: dict[str, object] = {k: (dict(v) if isinstance(v, dict) else v) for k, v in data.items()}
+    origin: dict[tuple[str, str], str] = {}
+    for var, (section, field) in ENV_OVERRIDES.items():
+        value = env.get(var)
+        if value:
+            target = merged.setdefault(section, {})
+            if isinstance(target, dict):
+                target[field] = value
+                origin[(section, field)] = var
+    try:
+        model = HooksConfig.model_validate(merged)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, source, origin)) from None
+    return model.model_dump(mode="json")
+
+
+def _describe(exc: object, source: str, origin: dict[tuple[str, str], str]) -> str:
+    from pydantic import ValidationError
+
+    from lib.config_models import allowed_keys
+
+    assert isinstance(exc, ValidationError)
+    problems = []
+    for err in exc.errors():
+        loc = tuple(str(p) for p in err["loc"])
+        key = ".".join(loc) or "(top level)"
+        where = source
+        if len(loc) >= 2 and (loc[0], loc[1]) in origin:
+            where = f"environment variable {origin[(loc[0], loc[1])]}"
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = f"unknown key; allowed here: {', '.join(allowed_keys(loc[:-1]))}"
+        problems.append(f"{where}: {key}: {msg}")
+    return "; ".join(problems)

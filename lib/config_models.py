@@ -1,0 +1,165 @@
+"""Pydantic models of ``.claude/hooks.toml``: one class per section, defaults a user can rely on.
+
+Imported only when the config file changed (see :mod:`lib.config`); hook processes read the cached,
+validated form as plain data.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "BreakerOverride",
+    "BreakerSection",
+    "GuardsSection",
+    "HooksConfig",
+    "LoggingSection",
+    "RateLimit",
+    "RateLimitSection",
+    "RuntimeSection",
+    "StateSection",
+    "allowed_keys",
+]
+
+
+class Section(BaseModel):
+    """Base: unknown keys are errors (a typo must not silently disable a policy)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RuntimeSection(Section):
+    """How the hook process behaves."""
+
+    fail_mode: Literal["open", "closed"] = Field(
+        "open",
+        description="What a runtime error, config error or lock timeout answers on PreToolUse: "
+        "'open' lets the call through (exit 0 + warning), 'closed' denies it.",
+    )
+    max_payload_bytes: int = Field(
+        16 * 1024 * 1024, ge=1024, description="Payloads larger than this are not parsed (fail open)."
+    )
+    handlers: list[str] = Field(
+        default_factory=list,
+        description="Your own handler modules: Python files (relative to the project) or dotted module names.",
+    )
+    disabled_builtins: list[str] = Field(
+        default_factory=list,
+        description="Built-in handler modules to switch off, e.g. ['rate_limit'] (names from hooks/).",
+    )
+
+
+class StateSection(Section):
+    """The locked JSON state store."""
+
+    lock_timeout_seconds: float = Field(
+        1.0, gt=0, le=30, description="Wait at most this long for a state lock."
+    )
+
+
+class LoggingSection(Section):
+    """Structured logs in ``.claude/logs/``."""
+
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    max_field_chars: int = Field(2000, ge=64, description="Tool inputs/outputs are truncated to this size.")
+    rotate_max_bytes: int = Field(
+        10 * 1024 * 1024, ge=4096, description="Rotate a .jsonl file once it is larger than this."
+    )
+    rotate_backups: int = Field(5, ge=0, le=1000, description="Rotated files kept per log.")
+    redact: bool = Field(True, description="Redact secrets before anything reaches disk.")
+
+
+class BreakerOverride(Section):
+    """Per-key breaker settings (any field left out keeps the section's value)."""
+
+    enabled: bool | None = None
+    max_failures: int | None = Field(None, ge=1)
+    cooldown_seconds: float | None = Field(None, gt=0)
+    half_open_max: int | None = Field(None, ge=1)
+    success_threshold: int | None = Field(None, ge=1)
+
+
+class BreakerSection(Section):
+    """The circuit breaker in front of Claude's tool calls."""
+
+    enabled: bool = True
+    max_failures: int = Field(5, ge=1, description="Consecutive failures that open the breaker.")
+    cooldown_seconds: float = Field(60.0, gt=0, description="How long an open breaker denies calls.")
+    half_open_max: int = Field(1, ge=1, description="Trial calls admitted at once when half-open.")
+    success_threshold: int = Field(2, ge=1, description="Half-open successes needed to close.")
+    half_open_lease_seconds: float = Field(
+        300.0, gt=0, description="A trial call that never reports back frees its slot after this."
+    )
+    failure_rate_threshold: float | None = Field(
+        None, gt=0, le=1, description="Also open when this fraction of the last window_size calls failed."
+    )
+    window_size: int = Field(20, ge=1, description="Calls in the failure-rate window.")
+    minimum_calls: int = Field(10, ge=1, description="Calls needed before the failure rate counts.")
+    cooldown_multiplier: float = Field(2.0, ge=1, description="Cooldown growth on each re-opening.")
+    max_cooldown_seconds: float = Field(600.0, gt=0, description="Cap of the grown cooldown.")
+    bash_key: Literal["tool", "first_word", "normalized"] = Field(
+        "tool",
+        description="Breaker key for Bash: the tool, the command's first word, or a normalised command.",
+    )
+    overrides: dict[str, BreakerOverride] = Field(default_factory=dict, description="Per-key settings.")
+
+
+class RateLimit(Section):
+    """``calls`` allowed in a sliding window of ``window_seconds``."""
+
+    calls: int = Field(ge=1)
+    window_seconds: float = Field(gt=0)
+
+
+class RateLimitSection(Section):
+    """Sliding-window limits on tool calls."""
+
+    enabled: bool = True
+    action: Literal["deny", "ask"] = Field("deny", description="What PreToolUse answers over the limit.")
+    scope: Literal["session", "project"] = Field(
+        "session", description="Count per Claude session, or across all sessions of the project."
+    )
+    default: RateLimit | None = Field(
+        default_factory=lambda: RateLimit(calls=300, window_seconds=60.0),
+        description="Limit for every tool without its own entry (null: none).",
+    )
+    tools: dict[str, RateLimit] = Field(default_factory=dict, description="Per-tool limits, e.g. WebFetch.")
+
+
+class GuardsSection(Section):
+    """Built-in guard policies."""
+
+    level: Literal["strict", "standard", "permissive"] = "standard"
+    bash: bool = Field(True, description="Guard Bash commands.")
+    files: bool = Field(True, description="Guard file reads and writes.")
+    allowlist: list[str] = Field(
+        default_factory=list, description="Bash commands always allowed (exact, or 're:<regex>')."
+    )
+    protected_paths: list[str] = Field(default_factory=list, description="Extra protected path globs.")
+    unprotected_paths: list[str] = Field(default_factory=list, description="Default protected globs to drop.")
+
+
+class HooksConfig(Section):
+    """The whole of ``.claude/hooks.toml``."""
+
+    runtime: RuntimeSection = Field(default_factory=RuntimeSection)  # type: ignore[arg-type]
+    state: StateSection = Field(default_factory=StateSection)  # type: ignore[arg-type]
+    logging: LoggingSection = Field(default_factory=LoggingSection)  # type: ignore[arg-type]
+    breaker: BreakerSection = Field(default_factory=BreakerSection)  # type: ignore[arg-type]
+    rate_limit: RateLimitSection = Field(default_factory=RateLimitSection)  # type: ignore[arg-type]
+    guards: GuardsSection = Field(default_factory=GuardsSection)  # type: ignore[arg-type]
+
+
+def allowed_keys(loc: tuple[str, ...]) -> list[str]:
+    """The keys allowed at ``loc`` (a path of section names), for error messages."""
+    model: type[BaseModel] = HooksConfig
+    for part in loc:
+        field = model.model_fields.get(part)
+        annotation = field.annotation if field else None
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            model = annotation
+        else:
+            break
+    return sorted(model.model_fields)

@@ -1,0 +1,206 @@
+"""Merge our hook registrations into a project's ``.claude/settings.json``, and take them out again.
+
+Used by ``install.sh`` (``python -m lib.installer install|uninstall PROJECT``). Rules:
+
+- idempotent: a second install changes nothing and writes no backup;
+- a timestamped backup (``settings.json.bak-YYYYmmddTHHMMSS``) before any change;
+- the user's own hooks and every other setting stay as they are, in their order;
+- our entries are recognised by their command (``.claude/hooks-runtime/bin/claude-hooks``), so
+  ``uninstall`` removes exactly what we added, and empty groups/events we leave behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import sys
+import time
+from typing import Any
+
+__all__ = [
+    "EVENTS",
+    "MARKER",
+    "RUNTIME_DIR",
+    "add_registrations",
+    "our_registrations",
+    "remove_registrations",
+    "update_settings_file",
+]
+
+#: The events we register (every one Claude Code can send a command hook that we act on).
+EVENTS: tuple[str, ...] = (
+    "SessionStart",
+    "SessionEnd",
+    "UserPromptSubmit",
+    "PreToolUse",
+    "PermissionRequest",
+    "PostToolUse",
+    "PostToolUseFailure",
+    "PostToolBatch",
+    "Notification",
+    "SubagentStart",
+    "SubagentStop",
+    "PreCompact",
+    "Stop",
+)
+#: Where install.sh puts the virtual environment, relative to the project.
+RUNTIME_DIR = ".claude/hooks-runtime"
+#: Substring identifying our commands.
+MARKER = f"{RUNTIME_DIR}/bin/claude-hooks"
+#: Seconds Claude Code waits for one of our hooks (they take milliseconds; this is a safety net).
+TIMEOUT = 30
+
+
+def command_for(event: str) -> str:
+    """The shell command registered for ``event``; works from any cwd via ``$CLAUDE_PROJECT_DIR``."""
+    return f'"$CLAUDE_PROJECT_DIR"/{MARKER} {event}'
+
+
+def our_registrations() -> dict[str, list[dict[str, Any]]]:
+    """The ``hooks`` mapping we add (also the content of ``settings.example.json``)."""
+    return {
+        event: [{"hooks": [{"type": "command", "command": command_for(event), "timeout": TIMEOUT}]}]
+        for event in EVENTS
+    }
+
+
+def _is_ours(handler: object) -> bool:
+    return isinstance(handler, dict) and MARKER in str(handler.get("command", ""))
+
+
+def remove_registrations(settings: dict[str, Any]) -> dict[str, Any]:
+    """Return a copy of ``settings`` without our hook handlers (and without groups we emptied)."""
+    result = copy.deepcopy(settings)
+    hooks = result.get("hooks")
+    if not isinstance(hooks, dict):
+        return result
+    for event in list(hooks):
+        groups = hooks[event]
+        if not isinstance(groups, list):
+            continue
+        kept_groups = []
+        for group in groups:
+            if isinstance(group, dict) and isinstance(group.get("hooks"), list):
+                handlers = [h for h in group["hooks"] if not _is_ours(h)]
+                if not handlers and group["hooks"]:
+                    continue  # the group held only ours
+                group = {**group, "hooks": handlers}
+            kept_groups.append(group)
+        if kept_groups:
+            hooks[event] = kept_groups
+        else:
+            del hooks[event]
+    if not hooks:
+        del result["hooks"]
+    return result
+
+
+def _has_current_registrations(settings: dict[str, Any]) -> bool:
+    hooks = settings.get("hooks")
+    if not isinstance(hooks, dict):
+        return False
+    ours = our_registrations()
+    count = sum(
+        1
+        for groups in hooks.values()
+        if isinstance(groups, list)
+        for group in groups
+        if isinstance(group, dict) and isinstance(group.get("hooks"), list)
+        for handler in group["hooks"]
+        if _is_ours(handler)
+    )
+    return count == len(ours) and all(
+        isinstance(hooks.get(e), list) and groups[0] in hooks[e] for e, groups in ours.items()
+    )
+
+
+def add_registrations(settings: dict[str, Any]) -> dict[str, Any]:
+    """Return a copy of ``settings`` with our registrations (an older copy of ours is replaced)."""
+    if _has_current_registrations(settings):
+        return copy.deepcopy(settings)
+    result = remove_registrations(settings)
+    hooks = result.setdefault("hooks", {})
+    if not isinstance(hooks, dict):
+        raise ValueError("'hooks' in settings.json is not an object; fix or remove it, then install again")
+    for event, groups in our_registrations().items():
+        existing = hooks.setdefault(event, [])
+        if not isinstance(existing, list):
+            raise ValueError(f"'hooks.{event}' in settings.json is not a list; fix it, then install again")
+        existing.extend(groups)
+    return result
+
+
+def _load(path: str) -> dict[str, Any]:
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except FileNotFoundError:
+        return {}
+    if not text.strip():
+        return {}
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise ValueError(f"{path}: not valid JSON ({exc}); fix it by hand, nothing was changed") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: top level must be an object; nothing was changed")
+    return data
+
+
+def update_settings_file(project: str, *, uninstall: bool = False) -> tuple[bool, str | None]:
+    """Install or remove our registrations in ``<project>/.claude/settings.json``.
+
+    Returns ``(changed, backup_path)``; writes nothing when nothing changes.
+    """
+    path = os.path.join(project, ".claude", "settings.json")
+    current = _load(path)
+    wanted = remove_registrations(current) if uninstall else add_registrations(current)
+    if wanted == current:
+        return False, None
+    backup = None
+    if os.path.exists(path):
+        backup = f"{path}.bak-{time.strftime('%Y%m%dT%H%M%S')}"
+        n = 1
+        while os.path.exists(backup):
+            backup = f"{path}.bak-{time.strftime('%Y%m%dT%H%M%S')}-{n}"
+            n += 1
+        with open(path, "rb") as src, open(backup, "wb") as dst:
+            dst.write(src.read())
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(wanted, f, indent=2, ensure_ascii=False)
+        f.write("\n")
+    os.replace(tmp, path)
+    return True, backup
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m lib.installer install|uninstall|example PROJECT``."""
+    parser = argparse.ArgumentParser(prog="python -m lib.installer")
+    parser.add_argument("action", choices=["install", "uninstall", "example"])
+    parser.add_argument("project", nargs="?", default=".")
+    args = parser.parse_args(argv)
+    if args.action == "example":
+        json.dump({"hooks": our_registrations()}, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    project = os.path.abspath(args.project)
+    try:
+        changed, backup = update_settings_file(project, uninstall=args.action == "uninstall")
+    except (ValueError, OSError) as exc:
+        sys.stderr.write(f"install.sh: {exc}\n")
+        return 1
+    settings = os.path.join(project, ".claude", "settings.json")
+    if not changed:
+        print(f"  settings: {settings} already up to date")
+    else:
+        verb = "removed our hooks from" if args.action == "uninstall" else "registered our hooks in"
+        print(f"  settings: {verb} {settings}" + (f" (backup: {backup})" if backup else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,330 @@
+"""The hook process: read one event from stdin, run the handlers, answer Claude Code.
+
+Registered in ``.claude/settings.json`` as ``<venv>/bin/claude-hooks <EventName>``. The contract:
+
+- stdout carries exactly one JSON object, or nothing; handlers that ``print`` write to stderr.
+- The exit code is 0. Decisions travel in the JSON (a PreToolUse deny is
+  ``hookSpecificOutput.permissionDecision``), never through exit 2 or the deprecated top-level
+  approve/block.
+- Fail open: bad input, a config error, a handler bug or a lock timeout answers exit 0 with one
+  line on stderr and a log record. With ``runtime.fail_mode = "closed"`` a PreToolUse that hits a
+  runtime problem is denied instead (the reason says why and how to fix it).
+- Every invocation is recorded (log record, span, bus events) by :mod:`lib.observability` from the
+  :class:`Invocation` below, whose attributes are that module's input.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+from lib.paths import resolve_paths
+from lib.protocol.events import EVENTS, InputError, check_fields
+from lib.protocol.output import Outcome, deny, merge, render
+from lib.registry import HookEvent, registry
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import BinaryIO, TextIO
+
+    from lib.paths import Paths
+
+__all__ = ["Invocation", "main", "run"]
+
+_PREFIX = "claude-hooks"
+
+
+class Invocation:
+    """Everything known about one hook process run; :func:`lib.observability.record_invocation` input."""
+
+    __slots__ = (
+        "config",
+        "correlation_id",
+        "duration_ms",
+        "error",
+        "event_name",
+        "events",
+        "exit_code",
+        "handler_records",
+        "log_dir",
+        "log_records",
+        "outcome",
+        "payload",
+        "payload_bytes",
+        "project_dir",
+        "session_id",
+        "start_ns",
+        "state_dir",
+        "tool_name",
+        "tool_use_id",
+        "warnings",
+    )
+
+    def __init__(self, event_name: str, paths: Paths) -> None:
+        self.event_name = event_name  # from the payload when known, else from argv, else "unknown"
+        self.payload: dict[str, object] = {}
+        self.payload_bytes = 0
+        self.session_id: str | None = None
+        self.tool_name: str | None = None
+        self.tool_use_id: str | None = None
+        self.project_dir = paths.project_dir
+        self.log_dir = paths.log_dir
+        self.state_dir = paths.state_dir
+        self.config: dict[str, object] = {}
+        self.start_ns = time.time_ns()
+        self.duration_ms = 0.0
+        self.outcome: dict[str, object] | None = None  # the JSON object printed, if any
+        self.exit_code = 0
+        self.error: str | None = None  # one-line description of a problem (bad input, bug, timeout)
+        self.warnings: list[str] = []
+        #: per handler: {"name", "duration_ms", "decision", "error"}
+        self.handler_records: list[dict[str, object]] = []
+        #: (topic, payload) events handlers asked to publish
+        self.events: list[tuple[str, dict[str, object]]] = []
+        #: records handlers logged: {"level", "message", "fields"}
+        self.log_records: list[dict[str, object]] = []
+        self.correlation_id = ""
+
+
+def _read_stdin(stream: BinaryIO, limit: int) -> bytes:
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        total = len(data)
+        while chunk := stream.read(1 << 20):  # drain, so Claude Code's write does not fail
+            total += len(chunk)
+        raise InputError(
+            f"payload is {total} bytes, over runtime.max_payload_bytes={limit}; "
+            "not parsed (raise the limit in .claude/hooks.toml to inspect such calls)"
+        )
+    return data
+
+
+def _parse(raw: bytes) -> dict[str, object]:
+    if not raw.strip():
+        raise InputError("stdin is empty; Claude Code sends one JSON object per event")
+    try:
+        payload = json.loads(raw)
+    except UnicodeDecodeError:
+        raise InputError("stdin is not UTF-8 text; expected one JSON object") from None
+    except ValueError as exc:
+        raise InputError(f"stdin is not valid JSON ({str(exc).splitlines()[0]})") from None
+    if not isinstance(payload, dict):
+        raise InputError(f"stdin JSON is {type(payload).__name__}, expected an object")
+    name = payload.get("hook_event_name")
+    if not isinstance(name, str) or not name:
+        raise InputError("payload has no 'hook_event_name' string; is this command registered as a hook?")
+    return payload
+
+
+def _load_config(paths: Paths, inv: Invocation) -> dict[str, object]:
+    from lib.config import ConfigError, load_config, validate_config
+
+    try:
+        return load_config(paths)
+    except ConfigError as exc:
+        inv.warnings.append(f"config error, using defaults: {exc}")
+        return validate_config({}, environ={})
+
+
+def _handler_modules(event_name: str, config: dict[str, object]) -> list[str]:
+    from hooks import BUILTIN
+
+    runtime = config.get("runtime")
+    runtime = runtime if isinstance(runtime, dict) else {}
+    disabled = set(runtime.get("disabled_builtins") or ())
+    modules = [m for m in BUILTIN.get(event_name, ()) if m.rsplit(".", 1)[-1] not in disabled]
+    modules.extend(str(m) for m in runtime.get("handlers") or ())
+    return modules
+
+
+def _import_handler_module(spec: str, project_dir: str) -> None:
+    import importlib
+
+    if spec.endswith(".py") or os.sep in spec:
+        import importlib.util
+
+        path = spec if os.path.isabs(spec) else os.path.join(project_dir, spec)
+        if not os.path.isfile(path):
+            raise ImportError(f"handler file {path} (runtime.handlers in .claude/hooks.toml) does not exist")
+        name = "claude_hooks_user_" + os.path.splitext(os.path.basename(path))[0]
+        if name in sys.modules:
+            return
+        module_spec = importlib.util.spec_from_file_location(name, path)
+        if module_spec is None or module_spec.loader is None:
+            raise ImportError(f"cannot load handler file {path}")
+        module = importlib.util.module_from_spec(module_spec)
+        sys.modules[name] = module
+        module_spec.loader.exec_module(module)
+    else:
+        if project_dir not in sys.path:
+            sys.path.append(project_dir)
+        importlib.import_module(spec)
+
+
+def _fail_closed(event_name: str, config: dict[str, object]) -> bool:
+    runtime = config.get("runtime")
+    mode = runtime.get("fail_mode") if isinstance(runtime, dict) else None
+    mode = os.environ.get("CLAUDE_HOOKS_FAIL_MODE") or mode
+    return event_name == "PreToolUse" and mode == "closed"
+
+
+def _dispatch(event: HookEvent, inv: Invocation, paths: Paths) -> Outcome:
+    for module in _handler_modules(event.name, event.config):
+        try:
+            _import_handler_module(module, paths.project_dir)
+        except Exception as exc:
+            inv.warnings.append(f"handler module {module} failed to import: {type(exc).__name__}: {exc}")
+            inv.handler_records.append({"name": module, "error": f"import: {type(exc).__name__}: {exc}"})
+            if _fail_closed(event.name, event.config):
+                event.pending = merge(
+                    [event.pending or Outcome(), _closed_deny(f"handler module {module} is broken")]
+                )
+    spec = EVENTS[event.name]
+    match_value: str | None = None
+    if spec.matcher_field is not None:
+        value = event.data.get(spec.matcher_field)
+        match_value = value if isinstance(value, str) else ""
+    outcomes: list[Outcome] = [event.pending] if event.pending is not None else []
+    for handler in registry.handlers_for(event.name, match_value):
+        t0 = time.perf_counter()
+        record: dict[str, object] = {"name": handler.name}
+        try:
+            result = handler.func(event)
+            if result is not None and not isinstance(result, Outcome):
+                raise TypeError(
+                    f"returned {type(result).__name__}; return an Outcome (deny(...), ...) or None"
+                )
+        except Exception as exc:
+            line = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".rstrip(": ")
+            record["error"] = line
+            inv.warnings.append(f"handler {handler.name} failed: {line}")
+            result = (
+                _closed_deny(f"handler {handler.name} failed ({line})")
+                if _fail_closed(event.name, event.config)
+                else None
+            )
+        record["duration_ms"] = round((time.perf_counter() - t0) * 1000, 3)
+        if result is not None:
+            outcomes.append(result)
+            event.pending = merge(outcomes)
+            record["decision"] = result.permission or ("block" if result.block_reason else "context")
+        inv.handler_records.append(record)
+    return merge(outcomes) if outcomes else Outcome()
+
+
+def _closed_deny(problem: str) -> Outcome:
+    return deny(
+        f"claude-hooks is set to fail closed and {problem}; the call was not checked, so it is denied. "
+        "Ask the user to fix the hook setup (see .claude/logs/hooks.jsonl) or set "
+        "runtime.fail_mode = 'open' in .claude/hooks.toml."
+    )
+
+
+def _apply_stop_safety(
+    event_name: str, payload: dict[str, object], outcome: Outcome, inv: Invocation
+) -> Outcome:
+    if (
+        event_name in ("Stop", "SubagentStop")
+        and payload.get("stop_hook_active") is True
+        and outcome.block_reason
+    ):
+        inv.warnings.append(
+            f"{event_name} block dropped: stop_hook_active is true (prevents an endless loop)"
+        )
+        outcome.block_reason = None
+    return outcome
+
+
+def run(expected_event: str | None, stdin: BinaryIO, stdout: TextIO, stderr: TextIO) -> int:
+    """Handle one event; returns the exit code. ``expected_event`` is the name the command was
+    registered for (argv), used when the payload cannot be read."""
+    t0 = time.perf_counter()
+    paths = resolve_paths()
+    inv = Invocation(expected_event or "unknown", paths)
+    config: dict[str, object] = {}
+    out: dict[str, object] | None = None
+    try:
+        config = _load_config(paths, inv)
+        inv.config = config
+        runtime = config.get("runtime")
+        limit = runtime.get("max_payload_bytes", 16 << 20) if isinstance(runtime, dict) else 16 << 20
+        raw = _read_stdin(stdin, int(limit))  # type: ignore[call-overload]
+        inv.payload_bytes = len(raw)
+        payload = _parse(raw)
+        inv.payload = payload
+        name = str(payload["hook_event_name"])
+        inv.event_name = name
+        sid = payload.get("session_id")
+        inv.session_id = sid if isinstance(sid, str) else None
+        tuid = payload.get("tool_use_id")
+        inv.tool_use_id = tuid if isinstance(tuid, str) else None
+        tname = payload.get("tool_name")
+        inv.tool_name = tname if isinstance(tname, str) else None
+        pid = payload.get("prompt_id")
+        inv.correlation_id = inv.tool_use_id or (pid if isinstance(pid, str) else "") or os.urandom(8).hex()
+        if expected_event and expected_event != name:
+            inv.warnings.append(f"registered for {expected_event} but received {name}; handling {name}")
+        spec = EVENTS.get(name)
+        if spec is None:
+            inv.error = f"unknown hook event {name!r}; answered with a no-op (newer Claude Code?)"
+        else:
+            check_fields(payload, spec)
+            event = HookEvent(name, payload, paths=paths, config=config)
+            real_stdout, sys.stdout = sys.stdout, stderr  # a stray print() must not corrupt our answer
+            try:
+                outcome = _dispatch(event, inv, paths)
+            finally:
+                sys.stdout = real_stdout
+                inv.events = event.published
+                inv.log_records = event.log.records
+            outcome = _apply_stop_safety(name, payload, outcome, inv)
+            out, render_warnings = render(name, outcome)
+            inv.warnings.extend(render_warnings)
+    except InputError as exc:
+        inv.error = str(exc)
+        if _fail_closed(inv.event_name, config):
+            out, _ = render("PreToolUse", _closed_deny(f"its input was unreadable ({exc})"))
+    except Exception as exc:  # a bug in the runtime itself: never block the session by accident
+        inv.error = f"internal error: {type(exc).__name__}: {exc}".splitlines()[0]
+        if _fail_closed(inv.event_name, config):
+            out, _ = render("PreToolUse", _closed_deny(f"hit an internal error ({type(exc).__name__})"))
+
+    if inv.error:
+        stderr.write(f"{_PREFIX}: {inv.event_name}: {inv.error}\n")
+    for warning in inv.warnings:
+        stderr.write(f"{_PREFIX}: warning: {warning}\n")
+    inv.outcome = out
+    if out is not None:
+        stdout.write(json.dumps(out, ensure_ascii=False, separators=(",", ":")) + "\n")
+        stdout.flush()
+    inv.duration_ms = round((time.perf_counter() - t0) * 1000, 3)
+    _record(inv, stderr)
+    return inv.exit_code
+
+
+def _record(inv: Invocation, stderr: TextIO) -> None:
+    try:
+        from lib.observability import record_invocation
+    except ModuleNotFoundError as exc:
+        if exc.name == "lib.observability":
+            return
+        raise
+    try:
+        record_invocation(inv)
+    except Exception as exc:
+        stderr.write(f"{_PREFIX}: warning: could not record this invocation: {type(exc).__name__}: {exc}\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point: ``claude-hooks EVENT`` with the event's JSON on stdin."""
+    args = sys.argv[1:] if argv is None else argv
+    if args and args[0] in ("-h", "--help"):
+        sys.stdout.write("usage: claude-hooks EVENT < payload.json  (run by Claude Code; see README)\n")
+        return 0
+    return run(args[0] if args else None, sys.stdin.buffer, sys.stdout, sys.stderr)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
