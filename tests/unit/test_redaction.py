@@ -1,0 +1,233 @@
+"""Secret redaction: a corpus of secret shapes that must disappear and look-alikes that must stay."""
+
+from __future__ import annotations
+
+import random
+import string
+
+import pytest
+
+from lib.redaction import MASK, is_secret_name, redact, redact_text
+
+_rng = random.Random(1234)
+
+
+def rand(n: int, alphabet: str = string.ascii_letters + string.digits) -> str:
+    return "".join(_rng.choice(alphabet) for _ in range(n))
+
+
+B64URL = string.ascii_letters + string.digits + "-_"
+UPPER_DIGITS = string.ascii_uppercase + string.digits
+HEX = "0123456789abcdef"
+
+PEM_BODY = "\n".join(rand(64, string.ascii_letters + string.digits + "+/") for _ in range(5))
+
+# (description, text containing the secret, the secret itself)
+SECRETS: list[tuple[str, str]] = [
+    ("anthropic api key", "sk-ant-api03-" + rand(93, B64URL) + "AA"),
+    ("anthropic admin key", "sk-ant-admin01-" + rand(93, B64URL)),
+    ("anthropic oauth token", "sk-ant-oat01-" + rand(80, B64URL)),
+    ("openai project key", "sk-proj-" + rand(48, B64URL) + "T3BlbkFJ" + rand(48, B64URL)),
+    ("openai legacy key", "sk-" + rand(20) + "T3BlbkFJ" + rand(20)),
+    ("openai service account key", "sk-svcacct-" + rand(60, B64URL)),
+    ("openai admin key", "sk-admin-" + rand(60, B64URL)),
+    ("openai long key", "sk-" + rand(48)),
+    ("aws access key id", "AKIA" + rand(16, UPPER_DIGITS)),
+    ("aws temporary key id", "ASIA" + rand(16, UPPER_DIGITS)),
+    ("github classic pat", "ghp_" + rand(36)),
+    ("github oauth token", "gho_" + rand(36)),
+    ("github app user token", "ghu_" + rand(36)),
+    ("github app server token", "ghs_" + rand(36)),
+    ("github refresh token", "ghr_" + rand(76)),
+    ("github fine-grained pat", "github_pat_" + rand(22) + "_" + rand(59)),
+    ("slack bot token", "xoxb-" + rand(12, string.digits) + "-" + rand(13, string.digits) + "-" + rand(24)),
+    (
+        "slack user token",
+        "xoxp-" + rand(12, string.digits) + "-" + rand(12, string.digits) + "-" + rand(32, HEX),
+    ),
+    (
+        "slack app token",
+        "xapp-1-A" + rand(10, UPPER_DIGITS) + "-" + rand(13, string.digits) + "-" + rand(64, HEX),
+    ),
+    (
+        "slack webhook",
+        "https://hooks.slack.com/services/T"
+        + rand(8, UPPER_DIGITS)
+        + "/B"
+        + rand(8, UPPER_DIGITS)
+        + "/"
+        + rand(24),
+    ),
+    ("google api key", "AIza" + rand(35, B64URL)),
+    ("google oauth client secret", "GOCSPX-" + rand(28, B64URL)),
+    ("google oauth access token", "ya29." + rand(120, B64URL)),
+    ("google refresh token", "1//0" + rand(60, B64URL)),
+    ("stripe live secret key", "sk_live_" + rand(24)),
+    ("stripe restricted key", "rk_live_" + rand(24)),
+    ("gitlab pat", "glpat-" + rand(20, B64URL)),
+    ("npm token", "npm_" + rand(36)),
+    ("pypi token", "pypi-AgEIcHlwaS5vcmc" + rand(60, B64URL)),
+    ("huggingface token", "hf_" + rand(34, string.ascii_letters)),
+    ("sendgrid key", "SG." + rand(22, B64URL) + "." + rand(43, B64URL)),
+    ("digitalocean token", "dop_v1_" + rand(64, HEX)),
+    ("jwt", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0." + rand(43, B64URL)),
+    ("bearer header", "Authorization: Bearer " + rand(40, B64URL + ".")),
+    (
+        "basic auth header",
+        "Authorization: Basic " + rand(24, string.ascii_letters + string.digits + "+/") + "==",
+    ),
+    ("rsa private key", "-----BEGIN RSA PRIVATE KEY-----\n" + PEM_BODY + "\n-----END RSA PRIVATE KEY-----"),
+    (
+        "openssh private key",
+        "-----BEGIN OPENSSH PRIVATE KEY-----\n" + PEM_BODY + "\n-----END OPENSSH PRIVATE KEY-----",
+    ),
+    ("pkcs8 private key", "-----BEGIN PRIVATE KEY-----\n" + PEM_BODY + "\n-----END PRIVATE KEY-----"),
+    (
+        "pgp private key",
+        "-----BEGIN PGP PRIVATE KEY BLOCK-----\n" + PEM_BODY + "\n-----END PGP PRIVATE KEY BLOCK-----",
+    ),
+    ("private key without its END line", "-----BEGIN EC PRIVATE KEY-----\n" + PEM_BODY),
+    ("postgres url password", "postgres://admin:" + rand(16) + "@db.internal:5432/app"),
+    ("redis url password", "redis://:" + rand(20) + "@cache:6379/0"),
+    ("https url password", "https://deploy:" + rand(12) + "@git.example.com/repo.git"),
+    ("env password", "DB_PASSWORD=" + rand(14)),
+    ("env secret", "export JWT_SECRET=" + rand(32)),
+    ("env token", "GITLAB_TOKEN=" + rand(26)),
+    (
+        "env aws secret access key",
+        "AWS_SECRET_ACCESS_KEY=" + rand(40, string.ascii_letters + string.digits + "/+"),
+    ),
+    ("env api key quoted", 'OPENAI_API_KEY="' + rand(30) + '"'),
+    ("json password field", '{"username": "bob", "password": "' + rand(12) + '"}'),
+    ("yaml client secret", "client_secret: " + rand(30)),
+    ("cli flag password", "mysql --password=" + rand(10) + " -u root"),
+    ("api key header", "X-Api-Key: " + rand(32)),
+    ("camelCase access token", "accessToken=" + rand(40)),
+    ("private key field", "PRIVATE_KEY='" + rand(40) + "'"),
+    ("sentry dsn", "SENTRY_DSN=" + "https://" + rand(32, HEX) + "@o1.ingest.sentry.io/42"),
+]
+
+
+def secret_of(text: str) -> str:
+    """The sensitive part of a corpus entry (what must not survive)."""
+    for sep in ("PRIVATE KEY-----\n", "PRIVATE KEY BLOCK-----\n"):
+        if sep in text:
+            return text.split(sep, 1)[1][:64]
+    for marker in ("Bearer ", "Basic "):
+        if marker in text:
+            return text.split(marker, 1)[1]
+    if "://" in text and "@" in text and "sentry" not in text:
+        return text.split("://", 1)[1].split("@", 1)[0].split(":", 1)[1]
+    for sep in ("=", ": ", ":"):
+        if sep in text and not text.startswith(("sk-", "eyJ", "xox", "https://hooks")):
+            tail = text.rsplit(sep, 1)[1] if sep != "=" else text.split(sep, 1)[1]
+            return tail.split()[0].strip("\"'{}")
+    return text
+
+
+def test_corpus_has_at_least_40_secret_shapes() -> None:
+    assert len(SECRETS) >= 40
+
+
+@pytest.mark.parametrize(("kind", "text"), SECRETS, ids=[k for k, _ in SECRETS])
+def test_secret_is_removed_alone_and_inside_a_sentence(kind: str, text: str) -> None:
+    secret = secret_of(text)
+    assert len(secret) >= 8, kind
+    for context in (text, f"running step: {text} (exit 0)", f"line one\n  {text}\nline three"):
+        out = redact_text(context)
+        assert secret not in out, f"{kind}: {out!r}"
+        assert "REDACTED" in out
+    assert secret not in str(redact({"output": f"cmd: {text}"}))
+
+
+LOOKALIKES: list[str] = [
+    "sk-learn is spelled scikit-learn",
+    "task-ant-colony simulation",
+    "commit 3f786850e387550fdab836ed7e6dc881de23001b fixed it",
+    "session 5921294c-55cd-4911-91ca-88811f0d9977 started",
+    "toolu_01HkQ9s2x7PqVb3cZ8mN4rTt",
+    "max_tokens=4096",
+    "input_tokens: 1200, output_tokens: 88",
+    "token_count=17",
+    "PASSWORD_MIN_LENGTH=12",
+    "GITHUB_TOKEN=$GITHUB_TOKEN",
+    "API_KEY=${API_KEY}",
+    'password: "<your password here>"',
+    "secret=***",
+    "export AUTH_TOKEN_FILE=/run/secrets/token",
+    "primary_key=id",
+    "sort_key: created_at",
+    "https://example.com/path?q=1",
+    "git clone git@github.com:org/repo.git",
+    "ssh://git@host:22/repo",
+    "Bearer auth is configured in settings",
+    "the token bucket holds 10 tokens",
+    "AKIA is the prefix of AWS key ids",
+    "ghp_ tokens are GitHub classic PATs",
+    "xoxb- is a Slack bot token prefix",
+    "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----",
+    "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----",
+    "Exit code 1\nerror: no such file",
+    "ratelimit: 30 calls per 60s",
+    "password_reset_url=https://example.com/reset",
+    "skeleton-key-design.md",
+    "key=value",
+    "user: alice",
+    "time: 12:30:45",
+    "Read(file_path=/home/user/project/secrets.md)",
+]
+
+
+@pytest.mark.parametrize("text", LOOKALIKES)
+def test_lookalike_stays_untouched(text: str) -> None:
+    assert redact_text(text) == text
+
+
+@pytest.mark.parametrize(
+    ("name", "secret"),
+    [
+        ("password", True), ("DB_PASSWORD", True), ("apiKey", True), ("api_key", True), ("x-api-key", True),
+        ("client_secret", True), ("accessToken", True), ("GITHUB_TOKEN", True), ("Authorization", True),
+        ("AWS_SECRET_ACCESS_KEY", True), ("private_key", True), ("cookie", True), ("passphrase", True),
+        ("max_tokens", False), ("token_count", False), ("input_tokens", False), ("password_min_length", False),
+        ("primary_key", False), ("session_id", False), ("tool_use_id", False), ("command", False),
+        ("secret_file", False), ("file_path", False),
+    ],
+)  # fmt: skip
+def test_secret_names(name: str, secret: bool) -> None:
+    assert is_secret_name(name) is secret
+
+
+def test_structured_redaction_masks_by_key_and_keeps_references() -> None:
+    data = {
+        "tool_input": {"command": "curl -H 'Authorization: Bearer " + "a" * 30 + "' https://api"},
+        "env": {"DB_PASSWORD": "hunter2hunter2", "GITHUB_TOKEN": "$GITHUB_TOKEN", "PORT": 5432},
+        "usage": {"input_tokens": 10, "max_tokens": 4096},
+        "headers": [{"x-api-key": "abc123abc123"}],
+        "flag": True,
+    }
+    out = redact(data)
+    assert out["env"] == {"DB_PASSWORD": MASK, "GITHUB_TOKEN": "$GITHUB_TOKEN", "PORT": 5432}  # type: ignore[index]
+    assert out["usage"] == {"input_tokens": 10, "max_tokens": 4096}  # type: ignore[index]
+    assert out["headers"] == [{"x-api-key": MASK}]  # type: ignore[index]
+    assert "a" * 30 not in str(out) and out["flag"] is True  # type: ignore[index]
+    assert data["env"]["DB_PASSWORD"] == "hunter2hunter2"  # type: ignore[index]  # the input is not changed
+
+
+def test_long_values_are_truncated_and_secrets_across_the_cut_still_go() -> None:
+    key = "ghp_" + rand(36)
+    blob = "x" * 995 + key + "y" * 50_000_000
+    out = redact({"tool_response": {"stdout": blob}}, max_chars=1000)
+    stdout = out["tool_response"]["stdout"]  # type: ignore[index]
+    assert len(stdout) < 1100
+    assert key[:10] not in stdout
+    assert "truncated" in stdout
+    listing = redact({"filenames": [f"f{i}" for i in range(1000)]}, max_items=50)
+    assert len(listing["filenames"]) == 51 and listing["filenames"][-1] == "…[950 more items]"  # type: ignore[index]
+
+
+def test_deep_nesting_is_cut() -> None:
+    value: object = "leaf"
+    for _ in range(100):
+        value = [value]
+    assert "[nested too deep]" in str(redact(value))
