@@ -1,0 +1,154 @@
+"""Helpers shared by the tests: a project with our hooks installed by ``install.sh``, and a way to fire events at it
+exactly as Claude Code does (``sh -c <command from settings.json>``, payload on stdin, exit code and
+stdout read back).
+
+``installed_runtime`` runs ``./install.sh`` once per test session into a temporary project. Each
+test's ``hook_project`` is a fresh project directory that shares that virtual environment (a symlink at
+``.claude/hooks-runtime``) and carries the same ``settings.json``, so state and logs never leak
+between tests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+PAYLOADS = REPO / "examples" / "recorded-session.jsonl"
+RUNTIME_REL = Path(".claude") / "hooks-runtime"
+
+
+def load_payloads() -> list[dict[str, Any]]:
+    """The payloads captured from Claude Code 2.1.328."""
+    return [json.loads(line) for line in PAYLOADS.read_text().splitlines() if line.strip()]
+
+
+def payload_for(event: str, tool: str | None = None, **overrides: Any) -> dict[str, Any]:
+    """A copy of the first captured payload of ``event`` (and ``tool``), with ``overrides`` applied."""
+    for p in load_payloads():
+        if p["hook_event_name"] == event and (tool is None or p.get("tool_name") == tool):
+            return {**p, **overrides}
+    raise LookupError(f"no captured {event} payload for tool {tool}")
+
+
+class HookResult:
+    """What Claude Code reads back from one hook command."""
+
+    def __init__(self, proc: subprocess.CompletedProcess[bytes]) -> None:
+        self.code = proc.returncode
+        self.stdout = proc.stdout.decode("utf-8", "replace")
+        self.stderr = proc.stderr.decode("utf-8", "replace")
+
+    @property
+    def json(self) -> dict[str, Any] | None:
+        """stdout parsed as the single JSON object it must be (None when stdout is empty)."""
+        if not self.stdout.strip():
+            return None
+        value = json.loads(self.stdout)
+        assert isinstance(value, dict), f"stdout is not one JSON object: {self.stdout!r}"
+        return value
+
+    @property
+    def decision(self) -> str | None:
+        """PreToolUse permissionDecision, if any."""
+        out = self.json or {}
+        return out.get("hookSpecificOutput", {}).get("permissionDecision")
+
+    @property
+    def reason(self) -> str:
+        """PreToolUse permissionDecisionReason, or the block reason."""
+        out = self.json or {}
+        return str(
+            out.get("hookSpecificOutput", {}).get("permissionDecisionReason") or out.get("reason") or ""
+        )
+
+    def __repr__(self) -> str:
+        return f"HookResult(code={self.code}, stdout={self.stdout!r}, stderr={self.stderr!r})"
+
+
+class HookProject:
+    """A project directory with our hooks registered; fire events at it with :meth:`run`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.settings = json.loads((path / ".claude" / "settings.json").read_text())
+
+    def commands(self, event: str) -> list[str]:
+        """The commands settings.json registers for ``event``."""
+        return [h["command"] for g in self.settings["hooks"].get(event, []) for h in g["hooks"]]
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """The environment Claude Code gives a hook (our overrides stripped from the test's own env)."""
+        env = {
+            k: v for k, v in os.environ.items() if not k.startswith(("CLAUDE_HOOKS_", "CLAUDE_PROJECT_DIR"))
+        }
+        env["CLAUDE_PROJECT_DIR"] = str(self.path)
+        env.update(extra)
+        return env
+
+    def run(
+        self,
+        payload: dict[str, Any] | bytes | str,
+        event: str | None = None,
+        *,
+        env: dict[str, str] | None = None,
+        timeout: float = 60,
+    ) -> HookResult:
+        """Spawn the registered command for the payload's event with ``payload`` on stdin."""
+        if isinstance(payload, dict):
+            event = event or payload["hook_event_name"]
+            data = json.dumps(payload).encode()
+        else:
+            data = payload.encode() if isinstance(payload, str) else payload
+        assert event, "give the event name for a raw payload"
+        (command,) = self.commands(event)
+        proc = subprocess.run(
+            ["sh", "-c", command],
+            input=data,
+            capture_output=True,
+            cwd=self.path,
+            env=self.env(**(env or {})),
+            timeout=timeout,
+        )
+        return HookResult(proc)
+
+    def popen(self, payload: dict[str, Any], *, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        """Start the registered command without waiting (for parallel tests); payload already written."""
+        (command,) = self.commands(payload["hook_event_name"])
+        proc = subprocess.Popen(
+            ["sh", "-c", command],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=self.path,
+            env=self.env(**(env or {})),
+        )
+        assert proc.stdin is not None
+        proc.stdin.write(json.dumps(payload).encode())
+        proc.stdin.close()
+        return proc
+
+    def write_config(self, text: str) -> None:
+        """Write ``.claude/hooks.toml``."""
+        (self.path / ".claude" / "hooks.toml").write_text(text)
+
+    def log_records(self, name: str = "hooks") -> list[dict[str, Any]]:
+        """Every parseable record of ``.claude/logs/<name>.jsonl``."""
+        path = self.path / ".claude" / "logs" / f"{name}.jsonl"
+        if not path.exists():
+            return []
+        out = []
+        for line in path.read_text().splitlines():
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                continue
+        return out
+
+    def state(self, name: str) -> dict[str, Any]:
+        """The content of ``.claude/state/<name>.json`` ({} when absent)."""
+        path = self.path / ".claude" / "state" / f"{name}.json"
+        return json.loads(path.read_text()) if path.exists() else {}

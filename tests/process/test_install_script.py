@@ -1,0 +1,69 @@
+"""install.sh from a clone: a venv, registrations merged, idempotent, --uninstall exact."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+from hookkit import REPO, payload_for
+
+USER = {
+    "hooks": {"PreToolUse": [{"matcher": "Bash", "hooks": [{"type": "command", "command": "true"}]}]},
+    "x": 1,
+}
+
+
+def _install(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", str(REPO / "install.sh"), *args], capture_output=True, text=True, timeout=600, cwd=cwd
+    )
+
+
+def test_install_twice_then_uninstall(installed_runtime: Path, tmp_path: Path) -> None:
+    project = tmp_path / "p"
+    (project / ".claude").mkdir(parents=True)
+    settings = project / ".claude" / "settings.json"
+    settings.write_text(json.dumps(USER))
+    # Reuse the session's environment so this test does not download anything again.
+    (project / ".claude" / "hooks-runtime").symlink_to(installed_runtime / ".claude" / "hooks-runtime")
+
+    first = _install(str(project))
+    assert first.returncode == 0, first.stderr
+    installed = json.loads(settings.read_text())
+    assert installed["x"] == 1 and installed["hooks"]["PreToolUse"][0] == USER["hooks"]["PreToolUse"][0]
+    backups = list(settings.parent.glob("settings.json.bak-*"))
+    assert len(backups) == 1 and json.loads(backups[0].read_text()) == USER
+
+    second = _install(str(project))
+    assert second.returncode == 0
+    assert f"settings: {settings} already up to date" in second.stdout
+    assert json.loads(settings.read_text()) == installed
+    assert len(list(settings.parent.glob("settings.json.bak-*"))) == 1
+
+    removed = _install("--uninstall", str(project))
+    assert removed.returncode == 0, removed.stderr
+    assert json.loads(settings.read_text()) == USER
+    assert not (project / ".claude" / "hooks-runtime").exists()
+
+
+def test_registered_commands_work_from_any_cwd(installed_runtime: Path, tmp_path: Path) -> None:
+    settings = json.loads((installed_runtime / ".claude" / "settings.json").read_text())
+    (command,) = [h["command"] for g in settings["hooks"]["PreToolUse"] for h in g["hooks"]]
+    payload = payload_for("PreToolUse", "Bash")
+    proc = subprocess.run(
+        ["sh", "-c", command],
+        input=json.dumps(payload).encode(),
+        capture_output=True,
+        cwd=tmp_path,  # not the project
+        env={"PATH": "/usr/bin:/bin", "CLAUDE_PROJECT_DIR": str(installed_runtime)},
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert (installed_runtime / ".claude" / "state").is_dir()
+    assert not (tmp_path / ".claude").exists()
+
+
+def test_install_rejects_a_missing_project(tmp_path: Path) -> None:
+    proc = _install(str(tmp_path / "nope"))
+    assert proc.returncode == 1 and "is not a directory" in proc.stderr
