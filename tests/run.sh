@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Run the whole test suite from a fresh clone: makes .venv with the test dependencies, installs the
+# pinned Claude Code CLI for the end-to-end tests (tests/e2e/install_cli.sh) and a redis-server for
+# the Redis backend tests when missing, then runs pytest. Extra arguments go to pytest.
+#
+#   tests/run.sh                 everything (what CI runs)
+#   tests/run.sh tests/unit -x   a subset
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO"
+
+find_python() {
+    for py in "${PYTHON:-}" python3 python3.13 python3.12 python3.11; do
+        [ -n "$py" ] && command -v "$py" >/dev/null 2>&1 || continue
+        "$py" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null && { echo "$py"; return; }
+    done
+    echo "tests/run.sh: needs Python >= 3.11" >&2; exit 1
+}
+
+if [ ! -x .venv/bin/python ]; then
+    "$(find_python)" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test,redis]"
+
+command -v node >/dev/null 2>&1 || { echo "tests/run.sh: the end-to-end tests need Node.js and npm" >&2; exit 1; }
+sh tests/e2e/install_cli.sh
+
+if [ -x tests/redis/install_redis.sh ]; then
+    sh tests/redis/install_redis.sh
+fi
+
+set +e
+.venv/bin/python -m pytest "$@"
+status=$?
+set -e
+if [ "$status" -eq 5 ]; then
+    echo "tests/run.sh: pytest collected no tests" >&2
+fi
+exit "$status"
