@@ -2,17 +2,20 @@
 
 Each subcommand lives in its own module under ``lib/cli/`` and exposes
 ``register(subparsers) -> None``, adding its parser with ``set_defaults(func=...)``; ``func(args)``
-returns the exit code. Modules are listed in :data:`COMMANDS`.
+returns the exit code. Every module in this package that has ``register`` is a subcommand.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import pkgutil
 import sys
 
-#: Subcommand modules, in the order ``--help`` lists them.
-COMMANDS: tuple[str, ...] = ()
+
+def command_modules() -> list[str]:
+    """The names of the subcommand modules, sorted."""
+    return sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,8 +29,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="project directory (default: $CLAUDE_PROJECT_DIR or the current directory)",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
-        importlib.import_module(f"lib.cli.{name}").register(subparsers)
+    for name in command_modules():
+        module = importlib.import_module(f"lib.cli.{name}")
+        if hasattr(module, "register"):
+            module.register(subparsers)
     return parser
 
 
