@@ -16,7 +16,23 @@ Fixtures
 
 A script is a list of turns or a callable ``(MessagesRequest) -> turn``; a turn is final text (``str``),
 a tool call (``bash("cmd")``, ``tool_use("Read", file_path=...)``), a list of calls, or a ``Reply``
-(see ``mock_anthropic``). Every test in this directory is marked ``e2e``. Example::
+(see ``mock_anthropic``). ``retry_while_failing(bash("cmd"), attempts=N)`` repeats a call while it
+fails. Consecutive ``run_claude`` calls in one test share the HOME and the mock (each call sets its own
+script), so a test can run several sessions in one project.
+
+``ClaudeRun``: ``returncode``, ``timed_out``, ``stdout``, ``stderr``, ``result`` (parsed result object),
+``session_id``, ``subtype``, ``is_error``, ``permission_denials``, ``requests`` / ``turn_requests`` /
+``last_request`` (what the mock received during this run), ``tool_results()``, ``tool_result_for(id)``,
+``assert_success()``, ``describe()`` (for assertion messages). ``MessagesRequest`` (mock side):
+``messages``, ``tool_results()`` (answers to the previous turn), ``all_tool_results()``, ``tool_uses()``,
+``text()``, ``session_id``, ``headers``, ``body``.
+
+Helpers in ``claude_session``: ``add_command_hook(project, event, command, matcher=...)`` adds a hook to
+``.claude/settings.json``; ``HookCapture.install(project, events=[...])`` registers a shell hook that
+records every payload and its environment (``.records()``, ``.payloads(event)``, ``.events()``);
+``run_claude.env(extra)`` / ``claude_env(home=, base_url=)`` give the clean environment for spawning
+``claude`` through another program (e.g. the hypervisor's claude executor) with ``claude_bin``. Every
+test in this directory is marked ``e2e``. Example::
 
     from mock_anthropic import bash
 
@@ -32,8 +48,9 @@ Facts about Claude Code 2.1.328 headless (``-p``), measured with this harness an
 - Calls: only ``POST /v1/messages?beta=true`` with ``stream: true``, one per model turn, each carrying the
   whole conversation and the ``X-Claude-Code-Session-Id`` header. Without
   ``CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC`` it also sends ``HEAD /api/hello``. No count_tokens, no
-  non-streaming side queries. A 400 answer is retried 5 times (about 0.1 s), then the session ends
-  with exit 1, ``is_error: true``, ``terminal_reason: "api_error"``. A session takes about 0.5 s.
+  non-streaming side queries. A 400 answer is retried (6 requests in all, well under a second), then
+  the session ends with exit 1, ``is_error: true``, ``terminal_reason: "api_error"`` and the error text in
+  ``result``. A session takes about 0.5 s.
 - Project hooks: ``PROJECT/.claude/settings.json`` and ``settings.local.json`` hooks run in ``-p`` mode
   without any trust prompt, but only when ``claude`` starts in that directory: started from a
   subdirectory (even inside the same git repository) the parent's ``.claude/settings.json`` is NOT read.
@@ -59,6 +76,11 @@ Facts about Claude Code 2.1.328 headless (``-p``), measured with this harness an
   ``tool_result`` text is the bare reason, no PermissionRequest hook.
 - Without ``--allowedTools``: read-only Bash (``echo``) still runs; a command that changes files
   (``touch``) is denied with ``is_error`` text "... needs approval ..." and fires PermissionRequest.
+- A Bash call with empty output comes back as the text ``"(Bash completed with no output)"``.
+- Claude Code starts Bash tool commands in their own process group, so killing the CLI's group does
+  not stop them; ``run_claude`` also kills every process carrying its run's ``E2E_CLAUDE_RUN_ID``
+  (hooks and tools inherit it), on timeout and after every run.
+- Not pinned by a test (observed once): the HEAD probe and the SessionEnd waiting time above.
 """
 
 from __future__ import annotations
@@ -86,7 +108,8 @@ def claude_bin() -> Path:
     try:
         return find_claude_bin()
     except ClaudeNotInstalled as error:
-        pytest.fail(str(error), pytrace=False)
+        problem = str(error)
+    pytest.fail(problem, pytrace=False)
 
 
 @pytest.fixture

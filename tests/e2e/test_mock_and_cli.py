@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from claude_session import ClaudeRunner, HookCapture, add_command_hook
-from mock_anthropic import MockAnthropic, Turn, bash, retry_while_failing, tool_use
+from mock_anthropic import MessagesRequest, MockAnthropic, Turn, bash, retry_while_failing, tool_use
 
 pytestmark = pytest.mark.e2e
 
@@ -219,6 +219,23 @@ def test_strict_run_reports_an_exhausted_script(run_claude: ClaudeRunner, projec
         "script exhausted: it has 1 turn(s), turn 2 was requested (answered with a placeholder end_turn text)"
     ]
     assert run.returncode == 0
+
+
+def test_a_script_bug_ends_the_session_with_an_api_error(run_claude: ClaudeRunner, project: Path) -> None:
+    def broken(request: MessagesRequest) -> Turn:
+        raise RuntimeError("the script is broken")
+
+    with pytest.raises(AssertionError, match="RuntimeError: the script is broken"):
+        run_claude(project, "go", broken)
+
+    run = run_claude(project, "go", broken, strict=False)
+    assert run.returncode == 1
+    assert run.result is not None
+    assert run.result["is_error"] is True
+    assert run.result["terminal_reason"] == "api_error"
+    assert "RuntimeError: the script is broken" in run.result["result"]
+    assert len(run.turn_requests) > 1  # Claude Code retried
+    assert all("script callable raised" in p for p in run.problems)
 
 
 def test_timeout_kills_the_process_group(run_claude: ClaudeRunner, project: Path) -> None:
