@@ -1,0 +1,155 @@
+"""Where breaker records live: in process memory, or in the project's locked JSON store.
+
+A storage applies a transition of :mod:`lib.breaker.machine` atomically: ``apply(name, change)``
+loads the record, calls ``change(record) -> Step`` and saves ``step.record``. ``change`` is pure, so
+a storage may run it more than once; the JSON store first runs it on a lock-free snapshot and only
+takes the lock when the step would change the record (a CLOSED breaker's check and a success that
+resets nothing cost one read). A Redis storage fits the same shape: WATCH the key, run ``change``,
+MULTI/SET/EXEC, retry on a conflict.
+
+The JSON store keeps every breaker of a project in one file, ``breakers.json``::
+
+    {"version": 1, "breakers": {"Bash": {"state": "open", "consecutive_failures": 5, ...}}}
+"""
+
+from __future__ import annotations
+
+from lib.breaker.machine import new_record, normalise
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+    from typing import Protocol
+
+    from lib.breaker.machine import Step
+    from lib.store import JsonStore
+
+    class BreakerStorage(Protocol):
+        """What a :class:`~lib.breaker.api.CircuitBreaker` needs from its storage."""
+
+        def load(self, name: str) -> dict[str, object] | None:
+            """The stored record of ``name`` (``None``: never used or reset), without locking."""
+
+        def load_all(self) -> dict[str, dict[str, object]]:
+            """Every stored record by name, without locking."""
+
+        def apply(self, name: str, change: Callable[[object], Step]) -> Step:
+            """Run ``change`` on the record of ``name`` and store its result, atomically."""
+
+        def delete(self, names: Iterable[str] | None = None) -> list[str]:
+            """Forget the records of ``names`` (``None``: all); return the names that existed."""
+
+
+__all__ = ["FORMAT_VERSION", "JsonStoreStorage", "MemoryStorage"]
+
+#: The ``version`` written into ``breakers.json``.
+FORMAT_VERSION = 1
+
+
+def _is_fresh(record: dict[str, object]) -> bool:
+    return record == new_record()
+
+
+class MemoryStorage:
+    """Records in a dict guarded by a thread lock: one process, any number of threads."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self._records: dict[str, dict[str, object]] = {}
+        self._lock = threading.Lock()
+
+    def load(self, name: str) -> dict[str, object] | None:
+        """The record of ``name`` (a copy), or ``None``."""
+        with self._lock:
+            record = self._records.get(name)
+            return None if record is None else normalise(record)
+
+    def load_all(self) -> dict[str, dict[str, object]]:
+        """Copies of every record."""
+        with self._lock:
+            return {name: normalise(rec) for name, rec in self._records.items()}
+
+    def apply(self, name: str, change: Callable[[object], Step]) -> Step:
+        """Run ``change`` under the lock and keep its record (a fresh record is dropped)."""
+        with self._lock:
+            step = change(self._records.get(name))
+            if _is_fresh(step.record):
+                self._records.pop(name, None)
+            else:
+                self._records[name] = step.record
+            return step
+
+    def delete(self, names: Iterable[str] | None = None) -> list[str]:
+        """Forget ``names`` (``None``: every record)."""
+        with self._lock:
+            targets = list(self._records) if names is None else [n for n in names if n in self._records]
+            for name in targets:
+                del self._records[name]
+            return targets
+
+
+class JsonStoreStorage:
+    """Records under ``"breakers"`` in one :class:`lib.store.JsonStore`, shared by every process."""
+
+    def __init__(self, store: JsonStore) -> None:
+        self.store = store
+
+    @classmethod
+    def open(cls, state_dir: str, *, lock_timeout: float = 1.0) -> JsonStoreStorage:
+        """The storage in ``<state_dir>/breakers.json``."""
+        from lib.store import open_store
+
+        return cls(open_store(state_dir, "breakers", lock_timeout=lock_timeout))
+
+    @property
+    def path(self) -> str:
+        """The state file."""
+        return self.store.path
+
+    @staticmethod
+    def _records(state: dict[str, object]) -> dict[str, object]:
+        records = state.get("breakers")
+        if not isinstance(records, dict):
+            records = {}
+            state["breakers"] = records
+        return records
+
+    def load(self, name: str) -> dict[str, object] | None:
+        """The record of ``name`` from a lock-free snapshot, or ``None``."""
+        record = self._records(self.store.read()).get(name)
+        return None if record is None else normalise(record)
+
+    def load_all(self) -> dict[str, dict[str, object]]:
+        """Every record from a lock-free snapshot, sorted by name."""
+        records = self._records(self.store.read())
+        return {name: normalise(records[name]) for name in sorted(records)}
+
+    def apply(self, name: str, change: Callable[[object], Step]) -> Step:
+        """Run ``change`` on a snapshot; if it changes the record, run it again under the lock and save.
+
+        Raises :class:`lib.store.LockTimeout` (or another :class:`lib.store.StateError`) when the
+        state cannot be written; the caller decides whether that fails open or closed.
+        """
+        snapshot = self._records(self.store.read()).get(name)
+        step = change(snapshot)
+        if step.record == normalise(snapshot):
+            return step
+        with self.store.transaction() as state:
+            records = self._records(state)
+            state["version"] = FORMAT_VERSION
+            step = change(records.get(name))
+            if _is_fresh(step.record):
+                records.pop(name, None)
+            else:
+                records[name] = step.record
+        return step
+
+    def delete(self, names: Iterable[str] | None = None) -> list[str]:
+        """Forget ``names`` (``None``: every record) under the lock."""
+        with self.store.transaction() as state:
+            records = self._records(state)
+            targets = list(records) if names is None else [n for n in names if n in records]
+            for name in targets:
+                del records[name]
+            return targets
