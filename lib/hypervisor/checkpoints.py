@@ -1,0 +1,330 @@
+"""Checkpoints: one ``.toon`` file per phase recording its last attempt.
+
+Written in real TOON (``toon-format``) after every phase attempt, atomically (temp file, fsync,
+rename) and only by the hypervisor process. Read back tolerantly: our TOON, JSON checkpoints
+(including other tools' ``.toon`` files that hold JSON), and a clear "unreadable" answer for
+msgpack (with or without a ``TOON`` magic header) or anything else, so a resume never guesses.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import orjson
+import toon_format
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from lib.hypervisor.plan import Phase
+
+__all__ = [
+    "CHECKPOINT_FORMAT",
+    "Checkpoint",
+    "CheckpointRead",
+    "CheckpointStore",
+    "PhaseStatus",
+    "ValidationRecord",
+    "decode_checkpoint",
+    "encode_checkpoint",
+    "read_checkpoint",
+    "utc_now",
+    "write_atomic",
+    "write_checkpoint",
+]
+
+CHECKPOINT_FORMAT = 1
+"""Version of the checkpoint layout written by this module."""
+
+
+def utc_now() -> str:
+    """The current time as an ISO 8601 UTC string (TOON has no datetime type)."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class PhaseStatus(StrEnum):
+    """A phase's status in its checkpoint."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    RETRYING = "retrying"
+    PASSED = "passed"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+    CRASHED = "crashed"
+
+
+_STATUS_ALIASES = {
+    "passed": PhaseStatus.PASSED,
+    "pass": PhaseStatus.PASSED,
+    "completed": PhaseStatus.PASSED,
+    "complete": PhaseStatus.PASSED,
+    "done": PhaseStatus.PASSED,
+    "success": PhaseStatus.PASSED,
+    "succeeded": PhaseStatus.PASSED,
+    "ok": PhaseStatus.PASSED,
+    "failed": PhaseStatus.FAILED,
+    "fail": PhaseStatus.FAILED,
+    "failure": PhaseStatus.FAILED,
+    "error": PhaseStatus.FAILED,
+    "running": PhaseStatus.RUNNING,
+    "in_progress": PhaseStatus.RUNNING,
+    "in-progress": PhaseStatus.RUNNING,
+    "started": PhaseStatus.RUNNING,
+    "retrying": PhaseStatus.RETRYING,
+    "interrupted": PhaseStatus.INTERRUPTED,
+    "cancelled": PhaseStatus.INTERRUPTED,
+    "canceled": PhaseStatus.INTERRUPTED,
+    "crashed": PhaseStatus.CRASHED,
+    "pending": PhaseStatus.PENDING,
+    "todo": PhaseStatus.PENDING,
+}
+
+
+class ValidationRecord(BaseModel):
+    """What the validation script said: exit code, a digest of its output and the output's tail."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    script: str | None = None
+    exit_code: int | None = None
+    digest: str | None = None
+    tail: str = ""
+    duration_s: float | None = None
+
+
+class Checkpoint(BaseModel):
+    """The state of one phase after its latest attempt."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    format: int = CHECKPOINT_FORMAT
+    plan: str = ""
+    phase: str
+    title: str = ""
+    status: PhaseStatus
+    attempts: int = 0
+    failures: int = 0
+    run_id: str = ""
+    started_at: str | None = None
+    ended_at: str | None = None
+    duration_s: float | None = None
+    executor: str | None = None
+    executor_result: dict[str, Any] = Field(default_factory=dict)
+    validation: ValidationRecord | None = None
+    session_id: str | None = None
+    phase_digest: str | None = None
+    error: str | None = None
+    error_class: str | None = None
+    pid: int | None = None
+    hook_activity: dict[str, int] = Field(default_factory=dict)
+
+    @field_validator("phase", mode="before")
+    @classmethod
+    def _phase_text(cls, value: object) -> object:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return str(value)
+        return value
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _status_alias(cls, value: object) -> object:
+        if isinstance(value, str):
+            alias = _STATUS_ALIASES.get(value.strip().lower())
+            if alias is not None:
+                return alias
+        return value
+
+    def to_data(self) -> dict[str, Any]:
+        """Plain data for the encoder (``None`` fields dropped to keep the file short)."""
+        data = self.model_dump(mode="json", exclude_none=True)
+        return {k: v for k, v in data.items() if v != {}}
+
+
+@dataclass(frozen=True)
+class CheckpointRead:
+    """The result of reading a checkpoint file.
+
+    Exactly one of ``checkpoint`` and ``problem`` is set unless the file does not exist (both
+    ``None``). ``format`` is ``toon``, ``json``, ``msgpack`` or ``unknown``.
+    """
+
+    path: Path
+    checkpoint: Checkpoint | None = None
+    problem: str | None = None
+    format: str | None = None
+
+    @property
+    def exists(self) -> bool:
+        """Whether a file was found (readable or not)."""
+        return self.checkpoint is not None or self.problem is not None
+
+
+def encode_checkpoint(checkpoint: Checkpoint) -> bytes:
+    """The checkpoint as TOON text."""
+    return (toon_format.dumps(checkpoint.to_data()) + "\n").encode("utf-8")
+
+
+def _looks_like_msgpack(data: bytes) -> bool:
+    first = data[0]
+    # fixmap, map16, map32: a msgpack document holding an object starts with one of these.
+    return 0x80 <= first <= 0x8F or first in (0xDE, 0xDF)
+
+
+def detect_format(data: bytes) -> str:
+    """``json``, ``msgpack``, ``toon`` or ``unknown`` from the first bytes of a checkpoint file."""
+    if data.startswith(b"TOON"):
+        rest = data[4:].lstrip(b"\x00\x01\x02:- \t\r\n")
+        if rest[:1] and _looks_like_msgpack(rest):
+            return "msgpack"
+        if rest.startswith(b"{"):
+            return "json"
+    stripped = data.removeprefix(b"\xef\xbb\xbf").lstrip()
+    if stripped.startswith(b"{"):
+        return "json"
+    if _looks_like_msgpack(data):
+        return "msgpack"
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return "unknown"
+    return "toon"
+
+
+def decode_checkpoint(data: bytes, path: Path) -> CheckpointRead:
+    """Parse checkpoint bytes of any supported format into a :class:`CheckpointRead`."""
+    if not data.strip():
+        return CheckpointRead(path, problem=f"{path}: empty checkpoint file; the phase will be re-run")
+    kind = detect_format(data)
+    if kind == "msgpack":
+        return CheckpointRead(
+            path,
+            problem=(
+                f"{path}: msgpack checkpoint (written by another tool), which this hypervisor does not "
+                "read; the phase will be re-run (move the file away to silence this)"
+            ),
+            format=kind,
+        )
+    if kind == "unknown":
+        return CheckpointRead(
+            path, problem=f"{path}: not a TOON, JSON or msgpack checkpoint (binary data)", format=kind
+        )
+    payload: object
+    if kind == "json":
+        start = data.find(b"{")
+        try:
+            payload = orjson.loads(data[start:])
+        except orjson.JSONDecodeError as exc:
+            return CheckpointRead(path, problem=f"{path}: invalid JSON checkpoint: {exc}", format=kind)
+    else:
+        try:
+            payload = toon_format.loads(data.decode("utf-8").lstrip("\ufeff"))
+        except toon_format.ToonDecodeError as exc:
+            line = getattr(exc, "line", None)
+            where = f" (line {line})" if line else ""
+            return CheckpointRead(path, problem=f"{path}: invalid TOON checkpoint{where}: {exc}", format=kind)
+        except (ValueError, TypeError) as exc:
+            return CheckpointRead(path, problem=f"{path}: invalid TOON checkpoint: {exc}", format=kind)
+    if not isinstance(payload, dict):
+        return CheckpointRead(path, problem=f"{path}: a checkpoint must hold an object", format=kind)
+    data_dict: dict[str, Any] = dict(payload)
+    if "phase" not in data_dict:
+        for alias in ("phase_id", "id"):
+            if alias in data_dict:
+                data_dict["phase"] = data_dict[alias]
+                break
+    try:
+        checkpoint = Checkpoint.model_validate(data_dict)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        return CheckpointRead(
+            path,
+            problem=f"{path}: field '{loc}': {first['msg']}; the phase will be re-run",
+            format=kind,
+        )
+    return CheckpointRead(path, checkpoint=checkpoint, format=kind)
+
+
+def read_checkpoint(path: Path) -> CheckpointRead:
+    """Read the checkpoint at ``path`` (a missing file is not a problem)."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return CheckpointRead(path)
+    except OSError as exc:
+        return CheckpointRead(path, problem=f"{path}: cannot read checkpoint: {exc.strerror or exc}")
+    return decode_checkpoint(data, path)
+
+
+def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Replace ``path`` with ``data`` atomically: temp file in the same folder, fsync, rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    with contextlib.suppress(OSError):
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+def write_checkpoint(path: Path, checkpoint: Checkpoint) -> None:
+    """Write ``checkpoint`` to ``path`` as TOON, atomically."""
+    write_atomic(path, encode_checkpoint(checkpoint))
+
+
+def quarantine(path: Path) -> Path:
+    """Move an unreadable checkpoint aside (``<name>.unreadable-<ts>``) so it is never lost."""
+    target = path.with_name(f"{path.name}.unreadable-{int(time.time())}")
+    os.replace(path, target)
+    return target
+
+
+class CheckpointStore:
+    """Where each phase's checkpoint lives, and reading and writing them (the memory manager).
+
+    A phase's ``checkpoint`` frontmatter path is used as given, relative to the plan folder;
+    without one the checkpoint is ``<state dir>/checkpoints/phase_<id>.toon``.
+    """
+
+    def __init__(self, plan_dir: Path, state_dir: Path) -> None:
+        self.plan_dir = plan_dir
+        self.state_dir = state_dir
+
+    def path_for(self, phase: Phase) -> Path:
+        """The checkpoint file of ``phase``."""
+        declared = phase.meta.checkpoint
+        if declared:
+            path = Path(declared).expanduser()
+            return path if path.is_absolute() else self.plan_dir / path
+        return self.state_dir / "checkpoints" / f"phase_{_safe_name(phase.id)}.toon"
+
+    def load(self, phase: Phase) -> CheckpointRead:
+        """The phase's checkpoint as stored (or why it cannot be read)."""
+        return read_checkpoint(self.path_for(phase))
+
+    def save(self, phase: Phase, checkpoint: Checkpoint) -> None:
+        """Write the phase's checkpoint atomically as TOON."""
+        write_checkpoint(self.path_for(phase), checkpoint)
+
+
+def _safe_name(phase_id: str) -> str:
+    return "".join(c if c.isalnum() or c in "._-" else "_" for c in phase_id)
