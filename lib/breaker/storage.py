@@ -46,8 +46,12 @@ __all__ = ["FORMAT_VERSION", "JsonStoreStorage", "MemoryStorage"]
 FORMAT_VERSION = 1
 
 
+_FRESH = new_record()
+
+
 def _is_fresh(record: dict[str, object]) -> bool:
-    return record == new_record()
+    """A record with nothing worth keeping (as after a reset): stored as no record at all."""
+    return all(record.get(k) == v for k, v in _FRESH.items() if k != "changed_at")
 
 
 class MemoryStorage:

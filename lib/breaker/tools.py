@@ -38,10 +38,19 @@ __all__ = [
 
 BASH_KEY_MODES = ("tool", "first_word", "normalized")
 
-# Programs that run another program given after their own options.
-_WRAPPERS = frozenset(
-    {"sudo", "env", "nice", "nohup", "time", "command", "exec", "builtin", "timeout", "stdbuf"}
-)
+# Programs that run another program given after their own options, and their options taking a value.
+_WRAPPERS: dict[str, frozenset[str]] = {
+    "sudo": frozenset({"-u", "-g", "-C", "-D", "-h", "-p", "-r", "-t", "-T", "-U"}),
+    "env": frozenset({"-u", "-C", "-S", "--unset", "--chdir"}),
+    "nice": frozenset({"-n", "--adjustment"}),
+    "timeout": frozenset({"-s", "-k", "--signal", "--kill-after"}),
+    "stdbuf": frozenset({"-i", "-o", "-e"}),
+    "nohup": frozenset(),
+    "time": frozenset({"-f", "-o"}),
+    "command": frozenset(),
+    "exec": frozenset({"-a"}),
+    "builtin": frozenset(),
+}
 # Set-up commands that rarely are "the" command of a compound line (``cd repo && make``).
 _PRELUDE = frozenset({"cd", "pushd", "popd", "export", "source", ".", "set", "unset", "true", ":", "alias"})
 _SEPARATORS = frozenset({"&&", "||", ";", "|", "&", "|&", ";;", "\n", "(", ")"})
@@ -85,11 +94,12 @@ def _program(words: list[str]) -> tuple[str, list[str]]:
             continue
         name = word.rsplit("/", 1)[-1]
         if name in _WRAPPERS and i + 1 < len(words):
+            takes_value = _WRAPPERS[name]
             i += 1
             while i < len(words) and (
                 words[i].startswith("-") or _is_assignment(words[i]) or words[i].replace(".", "").isdigit()
             ):
-                i += 1
+                i += 2 if words[i] in takes_value else 1
             continue
         return name, words[i + 1 :]
     return "", []
@@ -100,22 +110,18 @@ def bash_command_key(command: str, mode: str) -> str:
 
     Leading ``VAR=value`` assignments, wrappers (``sudo``, ``env``, ``timeout 10``...) and a directory
     are dropped; in a compound line set-up commands (``cd``, ``export``, ``source``) are skipped in
-    favour of the first real command. ``normalized`` adds the first argument that is a plain word
-    (a subcommand: ``npm test``, ``cargo build``), skipping options; paths and files are left out.
-    Returns ``""`` for an empty command.
+    favour of the first real command. ``normalized`` adds the first argument when it is a plain word
+    (a subcommand: ``npm test``, ``cargo build``, ``docker compose``); options, paths and file names
+    are left out. Returns ``""`` for an empty command.
     """
     programs = [_program(words) for words in _segments(command)]
     programs = [p for p in programs if p[0]]
     if not programs:
         return ""
     name, args = next((p for p in programs if p[0] not in _PRELUDE), programs[0])
-    if mode != "normalized":
+    if mode != "normalized" or not args or not _is_word(args[0]):
         return name
-    for arg in args:
-        if arg.startswith("-"):
-            continue
-        return f"{name} {arg}" if _is_word(arg) else name
-    return name
+    return f"{name} {args[0]}"
 
 
 def breaker_key(tool_name: str, tool_input: Mapping[str, object] | None, bash_key: str = "tool") -> str:
