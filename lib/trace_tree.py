@@ -82,9 +82,12 @@ def _merge(records: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], dict[s
         )
         attributes = rec.get("attributes")
         if kind in ("span", "span_start"):
-            for key in ("name", "parent_span_id", "start_ns", "ancestors", "session_id", "correlation_id"):
+            for key in ("name", "parent_span_id", "ancestors", "session_id", "correlation_id"):
                 if rec.get(key) is not None:
                     span[key] = rec[key]
+            start_ns = rec.get("start_ns")
+            if isinstance(start_ns, int) and (span.get("start_ns") is None or start_ns < span["start_ns"]):
+                span["start_ns"] = start_ns  # a resumed session opens its span again: keep the first
         if kind in ("span", "span_end"):
             for key in ("end_ns", "status", "status_message"):
                 if rec.get(key) is not None:
