@@ -1,0 +1,100 @@
+"""``python -m lib ratelimits``: list the rate-limit windows in use, reset them.
+
+    python -m lib ratelimits [--json]
+    python -m lib ratelimits reset KEY [KEY ...] | --all
+
+KEY is a window key (``Bash@<session id>`` per session, ``Bash`` per project) or a glob (``'Bash@*'``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from lib.paths import resolve_paths
+from lib.rate_limiter import RateLimiter
+
+__all__ = ["register"]
+
+_LOCK_TIMEOUT = 5.0
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``ratelimits`` command."""
+    parser = subparsers.add_parser(
+        "ratelimits",
+        help="list or reset the rate-limit windows",
+        description="Sliding-window rate limits of the project's tools (.claude/state/ratelimits.json).",
+    )
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.set_defaults(func=_list)
+    actions = parser.add_subparsers(dest="ratelimits_action", metavar="ACTION")
+    reset = actions.add_parser("reset", help="forget the calls counted in windows")
+    reset.add_argument("keys", nargs="*", metavar="KEY", help="window key or glob")
+    reset.add_argument("--all", action="store_true", help="reset every window")
+    reset.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output"
+    )
+    reset.set_defaults(func=_reset)
+
+
+def _limiter(args: argparse.Namespace) -> RateLimiter:
+    paths = resolve_paths(getattr(args, "project", None))
+    return RateLimiter.open(paths.state_dir, lock_timeout=_LOCK_TIMEOUT)
+
+
+def _list(args: argparse.Namespace) -> int:
+    limiter = _limiter(args)
+    windows = limiter.status()
+    path = limiter.store.path if limiter.store is not None else "-"
+    if args.json:
+        print(json.dumps({"state_file": path, "windows": windows}, indent=2))
+        return 0
+    if not windows:
+        print(f"No rate-limit windows in use ({path}).")
+        return 0
+    rows = [("KEY", "USED", "LIMIT", "WINDOW", "REMAINING", "NEXT SLOT", "EMPTY IN")]
+    now = time.time()
+    for w in windows:
+        rows.append(
+            (
+                str(w["key"]),
+                str(w["used"]),
+                str(w["limit"]),
+                f"{w['window_seconds']:g}s",
+                str(w["remaining"]),
+                f"{max(0.0, float(w['reset_at']) - now):.0f}s",  # type: ignore[arg-type]
+                f"{max(0.0, float(w['clear_at']) - now):.0f}s",  # type: ignore[arg-type]
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    return 0
+
+
+def _reset(args: argparse.Namespace) -> int:
+    if not args.all and not args.keys:
+        print("ratelimits reset: give KEY ... or --all", file=sys.stderr)
+        return 2
+    limiter = _limiter(args)
+    done = limiter.reset(None if args.all else args.keys)
+    missing = [] if args.all else [k for k in args.keys if not any(_matches(d, k) for d in done)]
+    if getattr(args, "json", False):
+        print(json.dumps({"reset": done, "not_found": missing}, indent=2))
+    else:
+        for key in done:
+            print(f"reset: {key}")
+        for key in missing:
+            print(f"no rate-limit window matches {key!r}", file=sys.stderr)
+        if not done and not missing:
+            print("No rate-limit windows to reset.")
+    return 1 if missing else 0
+
+
+def _matches(key: str, pattern: str) -> bool:
+    from fnmatch import fnmatchcase
+
+    return key == pattern or fnmatchcase(key, pattern)
