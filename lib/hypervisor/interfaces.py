@@ -30,11 +30,15 @@ class MeshEvent(Protocol):
 
     @property
     def topic(self) -> str:
-        """The event's topic (``phase.passed``, ``hook.PreToolUse``, ...)."""
+        """The event's topic (``phase.passed``, ``tool.failure``, ``breaker.opened``, ...)."""
 
     @property
     def payload(self) -> Mapping[str, Any]:
         """The event's data."""
+
+    @property
+    def session_id(self) -> str | None:
+        """The Claude Code session that published it (hook events), if any."""
 
 
 @runtime_checkable

@@ -16,35 +16,26 @@ from lib.hypervisor.interfaces import MeshEvent
 __all__ = ["SessionMonitor", "classify_hook_event"]
 
 
-def _hook_name(topic: str, payload: Mapping[str, Any]) -> str:
-    name = payload.get("hook_event_name") or payload.get("event")
-    if isinstance(name, str) and name:
-        return name
-    # Topics such as "hook.PreToolUse" or "hook/PreToolUse".
-    for sep in (".", "/", ":"):
-        if sep in topic:
-            return topic.rsplit(sep, 1)[-1]
-    return topic
+_TOPIC_KINDS = {
+    "tool.pre": "tool_call",
+    "tool.failure": "tool_failure",
+    "breaker.opened": "breaker_opened",
+    "breaker.closed": "breaker_closed",
+}
 
 
 def classify_hook_event(topic: str, payload: Mapping[str, Any]) -> str | None:
-    """``tool_call``, ``tool_failure``, ``breaker_open`` or ``None`` for one bus event (pure)."""
-    lowered = topic.lower()
-    if lowered.startswith("breaker") or "breaker" in lowered.split(".")[0]:
-        state = str(payload.get("new_state") or payload.get("state") or payload.get("to") or "").lower()
-        if state == "open" or lowered.endswith(("opened", ".open")):
-            return "breaker_open"
-        return None
-    name = _hook_name(topic, payload)
-    if name == "PreToolUse":
-        decision = payload.get("decision") or payload.get("permission_decision")
-        reason = str(payload.get("reason") or "")
-        if decision == "deny" and "breaker" in reason.lower() and "open" in reason.lower():
-            return "breaker_open"
-        return "tool_call"
-    if name == "PostToolUseFailure":
-        return "tool_failure"
-    return None
+    """``tool_call``, ``tool_failure``, ``breaker_opened``, ``breaker_closed`` or ``None`` for one
+    bus event (the topics :mod:`lib.event_bus` lists; pure)."""
+    return _TOPIC_KINDS.get(topic)
+
+
+def _session_of(event: MeshEvent) -> str | None:
+    session = getattr(event, "session_id", None)
+    if isinstance(session, str) and session:
+        return session
+    value = event.payload.get("session_id")
+    return value if isinstance(value, str) and value else None
 
 
 class SessionMonitor:
@@ -55,11 +46,18 @@ class SessionMonitor:
         self._phase_of_session: dict[str, str] = {}
         self._activity: dict[str, dict[str, int]] = {}
         self._flagged: set[str] = set()
+        self._open: dict[str, set[str]] = {}
 
     def watch(self, phase_id: str, session_id: str) -> None:
         """Start counting the hook events of ``session_id`` for ``phase_id``."""
         self._phase_of_session[session_id] = phase_id
-        self._activity[phase_id] = {"tool_calls": 0, "tool_failures": 0, "breakers_open": 0}
+        self._activity[phase_id] = {
+            "tool_calls": 0,
+            "tool_failures": 0,
+            "breaker_trips": 0,
+            "breakers_open": 0,
+        }
+        self._open[phase_id] = set()
         self._flagged.discard(phase_id)
 
     def watching(self) -> bool:
@@ -76,33 +74,37 @@ class SessionMonitor:
             if phase == phase_id:
                 del self._phase_of_session[session]
         self._flagged.discard(phase_id)
+        self._open.pop(phase_id, None)
         return self._activity.pop(phase_id, {})
 
     def feed(self, events: Iterable[MeshEvent]) -> list[str]:
-        """Count ``events``; return phases that just reached the breaker limit (stop them)."""
+        """Count ``events``; return phases whose session just reached ``breaker_limit`` breaker
+        trips (the runner stops them)."""
         to_stop: list[str] = []
         for event in events:
-            payload = event.payload
-            session = payload.get("session_id")
-            if not isinstance(session, str):
-                continue
-            phase_id = self._phase_of_session.get(session)
+            session = _session_of(event)
+            phase_id = self._phase_of_session.get(session) if session else None
             if phase_id is None:
                 continue
-            kind = classify_hook_event(event.topic, payload)
+            kind = classify_hook_event(event.topic, event.payload)
             if kind is None:
                 continue
             counts = self._activity[phase_id]
-            key = {
-                "tool_call": "tool_calls",
-                "tool_failure": "tool_failures",
-                "breaker_open": "breakers_open",
-            }[kind]
-            counts[key] += 1
+            key = str(event.payload.get("key") or event.payload.get("breaker") or "?")
+            if kind == "tool_call":
+                counts["tool_calls"] += 1
+            elif kind == "tool_failure":
+                counts["tool_failures"] += 1
+            elif kind == "breaker_opened":
+                counts["breaker_trips"] += 1
+                self._open[phase_id].add(key)
+            else:
+                self._open[phase_id].discard(key)
+            counts["breakers_open"] = len(self._open[phase_id])
             if (
-                kind == "breaker_open"
+                kind == "breaker_opened"
                 and self.breaker_limit > 0
-                and counts["breakers_open"] >= self.breaker_limit
+                and counts["breaker_trips"] >= self.breaker_limit
                 and phase_id not in self._flagged
             ):
                 self._flagged.add(phase_id)

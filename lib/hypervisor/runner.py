@@ -633,8 +633,8 @@ class Runner:
             result.outcome = "failed"
             result.error_class = "session_breakers"
             result.error = (
-                f"stopped early: the Claude session tripped {activity.get('breakers_open', 0)} circuit "
-                "breaker(s) (its tools kept failing)"
+                f"stopped early: the Claude session tripped circuit breakers {activity.get('breaker_trips', 0)} "
+                "times (its tools kept failing)"
             )
         if done.passed:
             outcome = "passed"

@@ -139,11 +139,11 @@ def print_status(rows: list[PhaseStatusRow], summary: dict[str, Any], out: TextI
     for row in rows:
         history = "-"
         if row.history_attempts:
-            history = f"{row.history_attempts} runs"
+            history = f"{row.history_attempts} attempts"
             if row.flaky:
-                history = f"FLAKY {row.failure_rate:.0%} fail"
+                history = f"FLAKY, {row.failure_rate:.0%} of {row.history_attempts} failed"
             elif row.failure_rate:
-                history = f"{row.failure_rate:.0%} fail"
+                history = f"{row.failure_rate:.0%} of {row.history_attempts} failed"
         table.append(
             (
                 row.phase,
