@@ -1,0 +1,118 @@
+"""``python -m lib events``: the event bus (``.claude/logs/events.jsonl``).
+
+python -m lib events                          # every event kept, oldest first
+python -m lib events -f --topic 'tool.*'      # follow tool events
+python -m lib events --after 18342 --json     # events after an id (ids are bus positions)
+python -m lib events --consumers              # the durable consumers and how far they got
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+from lib.cli._observe import (
+    add_common,
+    color,
+    dump_json,
+    entries,
+    log_paths,
+    parse_since,
+    session_matches,
+    short_id,
+    short_time,
+    use_color,
+)
+from lib.event_bus import BUS_FILE, Event, list_consumers, topic_matches
+
+__all__ = ["format_event", "register"]
+
+_TOPIC_COLORS = {"tool.failure": "red", "tool.denied": "yellow", "hook.error": "red", "breaker.opened": "red"}
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``events`` command."""
+    parser = subparsers.add_parser(
+        "events",
+        help="show the event bus",
+        description="Events of .claude/logs/events.jsonl (and its rotated files).",
+    )
+    add_common(parser)
+    parser.add_argument(
+        "--topic",
+        action="append",
+        metavar="PATTERN",
+        help="only topics matching PATTERN (tool.*); repeatable",
+    )
+    parser.add_argument("--tool", metavar="NAME", help="only events about this tool")
+    parser.add_argument("--after", type=int, metavar="ID", help="only events after this event id")
+    parser.add_argument("--consumers", action="store_true", help="list the durable consumers instead")
+    parser.set_defaults(func=run)
+
+
+def format_event(event: Event, colored: bool = False) -> str:
+    """One event as a terminal line."""
+    payload = dict(event.payload)
+    tool = payload.pop("tool_name", None)
+    payload.pop("tool_use_id", None)
+    payload.pop("session_id", None)
+    details = " ".join(f"{k}={v}" for k, v in payload.items() if v not in (None, "", [], {}))
+    parts = [
+        color(short_time(event.ts), "dim", colored),
+        color(f"{event.id:>10}", "dim", colored),
+        color(short_id(event.session_id), "cyan", colored),
+        color(f"{event.topic:<18}", _TOPIC_COLORS.get(event.topic, "blue"), colored),
+    ]
+    if tool:
+        parts.append(str(tool))
+    if details:
+        parts.append(details if len(details) <= 160 else details[:159] + "…")
+    return "  ".join(parts)
+
+
+def _consumers(args: argparse.Namespace, log_dir: str) -> int:
+    consumers = list_consumers(log_dir)
+    if args.json:
+        for name, state in consumers.items():
+            print(dump_json({"name": name, **state}))
+        return 0
+    if not consumers:
+        print(f"No durable consumers ({os.path.join(log_dir, 'consumers')}).")
+        return 0
+    for name, state in consumers.items():
+        acked = state.get("acked")
+        print(
+            f"{name:<40} committed={state.get('committed')}  acked-ahead={len(acked) if isinstance(acked, list) else 0}"
+            f"  updated={state.get('updated', '-')}"
+        )
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the matching events."""
+    paths = log_paths(args)
+    if args.consumers:
+        return _consumers(args, paths.log_dir)
+    path = os.path.join(paths.log_dir, BUS_FILE)
+    since = parse_since(args.since)
+    colored = use_color() and not args.json
+    shown = 0
+    for entry in entries(path, follow=args.follow, start=args.after):
+        event = Event.from_record(entry.record, entry.position)
+        if event is None or (args.after is not None and event.id <= args.after):
+            continue
+        if since is not None and event.ts < since:
+            continue
+        if not session_matches(args.session, event.session_id):
+            continue
+        if args.topic and not any(topic_matches(p, event.topic) for p in args.topic):
+            continue
+        if args.tool and event.payload.get("tool_name") != args.tool:
+            continue
+        record: dict[str, Any] = event.to_dict()
+        print(dump_json(record) if args.json else format_event(event, colored), flush=args.follow)
+        shown += 1
+    if not shown and not args.json and not os.path.exists(path):
+        print(f"No events yet ({path}).")
+    return 0

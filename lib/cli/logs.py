@@ -1,0 +1,129 @@
+"""``python -m lib logs``: the structured log of the hooks (``.claude/logs/hooks.jsonl``).
+
+python -m lib logs                       # everything kept, oldest first
+python -m lib logs -f --level warning    # follow new warnings and errors
+python -m lib logs --session 5921 --tool Bash --since 1h --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections import deque
+from collections.abc import Mapping
+from typing import Any
+
+from lib.cli._observe import (
+    add_common,
+    color,
+    dump_json,
+    entries,
+    filtered,
+    log_paths,
+    parse_since,
+    session_matches,
+    short_id,
+    short_time,
+    use_color,
+)
+from lib.hook_logger import LOG_FILE, LogLevel
+
+__all__ = ["format_record", "register"]
+
+_LEVEL_COLORS = {"debug": "dim", "info": "green", "warning": "yellow", "error": "red"}
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``logs`` command."""
+    parser = subparsers.add_parser(
+        "logs",
+        help="show the hooks' structured log",
+        description="Records of .claude/logs/hooks.jsonl (and its rotated files): what Claude did and "
+        "what the hooks decided.",
+    )
+    add_common(parser)
+    parser.add_argument("--tool", metavar="NAME", help="only records about this tool (e.g. Bash)")
+    parser.add_argument("--level", metavar="LEVEL", help="only records at or above LEVEL (debug..error)")
+    parser.add_argument("--event", metavar="NAME", help="only this hook event (e.g. PreToolUse)")
+    parser.add_argument("-n", "--last", type=int, metavar="N", help="only the last N matching records")
+    parser.set_defaults(func=run)
+
+
+def format_record(record: dict[str, Any], colored: bool = False) -> str:
+    """One record as a terminal line."""
+    level = str(record.get("level", "info"))
+    parts = [
+        color(short_time(record.get("ts")), "dim", colored),
+        color(f"{level.upper():<7}", _LEVEL_COLORS.get(level, "dim"), colored),
+        color(short_id(record.get("session_id")), "cyan", colored),
+        str(record.get("message", "")),
+    ]
+    duration = record.get("duration_ms")
+    if isinstance(duration, (int, float)):
+        parts.append(color(f"{duration:.1f}ms", "dim", colored))
+    hook = record.get("hook")
+    if hook and hook != "runtime":
+        parts.insert(3, color(f"[{hook}]", "magenta", colored))
+    fields = record.get("fields")
+    if isinstance(fields, dict):
+        handlers = fields.get("handlers")
+        if isinstance(handlers, list) and handlers:
+            names = [str(h.get("name")) for h in handlers if isinstance(h, dict)]
+            parts.append(color("handlers=" + ",".join(names), "dim", colored))
+        for key in ("warnings",):
+            if fields.get(key):
+                parts.append(color(f"{key}={fields[key]}", "yellow", colored))
+    return "  ".join(parts)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the matching records."""
+    paths = log_paths(args)
+    path = os.path.join(paths.log_dir, LOG_FILE)
+    since = parse_since(args.since)
+    try:
+        min_level = LogLevel.parse(args.level) if args.level else None
+    except ValueError as exc:
+        raise SystemExit(f"--level: {exc}") from None
+
+    def accept(record: Mapping[str, Any]) -> bool:
+        if not session_matches(args.session, record.get("session_id")):
+            return False
+        if args.tool and record.get("tool") != args.tool:
+            return False
+        if args.event and record.get("event") != args.event:
+            return False
+        if min_level is not None:
+            try:
+                if LogLevel.parse(str(record.get("level", "info"))) < min_level:
+                    return False
+            except ValueError:
+                return False
+        return True
+
+    colored = use_color() and not args.json
+
+    def emit(record: dict[str, Any]) -> None:
+        print(dump_json(record) if args.json else format_record(record, colored), flush=args.follow)
+
+    if args.last is not None:
+        tail = deque((e.record for e in filtered(entries(path), since, accept)), maxlen=max(args.last, 0))
+        for record in tail:
+            emit(record)
+        if not args.follow:
+            return 0
+        from lib.jsonl import JsonlReader
+
+        with JsonlReader(path) as reader:
+            list(reader)
+            start = reader.position
+        for entry in filtered(entries(path, follow=True, start=start), since, accept):
+            emit(entry.record)
+        return 0
+    shown = 0
+    for entry in filtered(entries(path, follow=args.follow), since, accept):
+        emit(entry.record)
+        shown += 1
+    if not shown and not args.json and not os.path.exists(path):
+        print(f"No log yet ({path}).")
+    return 0

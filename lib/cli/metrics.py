@@ -1,0 +1,173 @@
+"""``python -m lib metrics``: hook latency, tool calls and failures, denials, breaker openings.
+
+    python -m lib metrics                  # everything kept in the logs
+    python -m lib metrics --since 1h --json
+
+Latency comes from the hook log (one record per hook process, with per-handler timings); calls,
+failures, denials, breaker openings and rate-limit refusals from the event bus.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections import Counter, defaultdict
+from typing import Any
+
+from lib.cli._observe import (
+    add_common,
+    dump_json,
+    entries,
+    log_paths,
+    parse_since,
+    percentile,
+    session_matches,
+)
+from lib.event_bus import BUS_FILE, Event
+from lib.hook_logger import LOG_FILE
+
+__all__ = ["collect", "register"]
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``metrics`` command."""
+    parser = subparsers.add_parser(
+        "metrics",
+        help="hook latency (p50/p95), calls and failures per tool, denials, breaker openings",
+        description="Summarise .claude/logs: hook latency and what happened to Claude's tool calls.",
+    )
+    add_common(parser, follow=False)
+    parser.set_defaults(func=run)
+
+
+def _latency(values: list[float]) -> dict[str, Any]:
+    return {
+        "count": len(values),
+        "p50_ms": round(percentile(values, 50), 3),
+        "p95_ms": round(percentile(values, 95), 3),
+        "max_ms": round(max(values), 3) if values else 0.0,
+    }
+
+
+def collect(log_dir: str, *, since: str | None = None, session: str | None = None) -> dict[str, Any]:
+    """The metrics as plain data."""
+    by_event: dict[str, list[float]] = defaultdict(list)
+    by_handler: dict[str, list[float]] = defaultdict(list)
+    handler_errors: Counter[str] = Counter()
+    hook_errors = 0
+    for entry in entries(os.path.join(log_dir, LOG_FILE)):
+        rec = entry.record
+        if rec.get("hook", "runtime") != "runtime":
+            continue
+        ts = rec.get("ts")
+        if since is not None and isinstance(ts, str) and ts < since:
+            continue
+        if not session_matches(session, rec.get("session_id")):
+            continue
+        duration = rec.get("duration_ms")
+        if isinstance(duration, (int, float)):
+            by_event[str(rec.get("event"))].append(float(duration))
+        if rec.get("level") == "error":
+            hook_errors += 1
+        fields = rec.get("fields")
+        handlers = fields.get("handlers") if isinstance(fields, dict) else None
+        for h in handlers if isinstance(handlers, list) else ():
+            if not isinstance(h, dict):
+                continue
+            name = str(h.get("name"))
+            if isinstance(h.get("duration_ms"), (int, float)):
+                by_handler[name].append(float(h["duration_ms"]))
+            if h.get("error"):
+                handler_errors[name] += 1
+
+    calls: dict[str, set[str]] = defaultdict(set)
+    failures: Counter[str] = Counter()
+    interrupts: Counter[str] = Counter()
+    denials: Counter[str] = Counter()
+    denials_by: Counter[str] = Counter()
+    breaker_opened: Counter[str] = Counter()
+    ratelimited: Counter[str] = Counter()
+    sessions: set[str] = set()
+    for entry in entries(os.path.join(log_dir, BUS_FILE)):
+        event = Event.from_record(entry.record, entry.position)
+        if event is None or (since is not None and event.ts < since):
+            continue
+        if not session_matches(session, event.session_id):
+            continue
+        if event.session_id:
+            sessions.add(event.session_id)
+        payload = event.payload
+        tool = str(payload.get("tool_name") or "-")
+        use_id = payload.get("tool_use_id")
+        if event.topic in ("tool.pre", "tool.post", "tool.failure"):
+            calls[tool].add(str(use_id) if use_id else f"#{event.id}")
+        if event.topic == "tool.failure":
+            (interrupts if payload.get("is_interrupt") else failures)[tool] += 1
+        elif event.topic == "tool.denied":
+            denials[tool] += 1
+            by = payload.get("by")
+            for who in by if isinstance(by, list) else [by]:
+                denials_by[str(who or "unknown")] += 1
+        elif event.topic == "breaker.opened":
+            breaker_opened[str(payload.get("key") or tool)] += 1
+        elif event.topic == "ratelimit.exceeded":
+            ratelimited[str(payload.get("key") or tool)] += 1
+
+    tools = sorted(set(calls) | set(failures) | set(denials))
+    return {
+        "hooks": {name: _latency(values) for name, values in sorted(by_event.items())},
+        "handlers": {
+            name: {**_latency(values), "errors": handler_errors.get(name, 0)}
+            for name, values in sorted(by_handler.items())
+        },
+        "hook_errors": hook_errors,
+        "tools": {
+            tool: {
+                "calls": len(calls.get(tool, ())),
+                "failures": failures.get(tool, 0),
+                "interrupted": interrupts.get(tool, 0),
+                "denied": denials.get(tool, 0),
+            }
+            for tool in tools
+        },
+        "denials_by": dict(denials_by),
+        "breaker_openings": dict(breaker_opened),
+        "ratelimit_exceeded": dict(ratelimited),
+        "sessions": len(sessions),
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the metrics."""
+    data = collect(log_paths(args).log_dir, since=parse_since(args.since), session=args.session)
+    if args.json:
+        print(dump_json(data))
+        return 0
+    if not data["hooks"] and not data["tools"]:
+        print("No hook activity recorded yet.")
+        return 0
+    print(f"Hook latency ({data['hook_errors']} hook errors)")
+    print(f"  {'EVENT':<28}{'CALLS':>7}{'P50':>10}{'P95':>10}{'MAX':>10}")
+    for name, m in data["hooks"].items():
+        print(f"  {name:<28}{m['count']:>7}{m['p50_ms']:>8.1f}ms{m['p95_ms']:>8.1f}ms{m['max_ms']:>8.1f}ms")
+    if data["handlers"]:
+        print("Handler latency")
+        print(f"  {'HANDLER':<28}{'CALLS':>7}{'P50':>10}{'P95':>10}{'ERRORS':>8}")
+        for name, m in data["handlers"].items():
+            print(f"  {name:<28}{m['count']:>7}{m['p50_ms']:>8.2f}ms{m['p95_ms']:>8.2f}ms{m['errors']:>8}")
+    if data["tools"]:
+        print(f"Tool calls ({data['sessions']} sessions)")
+        print(f"  {'TOOL':<28}{'CALLS':>7}{'FAILED':>8}{'INTERRUPTED':>13}{'DENIED':>8}")
+        for tool, m in data["tools"].items():
+            print(f"  {tool:<28}{m['calls']:>7}{m['failures']:>8}{m['interrupted']:>13}{m['denied']:>8}")
+    if data["denials_by"]:
+        print("Denials by: " + ", ".join(f"{k} {v}" for k, v in sorted(data["denials_by"].items())))
+    print(
+        "Breaker openings: "
+        + (", ".join(f"{k} {v}" for k, v in sorted(data["breaker_openings"].items())) or "none")
+    )
+    print(
+        "Rate limit refusals: "
+        + (", ".join(f"{k} {v}" for k, v in sorted(data["ratelimit_exceeded"].items())) or "none")
+    )
+    return 0
