@@ -1,0 +1,2161 @@
+"""Parse a bash command line into the simple commands it would run, for guard policies.
+
+    result = parse("cd build && sudo rm -rf -- \\"$HOME\\"/*", cwd="/work/app", home="/home/me")
+    [c.argv for c in result.commands]  # [['cd', 'build'], ['rm', '-rf', '--', '/home/me/*']]
+
+What it understands: quoting (``'...'``, ``"..."``, ``$'...'``, backslashes), chains and pipelines
+(``&&``, ``||``, ``;``, ``&``, ``|``, ``|&``, newlines), subshells and groups, ``if``/``for``/``while``/
+``case`` bodies, function definitions, ``$(...)``, backticks, ``<(...)``, ``${VAR:-default}`` and
+friends, brace expansion, tilde expansion, redirections (kept, with their targets) and heredocs (their
+bodies are data, except where they feed a shell). Commands hidden inside other commands are parsed
+too: ``bash -c``/``sh -c`` payloads (recursively), ``eval``, ``xargs``, ``find -exec``, ``watch``,
+``su -c``, ``flock -c``, ``ssh host cmd``, ``env -S``, shell code echoed or here-doc'ed into a shell,
+and ``os.system``/``subprocess`` strings in ``python -c``. Prefixes (``sudo``, ``doas``, ``env``,
+``command``, ``builtin``, ``exec``, ``nice``, ``ionice``, ``nohup``, ``time``, ``timeout``,
+``stdbuf``, ``setsid``, ``chrt``, ``taskset``, ``unbuffer``, ...) are stripped with their own options
+and kept in :attr:`Command.wrappers`.
+
+Variables are expanded where their value is known: ``HOME``, ``PWD`` (the tracked working
+directory: ``cd`` is followed), ``CLAUDE_PROJECT_DIR``, and anything assigned earlier in the same
+command line. Unknown expansions stay visible as ``$NAME`` and mark the word as dynamic; the word's
+value *if those variables were empty* is kept too (``"$DIR/"*`` -> ``/*``), which is how the famous
+empty-variable deletes are caught.
+
+:func:`parse` never raises. Odd input (unbalanced quotes, NUL bytes, absurd nesting, megabytes of
+text) degrades to a best-effort parse flagged in :attr:`ParseResult.issues` /
+:attr:`ParseResult.truncated`; an internal error falls back to a crude word split flagged
+:attr:`ParseResult.failed`, so a policy can still look at the words and ask rather than allow.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+__all__ = ["MAX_DEPTH", "MAX_INPUT", "Arg", "Command", "ParseResult", "Redirect", "parse"]
+
+#: Longest command text analysed; the rest is ignored and the result marked truncated.
+MAX_INPUT = 256 * 1024
+#: Deepest nesting of ``$(...)``/``bash -c``/``eval``... followed.
+MAX_DEPTH = 12
+#: Most simple commands collected from one command line.
+MAX_COMMANDS = 2000
+_MAX_BRACE = 64
+_MAX_LOOP_VALUES = 16
+_MAX_SYNTAX_DEPTH = 64
+
+# ---------------------------------------------------------------------------------------------
+# Lexing
+# ---------------------------------------------------------------------------------------------
+
+# word parts
+_LIT, _VAR, _CMD, _PROC, _ARITH, _TILDE, _SPECIAL = range(7)
+
+_WORD_STOP = re.compile(r"""[ \t\n\r\f\v;&|()<>\\'"$`]""")
+_NOMETA_STOP = re.compile(r"""[\\'"$`]""")
+_DQ_STOP = re.compile(r'[\\$`"]')
+_HEREDOC_STOP = re.compile(r"[\\$`]")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_TILDE_USER = re.compile(r"[A-Za-z0-9._+-]*")
+_ASSIGN = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(\[[^\]]*\])?\+?=")
+_ARRAY_START = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\+?=")
+_BLANKS = " \t\r\f\v\x00"
+_GLOB_CHARS = re.compile(r"[*?\[]")
+_HEX = re.compile(r"[0-9A-Fa-f]+")
+
+_EOF = ("eof",)
+_NL = ("nl",)
+
+_RESERVED = frozenset(
+    {
+        "if", "then", "else", "elif", "fi", "do", "done", "while", "until", "for", "select",
+        "in", "case", "esac", "function", "{", "}", "!", "time", "[[", "]]", "coproc",
+    }
+)  # fmt: skip
+
+_REDIR_OPS = ("<<<", "<<-", "<<", "<>", "<&", "<", ">>", ">|", ">&", ">")
+
+
+class Word:
+    """One shell word before expansion: a list of parts (literal text, variables, substitutions)."""
+
+    __slots__ = ("parts",)
+
+    def __init__(self, parts: list[tuple[object, ...]]) -> None:
+        self.parts = parts
+
+    def plain(self) -> str | None:
+        """The word's text if it is a single unquoted literal (how reserved words are spelled)."""
+        if len(self.parts) == 1:
+            p = self.parts[0]
+            if p[0] == _LIT and not p[2]:
+                return p[1]  # type: ignore[return-value]
+        return None
+
+    def literal(self) -> str:
+        """The word with quotes removed and expansions left as written (heredoc delimiters)."""
+        out = []
+        for p in self.parts:
+            if p[0] == _LIT:
+                out.append(str(p[1]))
+            elif p[0] == _VAR:
+                out.append("$" + str(p[1]))
+            elif p[0] == _TILDE:
+                out.append("~" + str(p[1]))
+            elif p[0] == _SPECIAL:
+                out.append("$" + str(p[1]))
+        return "".join(out)
+
+    def quoted(self) -> bool:
+        """True when any part of the word was quoted."""
+        return any(p[0] == _LIT and p[2] for p in self.parts)
+
+    def __repr__(self) -> str:
+        return f"Word({self.parts!r})"
+
+
+def _find_close(s: str, i: int, n: int, init: str) -> int:
+    """Index of the character closing the construct(s) in ``init`` (``p`` paren, ``c`` brace,
+    ``b`` backtick, ``d`` double quote), scanning from ``i``; -1 when never closed."""
+    stack = list(init)
+    while i < n:
+        c = s[i]
+        top = stack[-1]
+        if c == "\\":
+            i += 2
+            continue
+        if top == "d":
+            if c == '"':
+                stack.pop()
+                if not stack:
+                    return i
+            elif c == "$" and i + 1 < n and s[i + 1] in "({":
+                stack.append("p" if s[i + 1] == "(" else "c")
+                i += 1
+            elif c == "`":
+                stack.append("b")
+            i += 1
+            continue
+        if top == "b":
+            if c == "`":
+                stack.pop()
+                if not stack:
+                    return i
+            i += 1
+            continue
+        if c == "'":
+            j = s.find("'", i + 1)
+            if j < 0:
+                return -1
+            i = j + 1
+            continue
+        if c == '"':
+            stack.append("d")
+        elif c == "`":
+            stack.append("b")
+        elif c == "$" and i + 1 < n and s[i + 1] in "({":
+            stack.append("p" if s[i + 1] == "(" else "c")
+            i += 1
+        elif top == "p":
+            if c == "(":
+                stack.append("p")
+            elif c == ")":
+                stack.pop()
+                if not stack:
+                    return i
+        elif c == "{":
+            stack.append("c")
+        elif c == "}":
+            stack.pop()
+            if not stack:
+                return i
+        i += 1
+    return -1
+
+
+def _unescape_backtick(body: str) -> str:
+    if "\\" not in body:
+        return body
+    return re.sub(r"\\([\\`$])", r"\1", body)
+
+
+_ANSI_SIMPLE = {
+    "a": "\a", "b": "\b", "e": "\x1b", "E": "\x1b", "f": "\f", "n": "\n", "r": "\r",
+    "t": "\t", "v": "\v", "\\": "\\", "'": "'", '"': '"', "?": "?",
+}  # fmt: skip
+
+
+def _read_ansi_c(s: str, i: int, n: int, issues: list[str]) -> tuple[str, int]:
+    """Decode ``$'...'`` starting after the opening quote; returns (text, index after the quote)."""
+    out: list[str] = []
+    while i < n:
+        c = s[i]
+        if c == "'":
+            return "".join(out), i + 1
+        if c != "\\" or i + 1 >= n:
+            out.append(c)
+            i += 1
+            continue
+        e = s[i + 1]
+        i += 2
+        if e in _ANSI_SIMPLE:
+            out.append(_ANSI_SIMPLE[e])
+        elif e in "01234567":
+            m = re.match(r"[0-7]{0,2}", s[i : i + 2])
+            digits = e + (m.group() if m else "")
+            i += len(digits) - 1
+            out.append(chr(int(digits, 8) & 0xFF))
+        elif e in "xuU":
+            width = {"x": 2, "u": 4, "U": 8}[e]
+            m = _HEX.match(s[i : i + width])
+            if m:
+                code = int(m.group(), 16)
+                i += len(m.group())
+                if code <= 0x10FFFF:
+                    out.append(chr(code))
+            else:
+                out.append("\\" + e)
+        elif e == "c" and i < n:
+            out.append(chr(ord(s[i]) & 0x1F))
+            i += 1
+        else:
+            out.append("\\" + e)
+    issues.append("unterminated $'...' quote")
+    return "".join(out), n
+
+
+def _param_part(inner: str, quoted: bool) -> tuple[object, ...]:
+    """A ``${...}`` expansion as a part: (VAR, name, op, argument, quoted)."""
+    if inner.startswith("#") and len(inner) > 1:
+        return (_VAR, inner[1:], "len", "", quoted)
+    if inner.startswith("!"):
+        return (_VAR, inner[1:], "indirect", "", quoted)
+    m = _NAME.match(inner)
+    if m:
+        name = m.group()
+    elif inner[:1] and (inner[0].isdigit() or inner[0] in "@*#?$!-"):
+        name = inner[0]
+    else:
+        return (_VAR, "", "other", inner, quoted)
+    rest = inner[len(name) :]
+    if not rest:
+        return (_VAR, name, "", "", quoted)
+    for op in (":-", ":=", ":?", ":+", "-", "=", "?", "+"):
+        if rest.startswith(op):
+            return (_VAR, name, op, rest[len(op) :], quoted)
+    return (_VAR, name, "other", rest, quoted)
+
+
+def _read_dollar(s: str, i: int, n: int, parts: list[tuple[object, ...]], issues: list[str], q: bool) -> int:
+    """Read an expansion starting at ``s[i] == '$'``; append its part; return the next index."""
+    j = i + 1
+    if j >= n:
+        parts.append((_LIT, "$", q))
+        return j
+    c = s[j]
+    if c == "(":
+        if j + 1 < n and s[j + 1] == "(":
+            end = _find_close(s, j + 2, n, "pp")
+            if end >= 0 and s[end - 1] == ")":
+                parts.append((_ARITH, s[j + 2 : end - 1]))
+                return end + 1
+        end = _find_close(s, j + 1, n, "p")
+        if end < 0:
+            issues.append("unterminated $(...)")
+            end = n
+        parts.append((_CMD, s[j + 1 : end], q))
+        return end + 1
+    if c == "{":
+        end = _find_close(s, j + 1, n, "c")
+        if end < 0:
+            issues.append("unterminated ${...}")
+            end = n
+        parts.append(_param_part(s[j + 1 : end], q))
+        return end + 1
+    if c == "'" and not q:
+        text, k = _read_ansi_c(s, j + 1, n, issues)
+        parts.append((_LIT, text, True))
+        return k
+    if c == '"' and not q:
+        return _read_dquote(s, j + 1, n, parts, issues)
+    m = _NAME.match(s, j)
+    if m:
+        parts.append((_VAR, m.group(), "", "", q))
+        return m.end()
+    if c in "0123456789@*#?$!-":
+        parts.append((_SPECIAL, c, q))
+        return j + 1
+    parts.append((_LIT, "$", q))
+    return j
+
+
+def _read_backtick(
+    s: str, i: int, n: int, parts: list[tuple[object, ...]], issues: list[str], q: bool
+) -> int:
+    end = _find_close(s, i + 1, n, "b")
+    if end < 0:
+        issues.append("unterminated backtick")
+        end = n
+    parts.append((_CMD, _unescape_backtick(s[i + 1 : end]), q))
+    return end + 1
+
+
+def _read_dquote(
+    s: str, i: int, n: int, parts: list[tuple[object, ...]], issues: list[str], heredoc: bool = False
+) -> int:
+    """Read double-quoted text from after the opening quote (or a whole heredoc body)."""
+    chunks: list[str] = []
+    stop = _HEREDOC_STOP if heredoc else _DQ_STOP
+    while i < n:
+        m = stop.search(s, i)
+        j = m.start() if m else n
+        if j > i:
+            chunks.append(s[i:j])
+            i = j
+        if i >= n:
+            break
+        c = s[i]
+        if c == '"':
+            parts.append((_LIT, "".join(chunks), True))
+            return i + 1
+        if c == "\\":
+            if i + 1 < n:
+                nxt = s[i + 1]
+                if nxt == "\n":
+                    i += 2
+                    continue
+                if nxt in "$`\\" or (nxt == '"' and not heredoc):
+                    chunks.append(nxt)
+                    i += 2
+                    continue
+            chunks.append("\\")
+            i += 1
+            continue
+        if chunks:
+            parts.append((_LIT, "".join(chunks), True))
+            chunks = []
+        if c == "$":
+            i = _read_dollar(s, i, n, parts, issues, True)
+        else:
+            i = _read_backtick(s, i, n, parts, issues, True)
+    if not heredoc:
+        issues.append("unterminated double quote")
+    parts.append((_LIT, "".join(chunks), True))
+    return n
+
+
+def _read_word(s: str, i: int, n: int, issues: list[str], meta: bool = True) -> tuple[Word, int]:
+    """Read one word from ``i``; with ``meta`` it ends at blanks and operators."""
+    parts: list[tuple[object, ...]] = []
+    buf: list[str] = []
+    stop = _WORD_STOP if meta else _NOMETA_STOP
+    start = i
+    if i < n and s[i] == "~":
+        m = _TILDE_USER.match(s, i + 1)
+        end = m.end() if m else i + 1
+        if end >= n or s[end] == "/" or (meta and _WORD_STOP.match(s, end) and s[end] not in "\\'\"$`"):
+            parts.append((_TILDE, s[i + 1 : end]))
+            i = end
+    while i < n:
+        m = stop.search(s, i)
+        j = m.start() if m else n
+        if j > i:
+            buf.append(s[i:j])
+            i = j
+        if i >= n:
+            break
+        c = s[i]
+        if c == "\\":
+            if i + 1 < n and s[i + 1] == "\n":
+                i += 2
+                continue
+            if buf:
+                parts.append((_LIT, "".join(buf), False))
+                buf = []
+            if i + 1 < n:
+                parts.append((_LIT, s[i + 1], True))
+            i += 2
+            continue
+        if c in "'\"$`":
+            if buf:
+                parts.append((_LIT, "".join(buf), False))
+                buf = []
+            if c == "'":
+                k = s.find("'", i + 1)
+                if k < 0:
+                    issues.append("unterminated single quote")
+                    k = n
+                parts.append((_LIT, s[i + 1 : k], True))
+                i = k + 1
+            elif c == '"':
+                i = _read_dquote(s, i + 1, n, parts, issues)
+            elif c == "$":
+                i = _read_dollar(s, i, n, parts, issues, False)
+            else:
+                i = _read_backtick(s, i, n, parts, issues, False)
+            continue
+        break  # an unquoted blank or operator
+    if buf:
+        parts.append((_LIT, "".join(buf), False))
+    if i == start:  # never loop without progress
+        parts.append((_LIT, s[i : i + 1], False))
+        i += 1
+    return Word(parts), i
+
+
+def _word_from_text(text: str, issues: list[str]) -> Word:
+    """Lex ``text`` as one word where blanks and operators are ordinary characters."""
+    parts: list[tuple[object, ...]] = []
+    i, n = 0, len(text)
+    while i < n:
+        w, i = _read_word(text, i, n, issues, meta=False)
+        parts.extend(w.parts)
+    return Word(parts)
+
+
+class _Lexer:
+    """Turns command text into tokens: ("w", Word), ("op", str), ("r", op, fd), ("nl",), ("eof",)."""
+
+    __slots__ = ("i", "issues", "n", "pending", "s")
+
+    def __init__(self, s: str, issues: list[str]) -> None:
+        self.s = s
+        self.n = len(s)
+        self.i = 0
+        self.issues = issues
+        self.pending: list[tuple[str, bool, bool, list[Word | None]]] = []
+
+    def add_heredoc(self, delim: Word, strip_tabs: bool, holder: list[Word | None]) -> None:
+        """Read a heredoc body into ``holder`` at the next newline."""
+        self.pending.append((delim.literal(), strip_tabs, delim.quoted(), holder))
+
+    def _read_heredocs(self) -> None:
+        s, n = self.s, self.n
+        for delim, strip_tabs, quoted, holder in self.pending:
+            i = self.i
+            lines: list[str] = []
+            found = False
+            while i < n:
+                j = s.find("\n", i)
+                end = n if j < 0 else j
+                line = s[i:end]
+                if strip_tabs:
+                    line = line.lstrip("\t")
+                i = end + 1
+                if line == delim or line.rstrip("\r") == delim:
+                    found = True
+                    break
+                lines.append(line)
+            if not found:
+                self.issues.append(f"heredoc {delim!r} is not terminated")
+            self.i = min(i, n)
+            body = "\n".join(lines) + ("\n" if lines else "")
+            if quoted:
+                holder[0] = Word([(_LIT, body, True)])
+            else:
+                parts: list[tuple[object, ...]] = []
+                _read_dquote(body, 0, len(body), parts, self.issues, heredoc=True)
+                holder[0] = Word(parts)
+        self.pending = []
+
+    def next(self) -> tuple[object, ...]:
+        s, n = self.s, self.n
+        while True:
+            i = self.i
+            while i < n and s[i] in _BLANKS:
+                i += 1
+            if i + 1 < n and s[i] == "\\" and s[i + 1] == "\n":
+                self.i = i + 2
+                continue
+            if i >= n:
+                self.i = n
+                return _EOF
+            c = s[i]
+            if c == "#":
+                j = s.find("\n", i)
+                self.i = n if j < 0 else j
+                continue
+            if c == "\n":
+                self.i = i + 1
+                if self.pending:
+                    self._read_heredocs()
+                return _NL
+            break
+        if "0" <= c <= "9":
+            j = i
+            while j < n and "0" <= s[j] <= "9":
+                j += 1
+            if j < n and s[j] in "<>" and not (j + 1 < n and s[j + 1] == "("):
+                return self._redirect(j, int(s[i:j]) if j - i < 8 else -1)
+        if c in "<>":
+            if i + 1 < n and s[i + 1] == "(":
+                end = _find_close(s, i + 2, n, "p")
+                if end < 0:
+                    self.issues.append("unterminated process substitution")
+                    end = n
+                self.i = end + 1
+                return ("w", Word([(_PROC, s[i + 2 : end], c)]))
+            return self._redirect(i, -1)
+        if c == "&":
+            for op in ("&>>", "&>"):
+                if s.startswith(op, i):
+                    self.i = i + len(op)
+                    return ("r", op, -1)
+            op = "&&" if s.startswith("&&", i) else "&"
+            self.i = i + len(op)
+            return ("op", op)
+        if c == "|":
+            op = "||" if s.startswith("||", i) else "|&" if s.startswith("|&", i) else "|"
+            self.i = i + len(op)
+            return ("op", op)
+        if c == ";":
+            op = (
+                ";;&"
+                if s.startswith(";;&", i)
+                else ";;"
+                if s.startswith(";;", i)
+                else ";&"
+                if s.startswith(";&", i)
+                else ";"
+            )
+            self.i = i + len(op)
+            return ("op", op)
+        if c in "()":
+            self.i = i + 1
+            return ("op", c)
+        word, self.i = _read_word(s, i, n, self.issues)
+        return ("w", word)
+
+    def _redirect(self, i: int, fd: int) -> tuple[object, ...]:
+        for op in _REDIR_OPS:
+            if self.s.startswith(op, i):
+                self.i = i + len(op)
+                return ("r", op, fd)
+        self.i = i + 1  # unreachable: s[i] is '<' or '>'
+        return ("r", self.s[i], fd)
+
+
+# ---------------------------------------------------------------------------------------------
+# Parsing into a small syntax tree
+# ---------------------------------------------------------------------------------------------
+# nodes: ("pipe", [elements], background) ("simple", [Word], [redir]) ("sub", [nodes], [redir])
+#        ("group", [nodes], [redir]) ("func", name, node|None) ("for", name, [Word] | None)
+#        ("case", Word, [[nodes]])   redir: (op, fd, Word | [Word | None] | None)
+
+_SEPARATORS = frozenset({";", "&", "&&", "||", ";;", ";&", ";;&", "|", "|&"})
+_OPENERS = frozenset({"if", "then", "else", "elif", "while", "until", "do", "!", "time", "coproc"})
+_CLOSERS = frozenset({"fi", "done", "esac", "}", "]]", "in"})
+
+
+class _Parser:
+    __slots__ = ("budget", "depth", "issues", "la", "lx")
+
+    def __init__(self, text: str, issues: list[str], budget: list[int]) -> None:
+        self.lx = _Lexer(text, issues)
+        self.la: tuple[object, ...] | None = None
+        self.issues = issues
+        self.budget = budget  # [tokens left, too deep], shared by every parser of one parse() call
+        self.depth = 0
+
+    def peek(self) -> tuple[object, ...]:
+        if self.la is None:
+            if self.budget[0] <= 0:
+                self.la = _EOF
+            else:
+                self.budget[0] -= 1
+                self.la = self.lx.next()
+        return self.la
+
+    def take(self) -> tuple[object, ...]:
+        t = self.peek()
+        if t is not _EOF:
+            self.la = None
+        return t
+
+    @staticmethod
+    def _reserved(t: tuple[object, ...]) -> str | None:
+        if t[0] == "w":
+            text = t[1].plain()  # type: ignore[attr-defined]
+            if text in _RESERVED:
+                return text  # type: ignore[no-any-return]
+        return None
+
+    def parse_seq(self, stops: frozenset[str]) -> list[tuple[object, ...]]:
+        items: list[tuple[object, ...]] = []
+        while True:
+            t = self.peek()
+            kind = t[0]
+            if kind == "eof":
+                return items
+            if kind == "nl":
+                self.take()
+                continue
+            if kind == "op":
+                v = t[1]
+                if v in stops:
+                    return items
+                if v in _SEPARATORS or v == ")":
+                    if v == ")":
+                        self.issues.append("unbalanced ')'")
+                    self.take()
+                    continue
+            r = self._reserved(t)
+            if r is not None and r in stops:
+                return items
+            before = (self.lx.i, t)
+            node = self.parse_pipeline(stops)
+            if node is not None:
+                items.append(node)
+            if (self.lx.i, self.la) == before:
+                self.take()  # no progress: drop the token rather than loop
+
+    def parse_pipeline(self, stops: frozenset[str]) -> tuple[object, ...] | None:
+        elements: list[tuple[object, ...]] = []
+        while True:
+            el = self.parse_command(stops)
+            if el is not None:
+                elements.append(el)
+            t = self.peek()
+            if t[0] == "op" and t[1] in ("|", "|&"):
+                self.take()
+                while self.peek()[0] == "nl":
+                    self.take()
+                continue
+            break
+        if not elements:
+            return None
+        t = self.peek()
+        return ("pipe", elements, t[0] == "op" and t[1] == "&")
+
+    def parse_command(self, stops: frozenset[str]) -> tuple[object, ...] | None:
+        if self.depth > _MAX_SYNTAX_DEPTH:
+            self.budget[1] = 1
+            self.take()
+            return None
+        self.depth += 1
+        try:
+            return self._command(stops)
+        finally:
+            self.depth -= 1
+
+    def _command(self, stops: frozenset[str]) -> tuple[object, ...] | None:
+        t = self.peek()
+        if t[0] == "op" and t[1] == "(":
+            self.take()
+            body = self.parse_seq(frozenset({")"}))
+            if self.peek()[0] == "op" and self.peek()[1] == ")":
+                self.take()
+            else:
+                self.issues.append("unterminated subshell")
+            return ("sub", body, self.parse_redirects())
+        if t[0] == "r":
+            return self.parse_simple()
+        if t[0] != "w":
+            return None
+        r = self._reserved(t)
+        if r is None:
+            return self.parse_simple()
+        if r in stops:
+            return None
+        if r == "{":
+            self.take()
+            body = self.parse_seq(stops | {"}"})
+            if self._reserved(self.peek()) == "}":
+                self.take()
+            return ("group", body, self.parse_redirects())
+        if r in _OPENERS:
+            self.take()
+            if r == "time":
+                nt = self.peek()
+                if nt[0] == "w" and nt[1].plain() == "-p":  # type: ignore[attr-defined]
+                    self.take()
+            return self.parse_command(stops)
+        if r in _CLOSERS:
+            self.take()
+            return None
+        if r in ("for", "select"):
+            return self.parse_for()
+        if r == "case":
+            return self.parse_case(stops)
+        if r == "function":
+            self.take()
+            name_tok = self.take()
+            name = name_tok[1].literal() if name_tok[0] == "w" else ""  # type: ignore[attr-defined]
+            if self.peek()[0] == "op" and self.peek()[1] == "(":
+                self.take()
+                if self.peek()[0] == "op" and self.peek()[1] == ")":
+                    self.take()
+            while self.peek()[0] == "nl":
+                self.take()
+            return ("func", name, self.parse_command(stops))
+        if r == "[[":
+            return self.parse_test()
+        return self.parse_simple()
+
+    def parse_redirects(self) -> list[tuple[object, ...]]:
+        redirs: list[tuple[object, ...]] = []
+        while self.peek()[0] == "r":
+            self._redirect(redirs)
+        return redirs
+
+    def _redirect(self, redirs: list[tuple[object, ...]]) -> None:
+        _, op, fd = self.take()
+        nt = self.peek()
+        if nt[0] != "w":
+            self.issues.append(f"redirection {op} has no target")
+            redirs.append((op, fd, None))
+            return
+        self.take()
+        word = nt[1]
+        if op in ("<<", "<<-"):
+            holder: list[Word | None] = [None]
+            self.lx.add_heredoc(word, op == "<<-", holder)  # type: ignore[arg-type]
+            redirs.append((op, fd, holder))
+        else:
+            redirs.append((op, fd, word))
+
+    def parse_simple(self) -> tuple[object, ...]:
+        words: list[Word] = []
+        redirs: list[tuple[object, ...]] = []
+        while True:
+            t = self.peek()
+            if t[0] == "w":
+                self.take()
+                words.append(t[1])  # type: ignore[arg-type]
+                if (
+                    self.peek()[0] == "op"
+                    and self.peek()[1] == "("
+                    and _ARRAY_START.fullmatch(words[-1].plain() or "")
+                ):
+                    words[-1] = self._array_value(words[-1])
+                    continue
+                if len(words) == 1 and self.peek()[0] == "op" and self.peek()[1] == "(":
+                    self.take()
+                    if self.peek()[0] == "op" and self.peek()[1] == ")":
+                        self.take()
+                        while self.peek()[0] == "nl":
+                            self.take()
+                        return ("func", words[0].literal(), self.parse_command(frozenset()))
+                    self.issues.append("unexpected '('")
+                continue
+            if t[0] == "r":
+                self._redirect(redirs)
+                continue
+            break
+        return ("simple", words, redirs)
+
+    def _array_value(self, name_word: Word) -> Word:
+        """``NAME=( a b c )``: the values become one quoted literal (never commands)."""
+        self.take()
+        values: list[str] = []
+        while True:
+            t = self.take()
+            if t[0] == "eof" or (t[0] == "op" and t[1] == ")"):
+                break
+            if t[0] == "w":
+                values.append(t[1].literal())  # type: ignore[attr-defined]
+        return Word([name_word.parts[0], (_LIT, " ".join(values), True)])
+
+    def parse_for(self) -> tuple[object, ...] | None:
+        self.take()
+        t = self.peek()
+        if t[0] == "op" and t[1] == "(":  # for (( init; cond; step ))
+            depth = 0
+            while True:
+                t = self.take()
+                if t[0] == "eof":
+                    break
+                if t[0] == "op" and t[1] == "(":
+                    depth += 1
+                elif t[0] == "op" and t[1] == ")":
+                    depth -= 1
+                    if depth <= 0 and not (self.peek()[0] == "op" and self.peek()[1] == ")"):
+                        break
+            return None
+        if t[0] != "w":
+            return None
+        self.take()
+        name = t[1].literal()  # type: ignore[attr-defined]
+        while self.peek()[0] == "nl":
+            self.take()
+        if self._reserved(self.peek()) != "in":
+            return ("for", name, None)  # iterates over "$@"
+        self.take()
+        values: list[Word] = []
+        while True:
+            t = self.peek()
+            if t[0] != "w" or self._reserved(t) == "do":
+                break
+            self.take()
+            values.append(t[1])  # type: ignore[arg-type]
+        return ("for", name, values)
+
+    def parse_case(self, stops: frozenset[str]) -> tuple[object, ...] | None:
+        self.take()
+        t = self.peek()
+        if t[0] != "w":
+            return None
+        self.take()
+        subject: Word = t[1]  # type: ignore[assignment]
+        while self.peek()[0] == "nl":
+            self.take()
+        if self._reserved(self.peek()) == "in":
+            self.take()
+        bodies: list[list[tuple[object, ...]]] = []
+        arm_stops = stops | {";;", ";&", ";;&", "esac"}
+        while True:
+            t = self.peek()
+            if t[0] == "nl":
+                self.take()
+                continue
+            if t[0] == "eof" or self._reserved(t) == "esac":
+                if t[0] != "eof":
+                    self.take()
+                break
+            # the pattern list: words and '|' up to ')'
+            if t[0] == "op" and t[1] == "(":
+                self.take()
+            while True:
+                t = self.peek()
+                if t[0] == "eof" or t[0] == "nl":
+                    break
+                self.take()
+                if t[0] == "op" and t[1] == ")":
+                    break
+            bodies.append(self.parse_seq(arm_stops))
+            t = self.peek()
+            if t[0] == "op" and t[1] in (";;", ";&", ";;&"):
+                self.take()
+            elif t[0] == "eof":
+                break
+        return ("case", subject, bodies)
+
+    def parse_test(self) -> tuple[object, ...]:
+        words: list[Word] = [Word([(_LIT, "[[", False)])]
+        while True:
+            t = self.take()
+            if t[0] == "eof":
+                break
+            if t[0] == "w":
+                if t[1].plain() == "]]":  # type: ignore[attr-defined]
+                    break
+                words.append(t[1])  # type: ignore[arg-type]
+            elif t[0] in ("op", "r"):
+                words.append(Word([(_LIT, str(t[1]), False)]))
+        return ("simple", words, [])
+
+
+# ---------------------------------------------------------------------------------------------
+# Results
+# ---------------------------------------------------------------------------------------------
+
+
+class Arg:
+    """One expanded word.
+
+    ``value`` is the text after quote removal and the expansions we could resolve; unknown ones stay
+    as ``$NAME``/``$(...)`` and set ``dynamic``. ``if_empty`` is the value if every unknown,
+    unguarded variable in the word were empty (``None`` when not dynamic or when a ``${X:?}`` guard
+    would abort the command first). ``glob`` is true when the word has unquoted ``*``/``?``/``[``.
+    """
+
+    __slots__ = ("dynamic", "glob", "if_empty", "value")
+
+    def __init__(
+        self, value: str, dynamic: bool = False, glob: bool = False, if_empty: str | None = None
+    ) -> None:
+        self.value = value
+        self.dynamic = dynamic
+        self.glob = glob
+        self.if_empty = if_empty
+
+    def __repr__(self) -> str:
+        flags = "".join(f for f, on in (("~", self.dynamic), ("*", self.glob)) if on)
+        return f"Arg({self.value!r}{flags and ' ' + flags})"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Redirect:
+    """A redirection: ``op`` (``>``, ``>>``, ``<``, ``<<``, ``<<<``, ``&>``, ``>&``, ...), the file
+    descriptor written before it (-1 if none) and the expanded target (a heredoc's body for ``<<``)."""
+
+    __slots__ = ("fd", "op", "target")
+
+    def __init__(self, op: str, fd: int, target: Arg | None) -> None:
+        self.op = op
+        self.fd = fd
+        self.target = target
+
+    @property
+    def writes(self) -> bool:
+        """True for redirections that write to (or truncate) the target."""
+        return self.op in (">", ">>", ">|", "&>", "&>>", "<>") or (
+            self.op == ">&" and not _is_fd(self.target)
+        )
+
+    @property
+    def reads(self) -> bool:
+        """True for redirections that read a file (not heredocs or here-strings)."""
+        return self.op in ("<", "<>") or (self.op == "<&" and not _is_fd(self.target))
+
+    def __repr__(self) -> str:
+        return f"Redirect({self.op!r}, {self.fd}, {self.target!r})"
+
+
+def _is_fd(target: Arg | None) -> bool:
+    return target is None or target.value == "-" or target.value.isdigit()
+
+
+class Command:
+    """One simple command as it would run.
+
+    ``argv``/``args``: the command after prefix stripping (``sudo -u x nice rm -rf y`` ->
+    ``['rm', '-rf', 'y']``); ``full_argv`` as written (after expansion); ``name`` the basename of
+    ``argv[0]``; ``wrappers`` the stripped prefixes; ``via`` how it is reached (``('bash -c',)``,
+    ``('$()',)``, ``('xargs',)``, ...); ``elevated`` under sudo/doas/su; ``remote`` run by ``ssh``
+    on another host; ``cwd`` the tracked working directory (``None`` once unknown); ``pipes`` the
+    pipelines it belongs to as ``(id, position, length)`` (innermost last); ``stdin`` the command
+    piped into it; ``stdin_text`` literal text fed to it (heredoc, here-string, ``echo ... |``);
+    ``substitutions`` the commands run by ``$(...)``/``<(...)`` in its words.
+    """
+
+    __slots__ = (
+        "args",
+        "assignments",
+        "background",
+        "cwd",
+        "elevated",
+        "full_argv",
+        "name",
+        "pipes",
+        "redirects",
+        "remote",
+        "stdin",
+        "stdin_text",
+        "substitutions",
+        "via",
+        "wrappers",
+    )
+
+    def __init__(self, args: list[Arg]) -> None:
+        self.args = args
+        self.full_argv: list[str] = [a.value for a in args]
+        self.name = ""
+        self.assignments: list[tuple[str, Arg]] = []
+        self.redirects: list[Redirect] = []
+        self.wrappers: list[str] = []
+        self.via: tuple[str, ...] = ()
+        self.elevated = False
+        self.remote = False
+        self.cwd: str | None = None
+        self.pipes: tuple[tuple[int, int, int], ...] = ()
+        self.background = False
+        self.stdin: Command | None = None
+        self.stdin_text: str | None = None
+        self.substitutions: list[Command] = []
+
+    @property
+    def argv(self) -> list[str]:
+        """The command's words after prefix stripping."""
+        return [a.value for a in self.args]
+
+    @property
+    def text(self) -> str:
+        """The command as written (prefixes included), words joined by spaces."""
+        return " ".join(self.full_argv)
+
+    def __repr__(self) -> str:
+        extra = f", via={self.via}" if self.via else ""
+        return f"Command({self.argv!r}{extra})"
+
+
+class ParseResult:
+    """Every simple command a command line would run, in order, nested ones included."""
+
+    __slots__ = ("commands", "failed", "functions", "issues", "source", "truncated")
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.commands: list[Command] = []
+        #: function name -> the commands of its body
+        self.functions: dict[str, list[Command]] = {}
+        #: syntax problems met (unbalanced quotes, unterminated heredocs, ...)
+        self.issues: list[str] = []
+        #: the text was too long, too deeply nested or had too many commands to analyse fully
+        self.truncated = False
+        #: an internal error forced a crude fallback split
+        self.failed = False
+
+    def pipelines(self) -> dict[int, list[list[Command]]]:
+        """Commands grouped by pipeline id, then by position in that pipeline."""
+        out: dict[int, list[list[Command]]] = {}
+        for c in self.commands:
+            for pid, pos, length in c.pipes:
+                slots = out.setdefault(pid, [[] for _ in range(length)])
+                if pos < len(slots):
+                    slots[pos].append(c)
+        return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Evaluation: expansion, prefixes, nested commands
+# ---------------------------------------------------------------------------------------------
+
+_SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "fish", "busybox", "rbash", "yash"})
+_ELEVATORS = frozenset({"sudo", "doas", "pkexec", "run0"})
+_GUARDED = object()  # a variable known to be non-empty, value unknown
+
+
+class _Scope:
+    __slots__ = ("cwd", "depth", "elevated", "env", "remote", "via")
+
+    def __init__(
+        self,
+        env: dict[str, object],
+        cwd: str | None,
+        via: tuple[str, ...],
+        elevated: bool,
+        remote: bool,
+        depth: int,
+    ) -> None:
+        self.env = env
+        self.cwd = cwd
+        self.via = via
+        self.elevated = elevated
+        self.remote = remote
+        self.depth = depth
+
+    def child(
+        self, via: str | None = None, *, elevated: bool | None = None, remote: bool | None = None
+    ) -> _Scope:
+        return _Scope(
+            dict(self.env),
+            self.cwd,
+            (*self.via, via) if via else self.via,
+            self.elevated if elevated is None else elevated,
+            self.remote if remote is None else remote,
+            self.depth + 1 if via else self.depth,
+        )
+
+
+class _Evaluator:
+    __slots__ = ("budget", "home", "next_pipe", "project_dir", "result")
+
+    def __init__(self, result: ParseResult, home: str | None, project_dir: str | None) -> None:
+        self.result = result
+        self.home = home
+        self.project_dir = project_dir
+        self.next_pipe = 0
+        self.budget = [200_000, 0]  # tokens left, nesting too deep
+
+    # -- scripts and nodes ----------------------------------------------------------------------
+    def script(
+        self,
+        text: str,
+        scope: _Scope,
+        pipes: tuple[tuple[int, int, int], ...] = (),
+        direct: list[Command] | None = None,
+    ) -> list[Command]:
+        """Parse and evaluate ``text``; returns the commands it runs (nested ones included)."""
+        if scope.depth > MAX_DEPTH:
+            self.result.truncated = True
+            self.result.issues.append("nesting too deep; the rest was not analysed")
+            return []
+        start = len(self.result.commands)
+        nodes = _Parser(text, self.result.issues, self.budget).parse_seq(frozenset())
+        if self.budget[0] <= 0 or self.budget[1]:
+            if not self.result.truncated:
+                self.result.issues.append("too many tokens or too deeply nested; the rest was not analysed")
+            self.result.truncated = True
+        for node in nodes:
+            self.node(node, scope, pipes, direct if direct is not None else [])
+        return self.result.commands[start:]
+
+    def node(
+        self,
+        node: tuple[object, ...],
+        scope: _Scope,
+        pipes: tuple[tuple[int, int, int], ...],
+        direct: list[Command],
+    ) -> None:
+        if len(self.result.commands) >= MAX_COMMANDS:
+            self.result.truncated = True
+            return
+        kind = node[0]
+        if kind == "pipe":
+            elements: list[tuple[object, ...]] = node[1]  # type: ignore[assignment]
+            pid = self.next_pipe
+            self.next_pipe += 1
+            producer: list[Command] = []
+            start = len(self.result.commands)
+            for pos, el in enumerate(elements):
+                here: list[Command] = []
+                if el[0] == "simple":
+                    self.simple(
+                        el,
+                        scope,
+                        (*pipes, (pid, pos, len(elements))),
+                        here,
+                        producer[-1] if producer else None,
+                    )
+                else:
+                    self.node(el, scope, (*pipes, (pid, pos, len(elements))), here)
+                direct.extend(here)
+                producer = here
+            if node[2]:
+                for c in self.result.commands[start:]:
+                    c.background = True
+        elif kind == "simple":
+            self.simple(node, scope, pipes, direct, None)
+        elif kind in ("sub", "group"):
+            inner = scope.child() if kind == "sub" else scope
+            start = len(self.result.commands)
+            for n in node[1]:  # type: ignore[attr-defined]
+                self.node(n, inner, pipes, direct)
+            redirs = self.redirects(node[2], scope, [])  # type: ignore[arg-type]
+            if redirs:
+                for c in self.result.commands[start:]:
+                    if c.via == scope.via:
+                        c.redirects.extend(redirs)
+        elif kind == "func":
+            name = str(node[1])
+            body = node[2]
+            start = len(self.result.commands)
+            if body is not None:
+                self.node(body, scope.child(f"function {name}"), pipes, [])  # type: ignore[arg-type]
+            self.result.functions[name] = self.result.commands[start:]
+        elif kind == "for":
+            name = str(node[1])
+            values = node[2]
+            if values is None:
+                scope.env.pop(name, None)
+                return
+            subs: list[Command] = []
+            expanded = [a for w in values for a in self.expand(w, scope, subs)]  # type: ignore[attr-defined]
+            if len(expanded) == 1 and not expanded[0].dynamic and not expanded[0].glob:
+                scope.env[name] = expanded[0].value
+            elif expanded and all(a.value and not a.dynamic for a in expanded[:_MAX_LOOP_VALUES]):
+                scope.env[name] = _Loop([a.value for a in expanded[:_MAX_LOOP_VALUES]])
+            else:
+                scope.env.pop(name, None)
+        elif kind == "case":
+            self.expand(node[1], scope, [])  # type: ignore[arg-type]
+            for body in node[2]:  # type: ignore[attr-defined]
+                for n in body:
+                    self.node(n, scope, pipes, direct)
+
+    def redirects(self, raw: list[tuple[object, ...]], scope: _Scope, subs: list[Command]) -> list[Redirect]:
+        out = []
+        for op, fd, target in raw:
+            if isinstance(target, list):  # heredoc holder
+                word = target[0]
+                arg = self.expand_one(word, scope, subs) if word is not None else Arg("")
+            elif target is None:
+                arg = None
+            else:
+                arg = self.expand_one(target, scope, subs)  # type: ignore[arg-type]
+            out.append(Redirect(str(op), int(fd), arg))  # type: ignore[call-overload]
+        return out
+
+    # -- simple commands ------------------------------------------------------------------------
+    def simple(
+        self,
+        node: tuple[object, ...],
+        scope: _Scope,
+        pipes: tuple[tuple[int, int, int], ...],
+        direct: list[Command],
+        producer: Command | None,
+    ) -> None:
+        words: list[Word] = node[1]  # type: ignore[assignment]
+        subs: list[Command] = []
+        assignments: list[tuple[str, Arg]] = []
+        i = 0
+        while i < len(words):
+            split = _split_assignment(words[i])
+            if split is None:
+                break
+            name, value_word = split
+            assignments.append((name, self.expand_one(value_word, scope, subs)))
+            i += 1
+        args: list[Arg] = []
+        for w in words[i:]:
+            args.extend(self.expand(w, scope, subs))
+        redirects = self.redirects(node[2], scope, subs)  # type: ignore[arg-type]
+        if not args:
+            for name, value in assignments:
+                _assign(scope.env, name, value)
+            if assignments or redirects:
+                cmd = Command([])
+                cmd.assignments = assignments
+                cmd.redirects = redirects
+                cmd.substitutions = subs
+                self._place(cmd, scope, pipes)
+                direct.append(cmd)
+            return
+        stdin_text = None
+        for r in redirects:
+            if r.op in ("<<", "<<-", "<<<") and r.target is not None:
+                stdin_text = r.target.value + ("\n" if r.op == "<<<" else "")
+        self.emit(args, scope, pipes, direct, assignments, redirects, subs, producer, stdin_text)
+
+    def _place(self, cmd: Command, scope: _Scope, pipes: tuple[tuple[int, int, int], ...]) -> None:
+        cmd.via = scope.via
+        cmd.elevated = cmd.elevated or scope.elevated
+        cmd.remote = scope.remote
+        cmd.cwd = scope.cwd
+        cmd.pipes = pipes
+        self.result.commands.append(cmd)
+
+    def emit(
+        self,
+        args: list[Arg],
+        scope: _Scope,
+        pipes: tuple[tuple[int, int, int], ...],
+        direct: list[Command],
+        assignments: list[tuple[str, Arg]],
+        redirects: list[Redirect],
+        subs: list[Command],
+        producer: Command | None,
+        stdin_text: str | None,
+    ) -> Command:
+        """Record one command (prefixes stripped) and follow the commands hidden inside it."""
+        if len(self.result.commands) >= MAX_COMMANDS:
+            self.result.truncated = True
+        cmd = Command(args)
+        cmd.assignments = list(assignments)
+        cmd.redirects = redirects
+        cmd.substitutions = subs
+        cmd.stdin = producer
+        if stdin_text is None and producer is not None and producer.name in ("echo", "printf"):
+            stdin_text = _echo_text(producer)
+        cmd.stdin_text = stdin_text
+        core, wrappers, elevated, extra_env, payload = _strip_prefixes(args)
+        cmd.args = core
+        cmd.wrappers = wrappers
+        cmd.elevated = elevated
+        cmd.assignments.extend(extra_env)
+        cmd.name = posixpath.basename(core[0].value) if core else ""
+        self._place(cmd, scope, pipes)
+        direct.append(cmd)
+        inner = scope.child(elevated=True) if elevated and not scope.elevated else scope
+        if payload is not None:  # env -S / watch / su -c / flock -c style: a shell string
+            self.script(payload[1], inner.child(payload[0]), pipes)
+        self._follow(cmd, inner, pipes)
+        self._track_state(cmd, scope)
+        return cmd
+
+    def _follow(self, cmd: Command, scope: _Scope, pipes: tuple[tuple[int, int, int], ...]) -> None:
+        name = cmd.name
+        args = cmd.args
+        if not args:
+            return
+        if name in _SHELLS:
+            code, reads_stdin = _shell_payload(args)
+            if code is not None:
+                self.script(code, scope.child(f"{name} -c"), pipes)
+            elif reads_stdin and cmd.stdin_text is not None:
+                self.script(cmd.stdin_text, scope.child(f"{name} <stdin"), pipes)
+        elif name == "eval":
+            text = " ".join(a.value for a in args[1:])
+            if text:
+                self.script(text, scope.child("eval"), pipes)
+        elif name in ("source", ".") and len(args) >= 2 and args[1].value in ("/dev/stdin", "-"):
+            if cmd.stdin_text is not None:
+                self.script(cmd.stdin_text, scope.child(f"{name} <stdin"), pipes)
+        elif name == "xargs":
+            inner = _xargs_command(args, cmd.stdin)
+            if inner:
+                self.emit(inner, scope.child("xargs"), pipes, [], [], [], [], None, None)
+        elif name == "find":
+            for inner in _find_exec_commands(args):
+                self.emit(inner, scope.child("find -exec"), pipes, [], [], [], [], None, None)
+        elif name == "ssh":
+            remote = _ssh_remote_command(args)
+            if remote:
+                rscope = scope.child("ssh", remote=True)
+                rscope.env = {"HOME": "/home/.remote"}
+                rscope.cwd = "/home/.remote"
+                self.script(remote, rscope, pipes)
+        elif name in _INTERPRETERS or _PY_VERSIONED.fullmatch(name):
+            code = _interpreter_code(args)
+            if code:
+                for shell_text in _embedded_shell_strings(code):
+                    self.script(shell_text, scope.child(f"{name} -c"), pipes)
+                for argv in _embedded_argv_lists(code):
+                    self.emit(
+                        [Arg(v) for v in argv], scope.child(f"{name} -c"), pipes, [], [], [], [], None, None
+                    )
+
+    def _track_state(self, cmd: Command, scope: _Scope) -> None:
+        name = cmd.name
+        args = cmd.args
+        if name in ("cd", "pushd"):
+            targets = [a for a in args[1:] if not a.value.startswith("-") or a.value == "-"]
+            if not targets:
+                home = scope.env.get("HOME")
+                scope.cwd = home if isinstance(home, str) else None
+            else:
+                t = targets[0]
+                if t.dynamic or t.glob or t.value == "-":
+                    scope.cwd = None
+                else:
+                    scope.cwd = _join(scope.cwd, t.value)
+            if scope.cwd is not None:
+                scope.env["PWD"] = scope.cwd
+            else:
+                scope.env.pop("PWD", None)
+        elif name == "popd":
+            scope.cwd = None
+            scope.env.pop("PWD", None)
+        elif name in ("export", "declare", "typeset", "local", "readonly"):
+            for a in args[1:]:
+                m = _ASSIGN.match(a.value)
+                if m and not a.value.startswith("-"):
+                    value = a.value[m.end() :]
+                    _assign(scope.env, m.group(1), Arg(value, a.dynamic, a.glob))
+        elif name == "unset":
+            for a in args[1:]:
+                if not a.value.startswith("-"):
+                    scope.env.pop(a.value, None)
+
+    # -- expansion ------------------------------------------------------------------------------
+    def expand_one(self, word: Word, scope: _Scope, subs: list[Command]) -> Arg:
+        """Expand ``word`` to a single value (assignments, redirect targets: no splitting)."""
+        values = self._expand_parts(word.parts, scope, subs, split=False)
+        return values[0] if values else Arg("")
+
+    def expand(self, word: Word, scope: _Scope, subs: list[Command]) -> list[Arg]:
+        """Expand ``word`` into the arguments it becomes (brace expansion, field splitting)."""
+        out: list[Arg] = []
+        for parts in _brace_expand(word.parts):
+            out.extend(self._expand_parts(parts, scope, subs, split=True))
+        return out
+
+    def _expand_parts(
+        self, parts: list[tuple[object, ...]], scope: _Scope, subs: list[Command], split: bool
+    ) -> list[Arg]:
+        for p in parts:  # a `for` variable over a literal list: one argument per value
+            if p[0] == _VAR:
+                loop = self._lookup(str(p[1]), scope)
+                if isinstance(loop, _Loop):
+                    out: list[Arg] = []
+                    for v in loop.values:
+                        sub = scope.child()
+                        sub.env[str(p[1])] = v
+                        out.extend(self._expand_parts(parts, sub, subs, split))
+                    return out
+        value: list[str] = []
+        empty: list[str] = []
+        dynamic = glob = guarded = False
+        for p in parts:
+            kind = p[0]
+            if kind == _LIT:
+                text = str(p[1])
+                value.append(text)
+                empty.append(text)
+                if not p[2] and _GLOB_CHARS.search(text):
+                    glob = True
+            elif kind == _VAR:
+                name, op, argraw, q = str(p[1]), str(p[2]), str(p[3]), bool(p[4])
+                known = self._lookup(name, scope)
+                if op == "" and isinstance(known, str):
+                    if split and not q and len(parts) == 1 and any(ch in known for ch in " \t\n"):
+                        return [Arg(v) for v in known.split()]
+                    value.append(known)
+                    empty.append(known)
+                    glob = glob or (not q and bool(_GLOB_CHARS.search(known)))
+                elif op in ("", "other", "len", "indirect"):
+                    dynamic = True
+                    value.append("$" + name if op == "" else "${" + name + "}")
+                    # a known-non-empty variable stays a placeholder; an unknown one may be empty
+                    empty.append("$" + name if known is _GUARDED else "")
+                elif op in (":-", "-", ":=", "="):
+                    if isinstance(known, str) and (known or op in ("-", "=")):
+                        value.append(known)
+                        empty.append(known)
+                    elif known is _GUARDED:
+                        dynamic = True
+                        value.append("$" + name)
+                        empty.append("$" + name)
+                    else:
+                        default = self.expand_one(_word_from_text(argraw, self.result.issues), scope, subs)
+                        default_empty = default.if_empty if default.if_empty is not None else default.value
+                        if isinstance(known, str):  # known to be empty: the default is used
+                            value.append(default.value)
+                            empty.append(default_empty)
+                            dynamic = dynamic or default.dynamic
+                        else:  # unknown: either its value or, when empty, the default
+                            dynamic = True
+                            value.append("${" + name + ":-" + default.value + "}")
+                            empty.append(default_empty)
+                            if op in (":=", "=") and default.value and not default.dynamic:
+                                scope.env[name] = _GUARDED
+                elif op in (":?", "?"):
+                    if isinstance(known, str) and known:
+                        value.append(known)
+                        empty.append(known)
+                    else:  # unset or empty aborts the command: it can never run with an empty value
+                        dynamic = guarded = True
+                        value.append("$" + name)
+                        empty.append("$" + name)
+                else:  # :+ / +
+                    alt = self.expand_one(_word_from_text(argraw, self.result.issues), scope, subs)
+                    if isinstance(known, str) or known is _GUARDED:
+                        text = alt.value if (known is _GUARDED or known or op == "+") else ""
+                        value.append(text)
+                        empty.append(text)
+                        dynamic = dynamic or alt.dynamic
+                    else:
+                        dynamic = True
+                        value.append("${" + name + ":+" + alt.value + "}")
+                        empty.append("")
+            elif kind == _CMD:
+                body = str(p[1])
+                via = (*scope.via, "$()")
+                inner = self.script(body, scope.child("$()"))
+                subs.extend(c for c in inner if c.via == via)
+                known_out = self._known_output(inner, scope, via)
+                if known_out is not None:
+                    if split and not p[2] and len(parts) == 1 and " " in known_out:
+                        return [Arg(v) for v in known_out.split()]
+                    value.append(known_out)
+                    empty.append(known_out)
+                else:
+                    dynamic = True
+                    value.append("$(" + body + ")")
+                    empty.append("")
+            elif kind == _PROC:
+                via_name = f"{p[2]}()"
+                inner = self.script(str(p[1]), scope.child(via_name))
+                subs.extend(c for c in inner if c.via == (*scope.via, via_name))
+                dynamic = True
+                value.append("/dev/fd/63")
+                empty.append("/dev/fd/63")
+            elif kind == _ARITH:
+                for ep in _word_from_text(str(p[1]), self.result.issues).parts:
+                    if ep[0] == _CMD:
+                        inner = self.script(str(ep[1]), scope.child("$()"))
+                        subs.extend(c for c in inner if c.via == (*scope.via, "$()"))
+                dynamic = True
+                value.append("$((" + str(p[1]) + "))")
+                empty.append("0")
+            elif kind == _TILDE:
+                resolved = self._tilde(str(p[1]), scope)
+                if resolved is None:
+                    dynamic = True
+                    value.append("~" + str(p[1]))
+                    empty.append("~" + str(p[1]))
+                else:
+                    value.append(resolved)
+                    empty.append(resolved)
+            else:  # _SPECIAL: $1, $@, $?, ...
+                dynamic = True
+                value.append("$" + str(p[1]))
+                empty.append("")
+        if_empty = None if not dynamic or guarded else "".join(empty)
+        return [Arg("".join(value), dynamic, glob, if_empty)]
+
+    @staticmethod
+    def _tilde(user: str, scope: _Scope) -> str | None:
+        home = scope.env.get("HOME")
+        if user == "":
+            return home if isinstance(home, str) else None
+        if user == "+":
+            return scope.cwd
+        if user == "-":
+            return None
+        if user == "root":
+            return "/root"
+        base = posixpath.dirname(home) if isinstance(home, str) and home.startswith("/") else "/home"
+        return posixpath.join(base or "/home", user)
+
+    def _lookup(self, name: str, scope: _Scope) -> object:
+        """A variable's value: a str when known, _GUARDED/_Loop when non-empty, None when unknown."""
+        if name == "PWD":
+            return scope.cwd
+        return scope.env.get(name)
+
+    def _known_output(self, inner: list[Command], scope: _Scope, via: tuple[str, ...]) -> str | None:
+        """The output of a few well-known substitutions: pwd, git's top level, echo, mktemp."""
+        direct = [c for c in inner if c.via == via]
+        if len(direct) != 1:
+            return None
+        c = direct[0]
+        argv = c.argv
+        if c.name == "pwd":
+            return scope.cwd
+        if c.name == "git" and argv[1:] == ["rev-parse", "--show-toplevel"]:
+            return self.project_dir
+        if c.name == "echo" and not any(a.dynamic for a in c.args):
+            return _echo_text(c).rstrip("\n")
+        if c.name == "mktemp":
+            return "/tmp/tmp.mktemp"
+        return None
+
+
+class _Loop:
+    """A ``for`` variable iterating over a literal list."""
+
+    __slots__ = ("values",)
+
+    def __init__(self, values: list[str]) -> None:
+        self.values = values
+
+
+def _assign(env: dict[str, object], name: str, value: Arg) -> None:
+    if value.dynamic:
+        if value.if_empty is None:  # guarded: non-empty
+            env[name] = _GUARDED
+        else:
+            env.pop(name, None)
+    else:
+        env[name] = value.value
+
+
+def _split_assignment(word: Word) -> tuple[str, Word] | None:
+    """``NAME=value`` (unquoted name) -> (NAME, value word); else None."""
+    if not word.parts:
+        return None
+    first = word.parts[0]
+    if first[0] != _LIT or first[2]:
+        return None
+    text = str(first[1])
+    m = _ASSIGN.match(text)
+    if not m:
+        return None
+    rest = text[m.end() :]
+    parts: list[tuple[object, ...]] = []
+    if rest.startswith("~") and (len(rest) == 1 or rest[1] == "/"):
+        parts.append((_TILDE, ""))
+        rest = rest[1:]
+    if rest:
+        parts.append((_LIT, rest, False))
+    parts.extend(word.parts[1:])
+    if not parts:
+        parts.append((_LIT, "", True))
+    return m.group(1), Word(parts)
+
+
+def _join(cwd: str | None, path: str) -> str | None:
+    if path.startswith("/"):
+        return posixpath.normpath(path) if path != "//" else "/"
+    if cwd is None:
+        return None
+    return posixpath.normpath(posixpath.join(cwd, path))
+
+
+def _brace_expand(parts: list[tuple[object, ...]]) -> list[list[tuple[object, ...]]]:
+    """Bash brace expansion over the unquoted literal parts of a word (capped)."""
+    for idx, p in enumerate(parts):
+        if p[0] != _LIT or p[2] or "{" not in str(p[1]):
+            continue
+        text = str(p[1])
+        found = _find_brace(text)
+        if found is None:
+            continue
+        start, end, alternatives = found
+        out: list[list[tuple[object, ...]]] = []
+        for alt in alternatives[:_MAX_BRACE]:
+            new_text = text[:start] + alt + text[end + 1 :]
+            replaced: list[tuple[object, ...]] = [(_LIT, new_text, False)]
+            if idx == 0 and new_text.startswith("~"):  # brace expansion happens before tilde expansion
+                m = _TILDE_USER.match(new_text, 1)
+                end_user = m.end() if m else 1
+                if end_user == len(new_text) or new_text[end_user] == "/":
+                    replaced = [(_TILDE, new_text[1:end_user])]
+                    if new_text[end_user:]:
+                        replaced.append((_LIT, new_text[end_user:], False))
+            new_parts = [*parts[:idx], *replaced, *parts[idx + 1 :]]
+            out.extend(_brace_expand(new_parts))
+            if len(out) >= _MAX_BRACE:
+                return out[:_MAX_BRACE]
+        return out
+    return [parts]
+
+
+def _find_brace(text: str) -> tuple[int, int, list[str]] | None:
+    """The first ``{a,b}`` or ``{1..5}`` group in ``text``: (start, end, alternatives)."""
+    i = 0
+    n = len(text)
+    while i < n:
+        start = text.find("{", i)
+        if start < 0 or (start > 0 and text[start - 1] == "$"):
+            if start < 0:
+                return None
+            i = start + 1
+            continue
+        depth = 0
+        commas: list[int] = []
+        for j in range(start, n):
+            ch = text[j]
+            if ch == "{":
+                depth += 1
+            elif ch == "}":
+                depth -= 1
+                if depth == 0:
+                    inner = text[start + 1 : j]
+                    if commas:
+                        cuts = [start, *commas, j]
+                        return start, j, [text[cuts[k] + 1 : cuts[k + 1]] for k in range(len(cuts) - 1)]
+                    seq = _brace_sequence(inner)
+                    if seq is not None:
+                        return start, j, seq
+                    break
+            elif ch == "," and depth == 1:
+                commas.append(j)
+        i = start + 1
+    return None
+
+
+def _brace_sequence(inner: str) -> list[str] | None:
+    m = re.fullmatch(r"(-?\d{1,6})\.\.(-?\d{1,6})(?:\.\.(-?\d{1,4}))?", inner)
+    if m:
+        a, b = int(m.group(1)), int(m.group(2))
+        step = abs(int(m.group(3) or 1)) or 1
+        rng = range(a, b + 1, step) if a <= b else range(a, b - 1, -step)
+        return [str(v) for v in list(rng)[:_MAX_BRACE]]
+    m = re.fullmatch(r"([A-Za-z])\.\.([A-Za-z])", inner)
+    if m:
+        a, b = ord(m.group(1)), ord(m.group(2))
+        rng = range(a, b + 1) if a <= b else range(a, b - 1, -1)
+        return [chr(v) for v in list(rng)[:_MAX_BRACE]]
+    return None
+
+
+def _echo_text(cmd: Command) -> str:
+    """What ``echo``/``printf`` with literal arguments prints (approximately)."""
+    args = [a.value for a in cmd.args[1:]]
+    if cmd.name == "printf":
+        if not args:
+            return ""
+        fmt, rest = args[0], args[1:]
+        text = fmt.replace("\\n", "\n")
+        if "%s" in text and rest:
+            return text.replace("%s", " ".join(rest), 1)
+        return text
+    while args and args[0] in ("-n", "-e", "-E", "-ne", "-en"):
+        args = args[1:]
+    return " ".join(args) + "\n"
+
+
+# -- prefixes ---------------------------------------------------------------------------------
+
+# name -> (options taking a value, long options taking a value, number of positional args to skip)
+_PREFIXES: dict[str, tuple[str, tuple[str, ...], int]] = {
+    "sudo": (
+        "uUgCDhpprtT",
+        (
+            "--user",
+            "--group",
+            "--close-from",
+            "--chdir",
+            "--host",
+            "--prompt",
+            "--role",
+            "--type",
+            "--command-timeout",
+            "--other-user",
+        ),
+        0,
+    ),
+    "doas": ("uC", (), 0),
+    "pkexec": ("", ("--user",), 0),
+    "run0": (
+        "uDg",
+        (
+            "--user",
+            "--chdir",
+            "--group",
+            "--unit",
+            "--description",
+            "--property",
+            "--setenv",
+            "--nice",
+            "--machine",
+        ),
+        0,
+    ),
+    "env": (
+        "uCS",
+        ("--unset", "--chdir", "--split-string", "--block-signal", "--default-signal", "--ignore-signal"),
+        0,
+    ),
+    "command": ("", (), 0),
+    "builtin": ("", (), 0),
+    "exec": ("a", (), 0),
+    "nice": ("n", ("--adjustment",), 0),
+    "ionice": ("cnpPtu", ("--class", "--classdata", "--pid", "--pgid", "--uid"), 0),
+    "nohup": ("", (), 0),
+    "time": ("fo", ("--format", "--output"), 0),
+    "timeout": ("sk", ("--signal", "--kill-after"), 1),
+    "stdbuf": ("ioe", ("--input", "--output", "--error"), 0),
+    "setsid": ("", (), 0),
+    "chrt": ("T", ("--sched-runtime", "--sched-deadline", "--sched-period"), 1),
+    "taskset": ("", (), 1),
+    "unbuffer": ("p", (), 0),
+    "caffeinate": ("tw", (), 0),
+    "chronic": ("", (), 0),
+    "catchsegv": ("", (), 0),
+    "proxychains": ("f", (), 0),
+    "proxychains4": ("f", (), 0),
+    "torsocks": ("uaP", (), 0),
+    "firejail": ("", (), 0),
+    "fakeroot": ("ils", (), 0),
+    "systemd-run": (
+        "pEuMH",
+        (
+            "--unit",
+            "--property",
+            "--description",
+            "--setenv",
+            "--uid",
+            "--gid",
+            "--working-directory",
+            "--machine",
+            "--host",
+            "--slice",
+        ),
+        0,
+    ),
+}
+
+
+def _strip_prefixes(
+    args: list[Arg],
+) -> tuple[list[Arg], list[str], bool, list[tuple[str, Arg]], tuple[str, str] | None]:
+    """Strip wrapper commands: returns (core args, wrappers, elevated, env assignments, shell payload)."""
+    wrappers: list[str] = []
+    elevated = False
+    env: list[tuple[str, Arg]] = []
+    i = 0
+    n = len(args)
+    for _ in range(32):
+        if i >= n:
+            break
+        name = posixpath.basename(args[i].value)
+        if name == "taskset" and i + 1 < n and args[i + 1].value.startswith("-") and "p" in args[i + 1].value:
+            break
+        spec = _PREFIXES.get(name)
+        if name == "command" and i + 1 < n and args[i + 1].value in ("-v", "-V"):
+            break  # `command -v rm` looks rm up, it does not run it
+        if name in ("su", "runuser", "flock", "watch", "script"):
+            payload = _string_runner(name, args[i:])
+            if payload is not None:
+                wrappers.append(name)
+                return args[:0], wrappers, elevated or name in ("su", "runuser"), env, (name, payload)
+            if name in ("su", "runuser"):
+                break
+            if name == "flock":
+                j = _flock_command_start(args, i)
+                if j is None:
+                    break
+                wrappers.append(name)
+                i = j
+                continue
+            break
+        if spec is None:
+            break
+        short, long_opts, positional = spec
+        wrappers.append(name)
+        if name in _ELEVATORS:
+            elevated = True
+        i += 1
+        while i < n:
+            v = args[i].value
+            if v == "--":
+                i += 1
+                break
+            if name == "env" and _ASSIGN.match(v):
+                m = _ASSIGN.match(v)
+                assert m is not None
+                env.append((m.group(1), Arg(v[m.end() :], args[i].dynamic, args[i].glob)))
+                i += 1
+                continue
+            if name == "env" and (v in ("-S", "--split-string") or v.startswith(("-S", "--split-string="))):
+                text = v[2:] if v.startswith("-S") and len(v) > 2 else v.partition("=")[2] if "=" in v else ""
+                if not text and i + 1 < n:
+                    i += 1
+                    text = args[i].value
+                rest = " ".join(_quote(a.value) for a in args[i + 1 :])
+                return args[:0], wrappers, elevated, env, ("env -S", (text + " " + rest).strip())
+            if v.startswith("--"):
+                key = v.split("=", 1)[0]
+                i += 1
+                if key in long_opts and "=" not in v:
+                    i += 1
+                continue
+            if v.startswith("-") and len(v) > 1 and not (name in ("nice", "kill") and v[1:].isdigit()):
+                i += 1
+                letters = v[1:]
+                for k, ch in enumerate(letters):
+                    if ch in short:
+                        if k == len(letters) - 1:
+                            i += 1  # value is the next word
+                        break
+                continue
+            if name == "nice" and v.startswith("-") and v[1:].isdigit():
+                i += 1
+                continue
+            break
+        i += positional
+    if i > n:
+        i = n
+    return args[i:], wrappers, elevated, env, None
+
+
+def _quote(value: str) -> str:
+    if value and re.fullmatch(r"[A-Za-z0-9_./:=@%+,-]+", value):
+        return value
+    return "'" + value.replace("'", "'\\''") + "'"
+
+
+def _string_runner(name: str, args: list[Arg]) -> str | None:
+    """The shell string run by ``su -c``, ``runuser -c``, ``flock -c``, ``watch``, ``script -c``."""
+    rest = args[1:]
+    if name == "watch":
+        i = 0
+        while i < len(rest):
+            v = rest[i].value
+            if v == "--":
+                i += 1
+                break
+            if v in ("-n", "--interval", "-q", "--equexit"):
+                i += 2
+                continue
+            if v.startswith("-"):
+                i += 1
+                continue
+            break
+        words = [a.value for a in rest[i:]]
+        return " ".join(words) if words else None
+    for i, a in enumerate(rest):
+        v = a.value
+        if v in ("-c", "--command") and i + 1 < len(rest):
+            return rest[i + 1].value
+        if v.startswith("--command="):
+            return v.partition("=")[2]
+        if (
+            name in ("su", "runuser")
+            and v.startswith("-")
+            and not v.startswith("--")
+            and v.endswith("c")
+            and len(v) > 2
+            and i + 1 < len(rest)
+        ):
+            return rest[i + 1].value
+    return None
+
+
+def _flock_command_start(args: list[Arg], i: int) -> int | None:
+    """Index of the command in ``flock [options] FILE command ...``."""
+    j = i + 1
+    while j < len(args) and args[j].value.startswith("-"):
+        if args[j].value in ("-w", "--timeout", "-E", "--conflict-exit-code"):
+            j += 1
+        j += 1
+    j += 1  # the lock file
+    return j if j < len(args) else None
+
+
+# -- nested commands --------------------------------------------------------------------------
+
+
+def _shell_payload(args: list[Arg]) -> tuple[str | None, bool]:
+    """For ``bash [opts] -c CODE`` return (CODE, False); for a shell reading stdin (None, True)."""
+    cmd_mode = stdin_mode = False
+    i = 1
+    n = len(args)
+    if posixpath.basename(args[0].value) == "busybox":
+        if n < 2 or posixpath.basename(args[1].value) not in _SHELLS:
+            return None, False
+        i = 2
+    while i < n:
+        v = args[i].value
+        if v == "--" or v == "-":
+            i += 1
+            break
+        if v in ("-o", "+o", "-O", "+O", "--rcfile", "--init-file"):
+            i += 2
+            continue
+        if v.startswith("--"):
+            i += 1
+            continue
+        if len(v) > 1 and v[0] in "-+":
+            if v[0] == "-" and "c" in v[1:]:
+                cmd_mode = True
+            if v[0] == "-" and "s" in v[1:]:
+                stdin_mode = True
+            i += 1
+            continue
+        break
+    if cmd_mode:
+        return (args[i].value if i < n else ""), False
+    if i < n and not stdin_mode:
+        return None, False  # runs a script file
+    return None, True
+
+
+def _xargs_command(args: list[Arg], producer: Command | None) -> list[Arg]:
+    """The command ``xargs`` runs, with its input as arguments (literal when echoed, else dynamic)."""
+    value_opts = ("-d", "-E", "-e", "-I", "-L", "-l", "-n", "-P", "-s", "-a", "--delimiter", "--eof", "--replace",
+                  "--max-lines", "--max-args", "--max-procs", "--max-chars", "--arg-file", "--process-slot-var")  # fmt: skip
+    replace: str | None = None
+    i = 1
+    n = len(args)
+    while i < n:
+        v = args[i].value
+        if v == "--":
+            i += 1
+            break
+        if not v.startswith("-") or v == "-":
+            break
+        if v in ("-I", "--replace") and i + 1 < n:
+            replace = args[i + 1].value
+            i += 2
+            continue
+        if v.startswith("-I") and len(v) > 2:
+            replace = v[2:]
+        elif v.startswith("--replace="):
+            replace = v.partition("=")[2] or "{}"
+        elif v == "-i" or v.startswith("-i"):
+            replace = v[2:] or "{}"
+        if v in value_opts:
+            i += 2
+            continue
+        i += 1
+    command = list(args[i:]) or [Arg("echo")]
+    if (
+        producer is not None
+        and producer.name in ("echo", "printf")
+        and not any(a.dynamic for a in producer.args)
+    ):
+        items = [Arg(w) for w in _echo_text(producer).split()]
+    else:
+        items = [Arg("$XARGS_INPUT", dynamic=True, if_empty="")]
+    if replace:
+        out = []
+        for a in command:
+            if replace in a.value:
+                for item in items[:1]:
+                    out.append(
+                        Arg(a.value.replace(replace, item.value), a.dynamic or item.dynamic, a.glob, None)
+                    )
+            else:
+                out.append(a)
+        return out
+    return command + items
+
+
+_FIND_NARROWING = frozenset(
+    {
+        "-name", "-iname", "-path", "-ipath", "-wholename", "-iwholename", "-regex", "-iregex",
+        "-lname", "-ilname", "-newer", "-mtime", "-mmin", "-atime", "-amin", "-ctime", "-cmin",
+        "-size", "-user", "-group", "-perm", "-inum", "-samefile", "-links", "-uid", "-gid",
+        "-newermt", "-empty",
+    }
+)  # fmt: skip
+
+
+def find_start_paths(args: list[Arg]) -> list[Arg]:
+    """The start paths of a ``find`` command (``.`` when none are given)."""
+    paths = []
+    i = 1
+    while i < len(args) and args[i].value in ("-H", "-L", "-P", "-O0", "-O1", "-O2", "-O3", "-D"):
+        i += 2 if args[i].value == "-D" else 1
+    for a in args[i:]:
+        v = a.value
+        if v.startswith("-") or v in ("(", "!", ")", ","):
+            break
+        paths.append(a)
+    return paths or [Arg(".")]
+
+
+def find_is_narrowed(args: list[Arg]) -> bool:
+    """True when a ``find`` expression filters by name, path, time, size, ... (not just -type)."""
+    return any(a.value in _FIND_NARROWING for a in args[1:])
+
+
+def _find_exec_commands(args: list[Arg]) -> list[list[Arg]]:
+    """The commands a ``find`` runs through -exec/-execdir/-ok/-okdir, ``{}`` filled in."""
+    out: list[list[Arg]] = []
+    starts = find_start_paths(args)
+    narrowed = find_is_narrowed(args)
+    i = 1
+    n = len(args)
+    while i < n:
+        if args[i].value in ("-exec", "-execdir", "-ok", "-okdir"):
+            j = i + 1
+            inner: list[Arg] = []
+            while j < n and args[j].value not in (";", "+"):
+                inner.append(args[j])
+                j += 1
+            if inner:
+                fills = [Arg("{}", dynamic=True)] if narrowed else starts[:8]
+                for fill in fills:
+                    out.append(
+                        [
+                            Arg(a.value.replace("{}", fill.value), a.dynamic or fill.dynamic, a.glob, None)
+                            if "{}" in a.value
+                            else a
+                            for a in inner
+                        ]
+                    )
+            i = j + 1
+            continue
+        i += 1
+    return out
+
+
+def _ssh_remote_command(args: list[Arg]) -> str | None:
+    """The command ``ssh [opts] host cmd...`` runs on the remote host."""
+    with_value = set("BbcDEeFIiJLlmOoPpQRSWw")
+    i = 1
+    n = len(args)
+    while i < n:
+        v = args[i].value
+        if v == "--":
+            i += 1
+            break
+        if v.startswith("-") and len(v) > 1:
+            last = v[-1]
+            i += 2 if last in with_value and len(v) == 2 else 1
+            continue
+        break
+    if i + 1 >= n:
+        return None
+    return " ".join(a.value for a in args[i + 1 :])
+
+
+_INTERPRETERS = frozenset(
+    {"python", "python2", "python3", "perl", "ruby", "node", "nodejs", "php", "deno", "bun", "pypy", "pypy3"}
+)
+_PY_VERSIONED = re.compile(r"python3\.\d+")
+
+
+def _interpreter_code(args: list[Arg]) -> str | None:
+    """Inline code of ``python -c CODE``, ``perl -e CODE``, ``node -e CODE``, ``ruby -e CODE``, ..."""
+    for i, a in enumerate(args[1:], 1):
+        v = a.value
+        if v in ("-c", "-e", "-E", "--eval", "-r", "--print", "-p") and i + 1 < len(args):
+            return args[i + 1].value
+        if (
+            v.startswith("-")
+            and not v.startswith("--")
+            and v[-1] in "ce"
+            and len(v) > 2
+            and i + 1 < len(args)
+        ):
+            return args[i + 1].value
+        if not v.startswith("-"):
+            return None
+    return None
+
+
+_EMBEDDED_SHELL = re.compile(
+    r"""(?:\bos\.system|\bos\.popen|\bsubprocess\.(?:run|call|check_call|check_output|Popen|getoutput|getstatusoutput)
+        |\bsystem|\bexec(?:Sync)?|\bspawnSync|\bshell_exec|\bpassthru)
+        \s*\(?\s*(?:r|f|b)?("([^"\\]*(?:\\.[^"\\]*)*)"|'([^'\\]*(?:\\.[^'\\]*)*)')""",
+    re.VERBOSE,
+)
+_EMBEDDED_LIST = re.compile(
+    r"""\b(?:subprocess\.(?:run|call|check_call|check_output|Popen)|os\.exec\w*|spawn|execFile(?:Sync)?)\s*\(\s*
+        [^\[\)]*?\[([^\]]{1,2000})\]""",
+    re.VERBOSE,
+)
+_STRING_LITERAL = re.compile(r"""'([^'\\]*(?:\\.[^'\\]*)*)'|"([^"\\]*(?:\\.[^"\\]*)*)\"""")
+
+
+def _embedded_shell_strings(code: str) -> list[str]:
+    """Shell command strings passed to os.system / subprocess / system / execSync in inline code."""
+    out = []
+    for m in _EMBEDDED_SHELL.finditer(code[:65536]):
+        text = m.group(2) if m.group(2) is not None else m.group(3)
+        if text:
+            out.append(text)
+        if len(out) >= 16:
+            break
+    return out
+
+
+def _embedded_argv_lists(code: str) -> list[list[str]]:
+    """Argument lists like ``subprocess.run(["rm", "-rf", "/"])`` in inline code."""
+    out = []
+    for m in _EMBEDDED_LIST.finditer(code[:65536]):
+        argv = [a or b for a, b in _STRING_LITERAL.findall(m.group(1)) if a or b]
+        if argv:
+            out.append(argv)
+        if len(out) >= 16:
+            break
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Entry points
+# ---------------------------------------------------------------------------------------------
+
+
+def parse(
+    command: str,
+    *,
+    cwd: str | None = None,
+    home: str | None = None,
+    project_dir: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> ParseResult:
+    """Parse ``command`` as bash would; never raises (see the module docstring).
+
+    ``cwd`` is where the command starts (relative paths and ``cd`` are resolved from it), ``home``
+    the value of ``~``/``$HOME``, ``project_dir`` the value of ``$CLAUDE_PROJECT_DIR``; ``env`` adds
+    other variables whose values are known.
+    """
+    if not isinstance(command, str):
+        command = str(command)
+    result = ParseResult(command)
+    text = command
+    if len(text) > MAX_INPUT:
+        text = text[:MAX_INPUT]
+        result.truncated = True
+        result.issues.append(f"command longer than {MAX_INPUT} characters; only the start was analysed")
+    if "\x00" in text:
+        text = text.replace("\x00", "")
+        result.issues.append("NUL bytes removed")
+    known: dict[str, object] = {}
+    if env:
+        known.update({str(k): str(v) for k, v in env.items()})
+    if home:
+        known["HOME"] = home
+    if project_dir:
+        known["CLAUDE_PROJECT_DIR"] = project_dir
+    start_cwd = posixpath.normpath(cwd) if cwd and cwd.startswith("/") else None
+    if start_cwd:
+        known["PWD"] = start_cwd
+    scope = _Scope(known, start_cwd, (), False, False, 0)
+    evaluator = _Evaluator(result, home, project_dir)
+    try:
+        evaluator.script(text, scope)
+    except (RecursionError, MemoryError, ValueError, IndexError, KeyError, TypeError, AttributeError) as exc:
+        _fallback(result, text, start_cwd, exc)
+    return result
+
+
+def _fallback(result: ParseResult, text: str, cwd: str | None, exc: BaseException) -> None:
+    """Replace the result with a crude split: segments at operators, words at blanks."""
+    result.failed = True
+    result.commands = []
+    result.issues.append(f"parser error ({type(exc).__name__}); crude word split used")
+    try:
+        for seg in re.split(r"&&|\|\||[;|&\n()`]|\$\(", text[:MAX_INPUT])[:MAX_COMMANDS]:
+            words = [w.strip("'\"") for w in seg.split()]
+            if words:
+                cmd = Command([Arg(w) for w in words])
+                cmd.name = posixpath.basename(words[0])
+                cmd.cwd = cwd
+                result.commands.append(cmd)
+    except Exception:  # pragma: no cover - the fallback must never raise
+        result.commands = []
