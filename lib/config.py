@@ -6,8 +6,8 @@ the state dir, keyed by the file's path, mtime and size, so a hook process reads
 instead of importing pydantic and tomllib on every tool call.
 
 Environment overrides (for CI): ``CLAUDE_HOOKS_LOG_LEVEL`` (logging.level), ``CLAUDE_HOOKS_FAIL_MODE``
-(runtime.fail_mode), ``CLAUDE_HOOKS_STATE_DIR`` / ``CLAUDE_HOOKS_LOG_DIR`` (locations, see
-:mod:`lib.paths`), ``CLAUDE_HOOKS_CONFIG`` (another config file).
+(runtime.fail_mode), ``CLAUDE_HOOKS_BACKEND`` (backend.url), ``CLAUDE_HOOKS_STATE_DIR`` /
+``CLAUDE_HOOKS_LOG_DIR`` (locations, see :mod:`lib.paths`), ``CLAUDE_HOOKS_CONFIG`` (another config file).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ __all__ = ["ENV_OVERRIDES", "ConfigError", "load_config", "validate_config"]
 ENV_OVERRIDES = {
     "CLAUDE_HOOKS_LOG_LEVEL": ("logging", "level"),
     "CLAUDE_HOOKS_FAIL_MODE": ("runtime", "fail_mode"),
+    "CLAUDE_HOOKS_BACKEND": ("backend", "url"),
 }
 _CACHE_NAME = "config-cache.json"
 _CACHE_VERSION = 1

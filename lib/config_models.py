@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = [
+    "BackendSection",
     "BreakerOverride",
     "BreakerSection",
     "GuardsSection",
@@ -141,6 +142,86 @@ class GuardsSection(Section):
     unprotected_paths: list[str] = Field(default_factory=list, description="Default protected globs to drop.")
 
 
+class BackendSection(Section):
+    """Where breaker/rate-limit state and the event bus live: files in the project (default) or Redis."""
+
+    url: str = Field(
+        "file",
+        description="'file' (the project's .claude/state and .claude/logs), or a Redis URL "
+        "'redis://[:password@]host:port/db', 'rediss://...' (TLS) or 'unix:///path/redis.sock?db=0' "
+        "shared by every machine and runner (needs `pip install .[redis]`). "
+        "Env override: CLAUDE_HOOKS_BACKEND.",
+    )
+    fallback_to_file: bool = Field(
+        True,
+        description="When Redis is unreachable or slow, use the file store for that call (and say so "
+        "once on stderr); false: raise, so the hook answers with runtime.fail_mode.",
+    )
+    timeout_ms: int = Field(
+        200, ge=10, le=10_000, description="Connect and reply timeout of each Redis call, in milliseconds."
+    )
+    key_prefix: str = Field(
+        "claude-hooks", min_length=1, max_length=100, description="First part of every Redis key."
+    )
+    namespace: str | None = Field(
+        None,
+        max_length=200,
+        description="The project's part of the Redis keys; projects with the same namespace share "
+        "state. Default: the project directory's name (the same checkout name on every machine).",
+    )
+    ttl_seconds: int = Field(
+        7 * 24 * 3600,
+        ge=60,
+        description="Redis state keys expire after this long without a write (abandoned projects vanish).",
+    )
+    stream_maxlen: int = Field(
+        100_000, ge=100, description="The Redis event stream is trimmed to about this many events."
+    )
+    claim_idle_seconds: float = Field(
+        60.0,
+        gt=0,
+        description="A durable consumer takes over events another member read but did not "
+        "acknowledge for this long (it crashed).",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        from urllib.parse import urlsplit
+
+        text = value.strip()
+        if text.lower() == "file":
+            return "file"
+        parts = urlsplit(text)
+        if parts.password:  # error messages must not carry the password
+            value = text.replace(":" + parts.password + "@", ":***@", 1)
+        if parts.scheme not in ("redis", "rediss", "unix"):
+            raise ValueError(
+                f"{value!r} is not a backend; use 'file' or a URL like 'redis://127.0.0.1:6379/0'"
+            )
+        if parts.scheme == "unix":
+            if not parts.path:
+                raise ValueError(f"{value!r} has no socket path; write 'unix:///run/redis/redis.sock?db=0'")
+            return text
+        if not parts.hostname:
+            raise ValueError(f"{value!r} has no host; write 'redis://HOST:PORT/DB'")
+        try:
+            parts.port  # noqa: B018 - raises ValueError on a bad port
+        except ValueError:
+            raise ValueError(f"{value!r} has an invalid port; write 'redis://HOST:PORT/DB'") from None
+        db = parts.path.strip("/")
+        if db and not db.isdigit():
+            raise ValueError(f"{value!r}: the database after the '/' must be a number, e.g. /0")
+        return text
+
+    @field_validator("key_prefix", "namespace")
+    @classmethod
+    def _check_key_part(cls, value: str | None) -> str | None:
+        if value is not None and any(c.isspace() or c in "{}" for c in value):
+            raise ValueError(f"{value!r} must not contain spaces or braces")
+        return value
+
+
 class HooksConfig(Section):
     """The whole of ``.claude/hooks.toml``."""
 
@@ -150,6 +231,7 @@ class HooksConfig(Section):
     breaker: BreakerSection = Field(default_factory=BreakerSection)  # type: ignore[arg-type]
     rate_limit: RateLimitSection = Field(default_factory=RateLimitSection)  # type: ignore[arg-type]
     guards: GuardsSection = Field(default_factory=GuardsSection)  # type: ignore[arg-type]
+    backend: BackendSection = Field(default_factory=BackendSection)  # type: ignore[arg-type]
 
 
 def allowed_keys(loc: tuple[str, ...]) -> list[str]:

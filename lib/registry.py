@@ -137,12 +137,14 @@ class HookEvent:
         self.published.append((topic, payload))
 
     def store(self, name: str) -> JsonStore:
-        """The project's locked JSON store ``<state_dir>/<name>.json``."""
-        from lib.store import open_store
+        """The project's state store ``name`` on the configured backend (``[backend]`` in the config):
+        ``<state_dir>/<name>.json`` by default, or a JSON document in Redis shared by every machine.
 
-        state = self.section("state")
-        timeout = state.get("lock_timeout_seconds", 1.0)
-        return open_store(self.paths.state_dir, name, lock_timeout=float(timeout))  # type: ignore[arg-type]
+        Both have the :class:`lib.store.JsonStore` API: ``read()`` and ``with transaction() as state``.
+        """
+        from lib.backends import open_state
+
+        return open_state(self.paths, self.config, name, warn=self.log.warning)  # type: ignore[return-value]
 
 
 class Handler:

@@ -1,0 +1,163 @@
+"""Where state and events live: the project's files (default) or a Redis server shared by many agents.
+
+Selected by ``[backend] url`` in ``.claude/hooks.toml`` or ``CLAUDE_HOOKS_BACKEND``:
+
+- ``file``: :class:`lib.store.JsonStore` files in ``.claude/state`` and the JSONL bus
+  :class:`lib.event_bus.EventBus` in ``.claude/logs``.
+- ``redis://host:port/db`` (``rediss://``, ``unix://``): :class:`~lib.backends.redis_store.RedisStore`
+  and :class:`~lib.backends.redis_bus.RedisEventBus`, shared by every machine, CI runner and
+  container that points at the same server and namespace. Needs ``pip install .[redis]``.
+
+Both kinds have one API (``read()`` / ``transaction()`` for state, ``publish`` / ``tail`` /
+``consumer`` for events), so the breaker and the rate limiter run unchanged on either. This module
+is imported by every hook that keeps state: stdlib only, and ``redis`` is imported only when a
+Redis URL is configured.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from lib.backends.settings import BackendSettings, redact_url
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    from lib.backends.fallback import FallbackStore
+    from lib.backends.redis_bus import RedisEventBus
+    from lib.backends.redis_store import RedisStore
+    from lib.event_bus import EventBus
+    from lib.paths import Paths
+    from lib.store import JsonStore
+
+    StateStore = JsonStore | RedisStore | FallbackStore
+    Warn = Callable[[str], None]
+
+__all__ = ["BackendSettings", "describe", "open_bus", "open_state", "redact_url"]
+
+_FILE_BUS_OPTIONS = ("max_bytes", "backups", "lock_timeout")
+
+
+def open_state(
+    paths: Paths,
+    config: Mapping[str, object] | None,
+    name: str,
+    *,
+    lock_timeout: float | None = None,
+    warn: Warn | None = None,
+) -> StateStore:
+    """The project's state store ``name`` on the configured backend.
+
+    ``file``: ``<state_dir>/<name>.json``. Redis: the JSON document ``<prefix>:{<namespace>}:state:<name>``;
+    with ``fallback_to_file`` it is wrapped so that a call made while Redis is unavailable uses the
+    file store (``warn`` receives the one-line notice). Nothing is connected until the first call.
+    """
+    from lib.store import open_store
+
+    settings = BackendSettings.from_config(paths, config)
+    timeout = settings.lock_timeout if lock_timeout is None else lock_timeout
+    if settings.kind == "file":
+        return open_store(paths.state_dir, name, lock_timeout=timeout)
+    from lib.backends.redis_store import RedisStore
+
+    store = RedisStore(settings, name, lock_timeout=timeout)
+    if not settings.fallback_to_file:
+        return store
+    from lib.backends.fallback import FallbackStore
+
+    return FallbackStore(store, open_store(paths.state_dir, name, lock_timeout=timeout), warn)
+
+
+def open_bus(
+    log_dir: str,
+    config: Mapping[str, object] | None,
+    *,
+    project_dir: str,
+    warn: Warn | None = None,
+    **options: object,
+) -> EventBus | RedisEventBus:
+    """The project's event bus on the configured backend; ``options`` are :class:`EventBus`'s
+    (``source``, ``session_id``, ``correlation_id``, ``clock``, and the file-only ``max_bytes``,
+    ``backups``, ``lock_timeout``, used by the file bus and the fallback).
+
+    A drop-in for ``EventBus(log_dir, **options)``.
+    """
+    from lib.event_bus import EventBus
+    from lib.paths import Paths
+
+    settings = BackendSettings.from_config(Paths(project_dir, log_dir=log_dir), config)
+    if settings.kind == "file":
+        return EventBus(log_dir, **options)  # type: ignore[arg-type]
+    from lib.backends.redis_bus import RedisEventBus
+
+    common = {k: v for k, v in options.items() if k not in _FILE_BUS_OPTIONS}
+
+    def file_bus() -> EventBus:
+        return EventBus(log_dir, **options)  # type: ignore[arg-type]
+
+    return RedisEventBus(
+        settings,
+        fallback=file_bus if settings.fallback_to_file else None,
+        warn=warn,
+        **common,  # type: ignore[arg-type]
+    )
+
+
+def describe(paths: Paths, config: Mapping[str, object] | None) -> dict[str, object]:
+    """Which backend is in use and whether it answers (for ``python -m lib status``).
+
+    Keys: ``backend`` (``file``/``redis``), ``url`` (no password), ``reachable``, ``latency_ms``,
+    ``error``, and for Redis ``namespace``, ``key_prefix``, ``fallback_to_file``, ``server_version``,
+    ``stores`` (state documents present) and ``events`` (stream length). Never raises.
+    """
+    settings = BackendSettings.from_config(paths, config)
+    info: dict[str, object] = {
+        "backend": settings.kind,
+        "url": settings.display_url,
+        "reachable": False,
+        "latency_ms": None,
+        "error": None,
+    }
+    if settings.kind == "file":
+        info["state_dir"] = paths.state_dir
+        info["log_dir"] = paths.log_dir
+        t0 = time.perf_counter()
+        problems = [f"{d} is not writable" for d in (paths.state_dir, paths.log_dir) if not _writable(d)]
+        info["latency_ms"] = round((time.perf_counter() - t0) * 1000, 3)
+        info["reachable"] = not problems
+        info["error"] = "; ".join(problems) or None
+        return info
+    info.update(
+        namespace=settings.namespace,
+        key_prefix=settings.key_prefix,
+        fallback_to_file=settings.fallback_to_file,
+        timeout_ms=round(settings.timeout * 1000),
+    )
+    from lib.backends.redis_client import BackendUnavailable, call
+
+    try:
+        t0 = time.perf_counter()
+        call(settings, lambda c: c.ping())
+        info["latency_ms"] = round((time.perf_counter() - t0) * 1000, 3)
+        info["reachable"] = True
+        server = call(settings, lambda c: c.info("server"))
+        info["server_version"] = server.get("redis_version")
+        prefix = settings.key("state", "")
+        keys = call(settings, lambda c: sorted(c.scan_iter(match=prefix + "*", count=200)))
+        names = [k.decode()[len(prefix) :] for k in keys]
+        info["stores"] = [n for n in names if ":" not in n]
+        info["events"] = int(call(settings, lambda c: c.xlen(settings.key("events"))))
+    except BackendUnavailable as exc:
+        info["error"] = exc.problem
+    return info
+
+
+def _writable(directory: str) -> bool:
+    while not os.path.isdir(directory):  # not created yet: the first existing parent decides
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return False
+        directory = parent
+    return os.access(directory, os.W_OK | os.X_OK)

@@ -1,0 +1,445 @@
+"""The event bus on a Redis Stream, with the API of :class:`lib.event_bus.EventBus`.
+
+One stream per project (``<prefix>:{<namespace>}:events``):
+
+- :meth:`RedisEventBus.publish` is one ``XADD ... MAXLEN ~ <stream_maxlen>``; in-process
+  subscribers are called as on the file bus. When Redis is unavailable and
+  ``[backend] fallback_to_file`` is on, the event goes to the project's file bus instead (one warning
+  line per process), so a hook never loses it.
+- :meth:`RedisEventBus.tail` reads with ``XRANGE`` and, with ``follow=True``, waits with
+  ``XREAD BLOCK``.
+- :meth:`RedisEventBus.consumer` is a durable consumer on a consumer group of the same name:
+  ``XREADGROUP`` delivers, ``XACK`` acknowledges (in one ``MULTI`` with the consumer's saved
+  ``state``), entries this member read but did not acknowledge are delivered again by its next
+  ``read()``, and entries another member left pending for ``claim_idle_seconds`` (it crashed) are
+  taken over with ``XAUTOCLAIM``. Delivery is at-least-once, as on the file bus.
+
+**Ids.** An event id is an ``int`` as on the file bus: the stream id ``<ms>-<seq>`` packed as
+``ms << 20 | seq`` (unique and increasing like the stream ids; Redis cannot add a million entries to
+one stream within one millisecond). :func:`stream_id` converts back.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import sys
+import time
+
+from lib.backends.fallback import report_fallback
+from lib.backends.redis_client import BLOCK_SECONDS, BackendUnavailable, call, command
+from lib.event_bus import Event, Subscription, topic_matches
+from lib.hook_logger import iso_timestamp
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator, Mapping
+    from typing import Any
+
+    from lib.backends.settings import BackendSettings
+    from lib.event_bus import EventBus
+
+    Subscriber = Callable[[Event], None]
+    Decoder = Callable[[bytes], object]
+    Warn = Callable[[str], None]
+
+__all__ = ["RedisConsumer", "RedisEventBus", "event_id", "stream_id"]
+
+_SEQ_BITS = 20
+_SEQ_MASK = (1 << _SEQ_BITS) - 1
+_BATCH = 500
+
+
+def event_id(stream_entry_id: bytes | str) -> int:
+    """The integer event id of a stream entry id ``b"<ms>-<seq>"``."""
+    text = stream_entry_id.decode() if isinstance(stream_entry_id, bytes) else stream_entry_id
+    ms, _, seq = text.partition("-")
+    return int(ms) << _SEQ_BITS | int(seq or 0)
+
+
+def stream_id(event: int) -> str:
+    """The stream entry id ``"<ms>-<seq>"`` of an integer event id."""
+    return f"{event >> _SEQ_BITS}-{event & _SEQ_MASK}"
+
+
+def _text(value: object) -> str | None:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value if isinstance(value, str) else None
+
+
+def _event(entry_id: bytes, fields: Mapping[bytes, bytes] | None, decoder: Decoder | None) -> Event | None:
+    """The event in a stream entry (``None``: not one of ours, or trimmed away)."""
+    if not fields:
+        return None
+    topic = _text(fields.get(b"topic"))
+    if not topic:
+        return None
+    raw = fields.get(b"payload") or b"{}"
+    try:
+        payload = decoder(raw) if decoder is not None else json.loads(raw)
+    except ValueError:
+        payload = {}
+    return Event(
+        event_id(entry_id),
+        _text(fields.get(b"ts")) or "",
+        topic,
+        _text(fields.get(b"source")) or "",
+        payload if isinstance(payload, dict) else {},
+        _text(fields.get(b"session_id")),
+        _text(fields.get(b"correlation_id")),
+    )
+
+
+def _wanted(event: Event, topics: list[str] | None, session_id: str | None) -> bool:
+    if session_id is not None and event.session_id != session_id:
+        return False
+    return topics is None or any(topic_matches(p, event.topic) for p in topics)
+
+
+class RedisEventBus:
+    """Publish to and read from one project's Redis stream (same methods as the file bus).
+
+    ``fallback`` builds the file bus used for :meth:`publish` when Redis is unavailable (``None``:
+    raise :class:`~lib.backends.redis_client.BackendUnavailable` instead); ``warn`` receives the
+    one-line notice of that fallback.
+    """
+
+    def __init__(
+        self,
+        settings: BackendSettings,
+        *,
+        source: str = "hooks",
+        session_id: str | None = None,
+        correlation_id: str | None = None,
+        clock: Callable[[], int] = time.time_ns,
+        fallback: Callable[[], EventBus] | None = None,
+        warn: Warn | None = None,
+    ) -> None:
+        self.settings = settings
+        self.key = settings.key("events")
+        #: Where the events live, for messages and the CLI.
+        self.path = f"{settings.display_url} {self.key}"
+        self.source = source
+        self.session_id = session_id
+        self.correlation_id = correlation_id
+        self._clock = clock
+        self._fallback_factory = fallback
+        self._fallback: EventBus | None = None
+        self._warn = warn
+        self._subscriptions: list[Subscription] = []
+        #: ``(subscription pattern, error text)`` of subscribers that raised, newest last
+        self.subscriber_errors: list[tuple[str, str]] = []
+
+    # -- publishing -------------------------------------------------------------------------------
+
+    def publish(
+        self,
+        topic: str,
+        payload: Mapping[str, object] | None = None,
+        *,
+        session_id: str | None = None,
+        correlation_id: str | None = None,
+        source: str | None = None,
+    ) -> Event:
+        """Append an event to the stream (or to the file bus when Redis is unavailable and falling
+        back is allowed), then hand it to the matching in-process subscribers."""
+        if not topic or any(c.isspace() for c in topic):
+            raise ValueError(f"event topic {topic!r} must be a non-empty word like 'tool.failure'")
+        ts = iso_timestamp(self._clock())
+        sid = session_id if session_id is not None else self.session_id
+        cid = correlation_id if correlation_id is not None else self.correlation_id
+        body = dict(payload or {})
+        src = source or self.source
+        fields: dict[str, str] = {
+            "ts": ts,
+            "topic": topic,
+            "source": src,
+            "payload": json.dumps(body, separators=(",", ":"), ensure_ascii=False),
+        }
+        if sid is not None:
+            fields["session_id"] = sid
+        if cid is not None:
+            fields["correlation_id"] = cid
+        maxlen = self.settings.stream_maxlen
+        try:
+            entry = call(self.settings, lambda c: c.xadd(self.key, fields, maxlen=maxlen, approximate=True))
+        except BackendUnavailable as exc:
+            if self._fallback_factory is None:
+                raise
+            if self._fallback is None:
+                self._fallback = self._fallback_factory()
+            report_fallback(exc, f"the file bus {self._fallback.path}", self._warn)
+            event = self._fallback.publish(topic, body, session_id=sid, correlation_id=cid, source=src)
+        else:
+            event = Event(event_id(entry), ts, topic, src, body, sid, cid)
+        self._deliver(event)
+        return event
+
+    def _deliver(self, event: Event) -> None:
+        for sub in list(self._subscriptions):
+            if not topic_matches(sub.pattern, event.topic):
+                continue
+            try:
+                sub.callback(event)
+            except Exception as exc:
+                text = f"{type(exc).__name__}: {exc}"
+                self.subscriber_errors.append((sub.pattern, text))
+                sys.stderr.write(
+                    f"claude-hooks: warning: event subscriber for {sub.pattern!r} raised on {event.topic} "
+                    f"(event {event.id}): {text}\n"
+                )
+
+    def subscribe(self, pattern: str, callback: Subscriber) -> Subscription:
+        """Call ``callback(event)`` for every event this bus object publishes whose topic matches."""
+        sub = Subscription(self, pattern, callback)  # type: ignore[arg-type]
+        self._subscriptions.append(sub)
+        return sub
+
+    # -- reading ----------------------------------------------------------------------------------
+
+    def tail(
+        self,
+        *,
+        follow: bool = False,
+        since: int | None = None,
+        topics: Iterable[str] | None = None,
+        session_id: str | None = None,
+        poll_interval: float = 0.2,
+        stop: Callable[[], bool] | None = None,
+        decoder: Decoder | None = None,
+    ) -> Iterator[Event]:
+        """Events after id ``since`` (all retained events if None), filtered by topic patterns and
+        session; with ``follow`` keep waiting (``XREAD BLOCK``) until ``stop()`` is true."""
+        topic_list = list(topics) if topics is not None else None
+        last = stream_id(since) if since is not None else None
+        while True:
+            low = f"({last}" if last is not None else "-"
+            batch = command(self.settings, "xrange", self.key, low, "+", count=_BATCH)
+            for entry_id, fields in batch:
+                last = entry_id.decode()
+                event = _event(entry_id, fields, decoder)
+                if event is not None and _wanted(event, topic_list, session_id):
+                    yield event
+            if len(batch) < _BATCH:
+                break
+        if not follow:
+            return
+        block_ms = max(1, min(int(BLOCK_SECONDS * 1000), int(poll_interval * 1000)))
+        cursor = last or "0-0"
+        while not (stop is not None and stop()):
+            reply = command(
+                self.settings, "xread", {self.key: cursor}, count=_BATCH, block=block_ms, blocking=True
+            )
+            for _stream, entries in reply or ():
+                for entry_id, fields in entries:
+                    cursor = entry_id.decode()
+                    event = _event(entry_id, fields, decoder)
+                    if event is not None and _wanted(event, topic_list, session_id):
+                        yield event
+
+    def consumer(
+        self, name: str, *, topics: Iterable[str] | None = None, session_id: str | None = None
+    ) -> RedisConsumer:
+        """The durable consumer ``name``: a consumer group (created on first use at the oldest
+        retained event), read as the member ``name``."""
+        return RedisConsumer(self, name, topics=topics, session_id=session_id)
+
+    def consumers(self) -> dict[str, dict[str, object]]:
+        """Every consumer group of the stream: pending count, last delivered id, lag (for the CLI)."""
+
+        def groups(client: Any) -> list[dict[bytes | str, object]]:
+            try:
+                return list(client.xinfo_groups(self.key))
+            except Exception as exc:
+                if "no such key" in str(exc).lower():
+                    return []
+                raise
+
+        out: dict[str, dict[str, object]] = {}
+        for info in call(self.settings, groups):
+            plain = {_text(k) or str(k): (_text(v) if isinstance(v, bytes) else v) for k, v in info.items()}
+            out[str(plain.get("name"))] = plain
+        return out
+
+    def length(self) -> int:
+        """How many events the stream holds."""
+        return int(call(self.settings, lambda c: c.xlen(self.key)))
+
+    def close(self) -> None:
+        """Close the fallback file bus, if one was opened (the connection stays for the process)."""
+        if self._fallback is not None:
+            self._fallback.close()
+            self._fallback = None
+
+
+class RedisConsumer:
+    """A durable reader on a consumer group: remembers what it processed, across processes.
+
+    ``read()`` returns this member's unacknowledged events first, then events other members left
+    pending for ``claim_idle_seconds``, then new ones; ``ack(event_or_id, ...)`` acknowledges them;
+    ``commit()`` acknowledges everything the last ``read()`` returned. ``state`` is free-form data
+    saved in the same ``MULTI`` as the acknowledgements. Several processes may share one ``name``
+    with different ``member`` names to split the work.
+    """
+
+    def __init__(
+        self,
+        bus: RedisEventBus,
+        name: str,
+        *,
+        topics: Iterable[str] | None = None,
+        session_id: str | None = None,
+        member: str | None = None,
+    ) -> None:
+        if not name or any(c.isspace() for c in name):
+            raise ValueError(f"consumer name {name!r} must be a non-empty word")
+        self.bus = bus
+        self.name = name
+        self.member = member or name
+        self.topics = list(topics) if topics is not None else None
+        self.session_id = session_id
+        self.state_key = bus.settings.key("consumer", name)
+        self._delivered: list[int] = []
+        self._ensure_group("0")
+        raw = call(bus.settings, lambda c: c.get(self.state_key))
+        saved = json.loads(raw) if raw else {}
+        user = saved.get("state") if isinstance(saved, dict) else None
+        self.state: dict[str, object] = dict(user) if isinstance(user, dict) else {}
+
+    def _ensure_group(self, start: str) -> None:
+        def create(client: Any) -> None:
+            try:
+                client.xgroup_create(self.bus.key, self.name, id=start, mkstream=True)
+            except Exception as exc:
+                if "BUSYGROUP" not in str(exc):
+                    raise
+
+        call(self.bus.settings, create)
+
+    def _group_info(self) -> dict[str, object] | None:
+        return self.bus.consumers().get(self.name)
+
+    @property
+    def committed(self) -> int | None:
+        """The id before which every event is processed (None: nothing delivered yet)."""
+        info = self._group_info()
+        if info is None:
+            return None
+        if int(info.get("pending") or 0):  # type: ignore[call-overload]
+            summary = call(self.bus.settings, lambda c: c.xpending(self.bus.key, self.name))
+            low = summary.get("min")
+            if low:
+                return event_id(low)
+        last = str(info.get("last-delivered-id") or "0-0")
+        return None if last == "0-0" else event_id(last) + 1
+
+    @property
+    def pending(self) -> list[int]:
+        """Ids delivered by the last read and not acknowledged yet."""
+        if not self._delivered:
+            return []
+        low, high = stream_id(min(self._delivered)), stream_id(max(self._delivered))
+        rows = call(
+            self.bus.settings,
+            lambda c: c.xpending_range(self.bus.key, self.name, low, high, len(self._delivered) * 2 + 10),
+        )
+        open_ids = {event_id(row["message_id"]) for row in rows}
+        return [i for i in self._delivered if i in open_ids]
+
+    def read(self, limit: int | None = None, *, decoder: Decoder | None = None) -> list[Event]:
+        """The next events to process (at most ``limit``), oldest first."""
+        settings = self.bus.settings
+        key, group, member = self.bus.key, self.name, self.member
+        want = limit if limit is not None else None
+        seen: dict[int, Event] = {}
+        skip: list[bytes] = []
+
+        def take(entries: Iterable[tuple[bytes, Mapping[bytes, bytes] | None]]) -> int:
+            added = 0
+            for entry_id, fields in entries:
+                event = _event(entry_id, fields, decoder)
+                if event is None or not _wanted(event, self.topics, self.session_id):
+                    skip.append(entry_id)  # trimmed, foreign, or not for us: processed by skipping
+                    continue
+                if event.id not in seen:
+                    seen[event.id] = event
+                    added += 1
+            return added
+
+        def room() -> int:
+            return _BATCH if want is None else max(0, want - len(seen))
+
+        # 1. what this member was given and did not acknowledge (it crashed, or did not commit)
+        cursor = "0-0"
+        while room():
+            reply = command(settings, "xreadgroup", group, member, {key: cursor}, count=room())
+            entries = reply[0][1] if reply else []
+            if not entries:
+                break
+            take(entries)
+            cursor = entries[-1][0].decode()
+        # 2. what other members left pending too long
+        idle_ms = int(settings.claim_idle_seconds * 1000)
+        start = "0-0"
+        while room():
+            reply = command(settings, "xautoclaim", key, group, member, idle_ms, start_id=start, count=room())
+            start = _text(reply[0]) or "0-0"
+            take(reply[1])
+            for gone in reply[2] if len(reply) > 2 else ():
+                skip.append(gone)  # trimmed while pending
+            if start == "0-0":
+                break
+        # 3. new events
+        while room():
+            reply = call(settings, lambda c: c.xreadgroup(group, member, {key: ">"}, count=room()))
+            entries = reply[0][1] if reply else []
+            if not entries:
+                break
+            take(entries)
+        if skip:
+            call(settings, lambda c: c.xack(key, group, *skip))
+        out = [seen[i] for i in sorted(seen)]
+        self._delivered = [e.id for e in out]
+        return out
+
+    def ack(self, *events: Event | int) -> None:
+        """Mark events (or ids) as processed, and save ``state`` in the same transaction."""
+        ids = [stream_id(e.id if isinstance(e, Event) else int(e)) for e in events]
+        saved = json.dumps(
+            {
+                "name": self.name,
+                "member": self.member,
+                "host": socket.gethostname(),
+                "updated": iso_timestamp(),
+                "state": self.state,
+            },
+            separators=(",", ":"),
+            ensure_ascii=False,
+        )
+        ttl = self.bus.settings.ttl_seconds
+
+        def write(client: Any) -> None:
+            pipe = client.pipeline(transaction=True)
+            if ids:
+                pipe.xack(self.bus.key, self.name, *ids)
+            pipe.set(self.state_key, saved, ex=ttl)
+            pipe.execute()
+
+        call(self.bus.settings, write)
+
+    def commit(self) -> None:
+        """Acknowledge every event the last :meth:`read` returned."""
+        self.ack(*self._delivered)
+
+    def reset(self, position: int | None = None) -> None:
+        """Forget the progress: start again at event id ``position`` (None: the oldest retained event)."""
+        start = "0" if position is None else stream_id(max(0, position - 1))
+
+        def recreate(client: Any) -> None:
+            client.xgroup_destroy(self.bus.key, self.name)
+
+        call(self.bus.settings, recreate)
+        self._ensure_group(start)
+        self._delivered = []
+        self.ack()
