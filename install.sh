@@ -98,16 +98,40 @@ uninstall_from() {
 }
 
 run_demo() {
+    # A throwaway sample project: a little code, a secret, a migration that fails (no database runs),
+    # and the project's own policy module (the README's example), then the runtime installed into it.
     local base
     base="$(mktemp -d "${TMPDIR:-/tmp}/claude-hooks-demo.XXXXXX")"
     local project="$base/sample-project"
-    mkdir -p "$project/src"
+    mkdir -p "$project/src" "$project/scripts" "$project/.claude/hooks"
     printf 'def add(a, b):\n    return a + b\n' > "$project/src/app.py"
     printf 'API_TOKEN=demo-not-a-real-secret\n' > "$project/.env"
     printf '# Sample project\n\nA throwaway project for the claude-hooks demo.\n' > "$project/README.md"
+    cat > "$project/scripts/migrate.sh" <<'EOF'
+#!/bin/sh
+# The sample project's database migration; it fails while no database is running (none is, here).
+echo "migrate: connecting to postgresql://localhost:5432/app"
+echo "migrate: error: connection refused: is the database running?" >&2
+exit 1
+EOF
+    cat > "$project/.claude/hooks/policy.py" <<'EOF'
+"""The sample project's own hooks (named in .claude/hooks.toml)."""
+
+from lib import deny, hook
+
+
+@hook("PreToolUse", matcher="Bash")
+def no_deploys(event):
+    if event.tool_input.get("command", "").startswith("./deploy"):
+        return deny("Deploys go through CI: open a PR instead.")
+EOF
+    printf '[runtime]\nhandlers = [".claude/hooks/policy.py"]\n' > "$project/.claude/hooks.toml"
     install_into "$project"
     echo
-    "$project/$RUNTIME_REL/bin/python" -m lib.demo "$project" "$REPO/examples/recorded-session.jsonl"
+    # Replays the recorded session, then (with Node.js and npm) runs a real Claude Code session in the
+    # project with the end-to-end harness of this clone (CLAUDE_HOOKS_DEMO_LIVE=0 skips it).
+    "$project/$RUNTIME_REL/bin/python" -m lib.demo "$project" "$REPO/examples/recorded-session.jsonl" \
+        --e2e-dir "$REPO/tests/e2e"
 }
 
 main() {

@@ -1,18 +1,30 @@
-"""Replay a recorded Claude Code session through a project's installed hooks, as Claude Code would.
+"""``./install.sh --demo``: the hooks at work in a throwaway sample project, without any account.
 
-``python -m lib.demo PROJECT RECORDING.jsonl`` reads the hook registrations from
-``PROJECT/.claude/settings.json``, and for every payload runs each matching command through ``sh -c``
-with ``CLAUDE_PROJECT_DIR`` set, the payload on stdin, then prints the decision Claude Code would
-read from the exit code and stdout. After the recording it plays three short scenes built from the
-recorded payload shapes: a destructive command, a read of ``.env``, and a tool that keeps failing.
+``python -m lib.demo PROJECT RECORDING.jsonl [--e2e-dir DIR]`` (``install.sh`` runs it in the
+sample project's environment):
+
+1. **Replay.** Reads the hook registrations from ``PROJECT/.claude/settings.json`` and, for every
+   payload of a session recorded from Claude Code, runs each matching command through ``sh -c`` with
+   ``CLAUDE_PROJECT_DIR`` set and the payload on stdin, then prints the decision Claude Code would
+   read from the exit code and stdout. Three short scenes built from the recorded payload shapes
+   follow: a destructive command, a read of ``.env``, a tool that keeps failing. The replay keeps its
+   breaker and rate-limit state apart (``.claude/state/replay/``) so the live session starts fresh.
+2. **Live session** (:mod:`lib.demo_live`, with ``--e2e-dir``): when Node.js and npm are available,
+   a real Claude Code session in the same project against the scripted local Messages API of the
+   end-to-end tests in ``DIR``, with a transcript of every tool call and what our hooks decided.
+3. **Summary**: denials, where the logs are and the commands that read them.
+
+Exit code 0, or 1 when the live session ran but did not show the hooks working.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
 import sys
+import textwrap
 import uuid
 from typing import Any
 
@@ -20,13 +32,19 @@ from lib.matcher import compile_matcher
 from lib.protocol.events import EVENTS
 
 RECORDED_ROOT = "/home/user/project"
+DESTRUCTIVE_COMMAND = "rm -rf ~/"
+"""The destructive command of the replay scene; the live session tries it only if the replay denied it."""
+
+REPLAY_STATE = os.path.join(".claude", "state", "replay")
+WIDTH = 108
+_EVENT_W, _TOOL_W, _DETAIL_W = 19, 6, 38
 
 
 def _commands_for(settings: dict[str, Any], payload: dict[str, Any]) -> list[str]:
     event = payload.get("hook_event_name", "")
     spec = EVENTS.get(event)
     value = payload.get(spec.matcher_field, "") if spec and spec.matcher_field else None
-    commands = []
+    commands: list[str] = []
     for group in settings.get("hooks", {}).get(event, []):
         if value is not None and not compile_matcher(group.get("matcher"))(str(value)):
             continue
@@ -34,46 +52,73 @@ def _commands_for(settings: dict[str, Any], payload: dict[str, Any]) -> list[str
     return commands
 
 
+def _clip(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
 def _describe(payload: dict[str, Any], project: str) -> str:
+    """One fixed-width column: event, tool and what the call is about."""
     event = payload["hook_event_name"]
     tool_input = payload.get("tool_input") or {}
     detail = tool_input.get("command") or tool_input.get("file_path") or tool_input.get("pattern") or ""
     if isinstance(detail, str) and detail.startswith(project + os.sep):
         detail = os.path.relpath(detail, project)
     if payload.get("tool_name"):
-        return f"{event:<19}{payload['tool_name']:<6} {str(detail)[:44]}"
+        tool = _clip(str(payload["tool_name"]), _TOOL_W - 1)
+        return f"{event:<{_EVENT_W}}{tool:<{_TOOL_W}}{_clip(str(detail), _DETAIL_W):<{_DETAIL_W}}"
     extra = payload.get("source") or payload.get("reason") or payload.get("prompt") or ""
-    return f"{event:<19}{str(extra)[:51]}"
+    return f"{event:<{_EVENT_W}}{_clip(str(extra), _TOOL_W + _DETAIL_W):<{_TOOL_W + _DETAIL_W}}"
 
 
-def _decision(code: int, stdout: str) -> str:
+def decision_of(code: int, stdout: str) -> tuple[str, list[str]]:
+    """What Claude Code reads from a hook's exit code and stdout: a short label and detail lines."""
     if code == 2:
-        return "BLOCK (exit 2)"
+        return "BLOCK (exit 2)", []
     if not stdout.strip():
-        return "no objection" if code == 0 else f"hook error (exit {code})"
+        return ("no objection", []) if code == 0 else (f"hook error (exit {code})", [])
     try:
         out = json.loads(stdout)
     except ValueError:
-        return f"plain text: {stdout.strip()[:60]}"
-    specific = out.get("hookSpecificOutput", {})
+        return "plain text", [stdout.strip()]
+    if not isinstance(out, dict):
+        return "unexpected output", [stdout.strip()]
+    specific = out.get("hookSpecificOutput") or {}
+    details: list[str] = []
+    label = ""
     if "permissionDecision" in specific:
-        reason = specific.get("permissionDecisionReason", "")
-        return f"{specific['permissionDecision'].upper()}: {reason}"
-    if out.get("decision") == "block":
-        return f"BLOCK: {out.get('reason', '')}"
-    if out.get("systemMessage"):
-        return f"message: {out['systemMessage']}"
+        label = str(specific["permissionDecision"]).upper()
+        if specific.get("permissionDecisionReason"):
+            details.append(f"reason: {specific['permissionDecisionReason']}")
+    elif out.get("decision") == "block":
+        label = "BLOCK"
+        details.append(f"reason: {out.get('reason', '')}")
     if specific.get("additionalContext"):
-        return f"context: {specific['additionalContext'][:80]}"
-    return json.dumps(out)[:100]
+        label = label or "context"
+        details.append(f"context for Claude: {specific['additionalContext']}")
+    if out.get("systemMessage"):
+        label = label or "message"
+        details.append(f"message for the user: {out['systemMessage']}")
+    return label or "answered", details or ([] if label else [json.dumps(out)])
 
 
-def play(project: str, payloads: list[dict[str, Any]]) -> int:
-    """Run every payload through the project's registered commands; returns the number of denials."""
+def print_wrapped(text: str, indent: int, width: int = WIDTH, max_lines: int = 8) -> None:
+    """Print ``text`` wrapped at ``width``, every line indented by ``indent`` spaces."""
+    lines = textwrap.wrap(" ".join(text.split()), width - indent) or [""]
+    if len(lines) > max_lines:
+        lines = [*lines[: max_lines - 1], lines[max_lines - 1][: width - indent - 4] + " ..."]
+    for line in lines:
+        print(" " * indent + line)
+
+
+def play(project: str, payloads: list[dict[str, Any]], env: dict[str, str]) -> list[str]:
+    """Run every payload through the project's registered commands, printing each decision.
+
+    Returns the decision labels, one per command run.
+    """
     with open(os.path.join(project, ".claude", "settings.json"), encoding="utf-8") as f:
         settings = json.load(f)
-    env = {**os.environ, "CLAUDE_PROJECT_DIR": project}
-    denials = 0
+    labels: list[str] = []
     for payload in payloads:
         for command in _commands_for(settings, payload):
             proc = subprocess.run(
@@ -84,10 +129,12 @@ def play(project: str, payloads: list[dict[str, Any]]) -> int:
                 env=env,
                 timeout=60,
             )
-            decision = _decision(proc.returncode, proc.stdout.decode(errors="replace"))
-            denials += decision.startswith(("DENY", "BLOCK"))
-            print(f"  {_describe(payload, project)}  -> {decision}")
-    return denials
+            label, details = decision_of(proc.returncode, proc.stdout.decode(errors="replace"))
+            labels.append(label)
+            print(f"  {_describe(payload, project)} -> {label}")
+            for detail in details:
+                print_wrapped(detail, indent=6)
+    return labels
 
 
 def _relocate(value: Any, project: str, session_id: str) -> Any:
@@ -127,7 +174,7 @@ def scenes(recorded: list[dict[str, Any]], project: str) -> list[tuple[str, list
         )  # fmt: skip
     flaky.append(bash("pytest tests/test_api.py", 99))
     return [
-        ("a destructive command", [bash("rm -rf ~/ --no-preserve-root", 1)]),
+        ("a destructive command", [bash(DESTRUCTIVE_COMMAND, 1)]),
         (
             "a read of the project's secrets",
             [{**read, "tool_input": {"file_path": os.path.join(project, ".env")}}],
@@ -136,26 +183,91 @@ def scenes(recorded: list[dict[str, Any]], project: str) -> list[tuple[str, list
     ]
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m lib.demo PROJECT RECORDING``."""
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 2:
-        sys.stderr.write("usage: python -m lib.demo PROJECT RECORDING.jsonl\n")
-        return 2
-    project, recording = os.path.abspath(args[0]), args[1]
+def replay(project: str, recording: str) -> tuple[int, bool]:
+    """Part 1: the recorded session and the scenes. Returns (denials, whether the destructive command was denied)."""
     session_id = str(uuid.uuid4())
     with open(recording, encoding="utf-8") as f:
         recorded = [_relocate(json.loads(line), project, session_id) for line in f if line.strip()]
-    print(f"Replaying {len(recorded)} recorded hook events through {project}/.claude/settings.json")
-    play(project, recorded)
-    denials = 0
+    env = {**os.environ, "CLAUDE_PROJECT_DIR": project}
+    env["CLAUDE_HOOKS_STATE_DIR"] = os.path.join(project, REPLAY_STATE)
+    print(f"Part 1: replay {len(recorded)} hook events recorded from a Claude Code session")
+    print(f"  through the commands in {project}/.claude/settings.json, as Claude Code runs them")
+    print(f"  (breaker and rate-limit state of the replay: {REPLAY_STATE}/)\n")
+    labels = play(project, recorded, env)
+    destructive_denied = False
     for title, payloads in scenes(recorded, project):
         print(f"\nScene: {title}")
-        denials += play(project, payloads)
-    logs = os.path.join(project, ".claude", "logs")
-    print(f"\n{denials} call(s) denied. Logs, traces and events: {logs}")
-    print(f"Try: {sys.executable} -m lib --project {project} logs   (also: events, traces, metrics, status)")
-    return 0
+        scene_labels = play(project, payloads, env)
+        labels += scene_labels
+        if payloads[0].get("tool_input", {}).get("command") == DESTRUCTIVE_COMMAND:
+            destructive_denied = "DENY" in scene_labels
+    denials = sum(label.startswith(("DENY", "BLOCK")) for label in labels)
+    print(f"\nReplay: {denials} call(s) denied.")
+    return denials, destructive_denied
+
+
+def _log_summary(log_dir: str) -> str:
+    counts = []
+    for name in ("hooks.jsonl", "traces.jsonl", "events.jsonl"):
+        try:
+            with open(os.path.join(log_dir, name), "rb") as f:
+                counts.append(f"{name} {sum(1 for line in f if line.strip())} records")
+        except OSError:
+            continue
+    return ", ".join(counts) if counts else "no records written yet"
+
+
+def summary(project: str, replay_denials: int, live: str) -> None:
+    """Part 3: what happened, where the logs are and how to read them."""
+    log_dir = os.path.join(project, ".claude", "logs")
+    runtime_python = os.path.join(".claude", "hooks-runtime", "bin", "python")
+    print(f"\nSummary: replay {replay_denials} call(s) denied; live session: {live}.")
+    print(f"Logs, traces and events: {log_dir} ({_log_summary(log_dir)})")
+    print("Look at them:")
+    print(f"  cd {project}")
+    for command, what in (
+        ("logs", "one structured record per hook run"),
+        ("traces", "each session as a tree of spans"),
+        ("events", "the event bus: tool.denied, breaker.opened, ..."),
+    ):
+        print(f"  {runtime_python} -m lib {command:<8} # {what}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m lib.demo PROJECT RECORDING [--e2e-dir DIR]``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m lib.demo",
+        description="Replay a recorded Claude Code session through a project's hooks, then run a live one.",
+    )
+    parser.add_argument("project", help="a project where install.sh installed the hooks")
+    parser.add_argument("recording", help="JSONL file of recorded hook payloads")
+    parser.add_argument(
+        "--e2e-dir",
+        metavar="DIR",
+        help="tests/e2e of a claude-hooks clone: run a live Claude Code session with its harness",
+    )
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    project = os.path.abspath(args.project)
+    if not os.path.isfile(os.path.join(project, ".claude", "settings.json")):
+        sys.stderr.write(f"lib.demo: {project}/.claude/settings.json not found; run ./install.sh {project}\n")
+        return 2
+    if not os.path.isfile(args.recording):
+        sys.stderr.write(
+            f"lib.demo: recording {args.recording} not found (examples/recorded-session.jsonl)\n"
+        )
+        return 2
+
+    replay_denials, destructive_denied = replay(project, args.recording)
+
+    from lib.demo_live import LiveOutcome, run_live
+
+    print()
+    if args.e2e_dir:
+        outcome = run_live(project, os.path.abspath(args.e2e_dir), try_destructive=destructive_denied)
+    else:
+        outcome = LiveOutcome.skipped("no --e2e-dir given (install.sh passes the clone's tests/e2e)")
+    summary(project, replay_denials, outcome.summary)
+    return 1 if outcome.failed else 0
 
 
 if __name__ == "__main__":
