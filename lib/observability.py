@@ -318,6 +318,7 @@ def _spans(inv: Invocation, settings: Settings) -> None:
     turn_span = derived_span_id("turn", f"{sid}:{prompt_id}") if prompt_id and sid else None
     tool_span = derived_span_id("tool", inv.tool_use_id) if inv.tool_use_id else None
     tool_label = f"tool {inv.tool_name or 'unknown'}"
+    tool_attrs: dict[str, object] = {"tool.name": inv.tool_name, "tool.use_id": inv.tool_use_id}
     if tool_span is not None and name in _TOOL_EVENTS:
         chain.append([tool_span, tool_label])
     if turn_span is not None and name not in ("SessionStart", "SessionEnd"):
@@ -389,7 +390,7 @@ def _spans(inv: Invocation, settings: Settings) -> None:
                     start_ns=start_ns,
                     session_id=sid,
                     correlation_id=inv.tool_use_id,
-                    attributes={"tool.name": inv.tool_name, "tool.use_id": inv.tool_use_id},
+                    attributes=dict(tool_attrs),
                 )
             )
             if decision == "deny":
@@ -399,7 +400,7 @@ def _spans(inv: Invocation, settings: Settings) -> None:
                     end_ns=end_ns,
                     status="error",
                     status_message=f"denied: {_first_line(reason, 200) or 'by a PreToolUse hook'}",
-                    attributes={"tool.outcome": "denied"},
+                    attributes={**tool_attrs, "tool.outcome": "denied"},
                     **common,
                 )
         elif name == "PostToolUse" and tool_span is not None:
@@ -408,7 +409,11 @@ def _spans(inv: Invocation, settings: Settings) -> None:
                 tool_span,
                 end_ns=end_ns,
                 status="ok",
-                attributes={"tool.outcome": "success", "tool.duration_ms": payload.get("duration_ms")},
+                attributes={
+                    **tool_attrs,
+                    "tool.outcome": "success",
+                    "tool.duration_ms": payload.get("duration_ms"),
+                },
                 **common,
             )
         elif name == "PostToolUseFailure" and tool_span is not None:
@@ -420,6 +425,7 @@ def _spans(inv: Invocation, settings: Settings) -> None:
                 status="error",
                 status_message=_first_line(payload.get("error"), 200),
                 attributes={
+                    **tool_attrs,
                     "tool.outcome": "interrupted" if interrupted else "failure",
                     "tool.duration_ms": payload.get("duration_ms"),
                 },
