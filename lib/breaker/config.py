@@ -37,30 +37,38 @@ class CircuitBreakerConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    max_failures: int = Field(5, ge=1, description="consecutive failures that open the breaker")
+    max_failures: int = Field(5, ge=1, description="Consecutive failures that open the breaker.")
     cooldown_seconds: float = Field(
-        60.0, gt=0, allow_inf_nan=False, description="how long the breaker stays open the first time"
+        60.0, gt=0, allow_inf_nan=False, description="How long the breaker stays open after it first opens."
     )
-    half_open_max: int = Field(1, ge=1, description="trial calls admitted at once while half-open")
-    success_threshold: int = Field(2, ge=1, description="trial successes that close the breaker")
+    half_open_max: int = Field(1, ge=1, description="Trial calls admitted at once while half-open.")
+    success_threshold: int = Field(2, ge=1, description="Trial successes in a row that close the breaker.")
     half_open_lease_seconds: float = Field(
         300.0,
         gt=0,
         allow_inf_nan=False,
-        description="a trial slot whose outcome never arrives frees itself after this long",
+        description="A trial call that never reports back (interrupted, refused, crashed) frees its "
+        "half-open slot after this long.",
     )
     failure_rate_threshold: float | None = Field(
         None,
         gt=0,
         le=1,
-        description="also open when this fraction of the recent calls failed (None: off)",
+        description="Also open when this fraction (0-1] of the last window_size calls failed; null: off.",
     )
-    window_size: int = Field(20, ge=1, le=1000, description="recent calls the failure rate looks at")
-    minimum_calls: int = Field(10, ge=1, description="calls in the window before the failure rate counts")
+    window_size: int = Field(20, ge=1, le=1000, description="Calls the failure-rate window holds.")
+    minimum_calls: int = Field(
+        10, ge=1, description="Calls needed in the window before the failure rate counts."
+    )
     cooldown_multiplier: float = Field(
-        2.0, ge=1, allow_inf_nan=False, description="cooldown growth on each re-opening from half-open"
+        2.0,
+        ge=1,
+        allow_inf_nan=False,
+        description="Each re-opening from half-open multiplies the cooldown by this (1: constant).",
     )
-    max_cooldown_seconds: float = Field(600.0, gt=0, allow_inf_nan=False, description="cooldown cap")
+    max_cooldown_seconds: float = Field(
+        600.0, gt=0, allow_inf_nan=False, description="Cap of the grown cooldown (>= cooldown_seconds)."
+    )
 
     @model_validator(mode="after")
     def _check_consistency(self) -> CircuitBreakerConfig:
@@ -109,9 +117,17 @@ class BreakerSettings(CircuitBreakerConfig):
     first of: its exact key, the tool name, a glob pattern matching the key (in file order).
     """
 
-    enabled: bool = True
-    bash_key: Literal["tool", "first_word", "normalized"] = "tool"
-    overrides: dict[str, BreakerOverride] = Field(default_factory=dict)
+    enabled: bool = Field(True, description="Put a circuit breaker in front of Claude's tool calls.")
+    bash_key: Literal["tool", "first_word", "normalized"] = Field(
+        "tool",
+        description="Breaker key for Bash: 'tool' (one breaker for all of Bash), 'first_word' "
+        "(Bash:git) or 'normalized' (Bash:git push).",
+    )
+    overrides: dict[str, BreakerOverride] = Field(
+        default_factory=dict,
+        description="Per-key settings: a key (Bash:git), a tool name (Read) or a glob (mcp__github__*); "
+        "fields left out keep the section's values; enabled = false turns the breaker off for it.",
+    )
 
     @model_validator(mode="after")
     def _check_overrides(self) -> BreakerSettings:
