@@ -36,7 +36,14 @@ from lib.guards.locations import (
     is_block_device,
     normalize,
 )
-from lib.guards.shell_effects import DOWNLOADERS, SHELLS, file_effects, is_interpreter, positionals
+from lib.guards.shell_effects import (
+    DOWNLOADERS,
+    SHELLS,
+    file_effects,
+    is_interpreter,
+    mode_and_targets,
+    positionals,
+)
 from lib.guards.shell_parse import Arg, Command, ParseResult, find_is_narrowed, find_start_paths, parse
 from lib.guards.verdict import Finding, Rule, Verdict, check_level, decide
 
@@ -150,10 +157,15 @@ _SYSTEM_RC = re.compile(
     r"|sudoers(?:\.d/.*)?|ld\.so\.preload|rc\.local|systemd/.*|init\.d/.*)|/var/spool/cron/.*"
     r"|/Library/LaunchDaemons/.*|/Library/LaunchAgents/.*"
 )
+_GUARD_CHANGES = frozenset({"off", "on", "disable", "enable", "allow", "pause", "resume", "reset", "set"})
 _HOOK_PATHS_REL = (".claude/settings.json", ".claude/settings.local.json", ".claude/hooks.toml")
 _HOOK_DIRS_REL = (".claude/hooks-runtime", ".claude/state")
 _FORK_BOMB_TEXT = re.compile(
     r"([\w:.]+)\s*\(\)\s*\{\s*\1\s*\|\s*\1\s*&\s*;?\s*\}|fork\s+while\s+fork|while\s*\(?\s*(?:1|true|True)\s*\)?\s*:?\s*\{?\s*(?:os\.)?fork\(\)"
+)
+_HOOK_PATH_IN_CODE = re.compile(r"\.claude/(?:settings(?:\.local)?\.json|hooks\.toml|hooks-runtime|state/)")
+_WRITE_IN_CODE = re.compile(
+    r"""open\([^)]*,\s*['"][wax+]|write(?:FileSync|File|_text|_bytes)?\(|unlink|remove|rmtree|rmSync|rename|replace\(|truncate|chmod"""
 )
 _WORLD_MODE = re.compile(r"0?[0-7]?[0-7][0-7][2367]|.*(?:[ao]|^)[+=][rwxXst]*w.*")
 
@@ -186,9 +198,7 @@ class _Check:
         """Check one path that ``cmd`` deletes (or moves away)."""
         value = arg.value
         if arg.dynamic and recursive and arg.if_empty is not None and arg.if_empty != value:
-            cls_e, _ = self.places.classify_arg(
-                arg.if_empty, cmd.cwd, glob=arg.glob or "*" in arg.if_empty
-            )
+            cls_e, _ = self.places.classify_arg(arg.if_empty, cmd.cwd, glob=arg.glob or "*" in arg.if_empty)
             if arg.if_empty.startswith("/") and cls_e in (ROOT, SYSTEM, HOME, ANCESTOR, HOME_CRITICAL):
                 self.add(
                     "rm-empty-var", f"{verb} {value} becomes {arg.if_empty} when the variable is empty", cmd
@@ -456,14 +466,13 @@ class _Check:
     # -- permissions, disks, processes, power -----------------------------------------------------
     def check_chmod(self, cmd: Command) -> None:
         args = cmd.args[1:]
-        recursive = any(a.value in ("-R", "--recursive") or (a.value.startswith("-") and not a.value.startswith("--")
-                        and "R" in a.value) for a in args)  # fmt: skip
-        pos = positionals(cmd.args)
-        if not any(a.value.startswith("--reference") for a in args):
-            mode, pos = (pos[0].value if pos else ""), pos[1:]
-        else:
-            mode = ""
-        for t in pos:
+        mode, targets = mode_and_targets(cmd.args)
+        recursive = any(
+            a.value in ("-R", "--recursive") or (a.value.startswith("-") and not a.value.startswith("--")
+                                                 and a.value != mode and "R" in a.value)
+            for a in args
+        )  # fmt: skip
+        for t in targets:
             if t.dynamic and t.value.startswith("$"):
                 continue
             cls, path = self.places.classify_arg(t.value, cmd.cwd, glob=t.glob)
@@ -683,16 +692,35 @@ class _Check:
         elif any(not a.startswith("-") or a == "-" for a in argv[1:]) and "-l" not in argv:
             self.add("rc-tamper", "installs a crontab", cmd)
 
+    def check_inline_code(self, cmd: Command) -> None:
+        """``python -c``/``node -e`` code that writes or deletes hook settings."""
+        if not is_interpreter(cmd.name) and cmd.name not in ("perl", "ruby"):
+            return
+        values = [a.value for a in cmd.args]
+        for i, v in enumerate(values[1:-1], 1):
+            if v in ("-c", "-e", "-E", "--eval", "-p") or (
+                v.startswith("-") and v[-1:] in ("c", "e") and len(v) > 2
+            ):
+                code = values[i + 1]
+                if _HOOK_PATH_IN_CODE.search(code) and _WRITE_IN_CODE.search(code):
+                    self.add("hooks-tamper", f"{cmd.name} code writes Claude Code/hook settings", cmd)
+                return
+
     def check_guard_cli(self, cmd: Command) -> None:
         argv = cmd.argv
         joined = " ".join(argv)
-        if cmd.name == "claude-hooks" and "guards" in argv[1:2]:
-            self.add("guard-off", joined, cmd)
+        rest: list[str] = []
+        if cmd.name == "claude-hooks":
+            rest = argv[1:]
         elif is_interpreter(cmd.name) and "-m" in argv:
             i = argv.index("-m")
             module = argv[i + 1] if i + 1 < len(argv) else ""
-            if (module == "lib" and "guards" in argv[i + 2 :]) or module.startswith("lib.cli.guards"):
-                self.add("guard-off", joined, cmd)
+            if module == "lib":
+                rest = argv[i + 2 :]
+            elif module.startswith("lib.cli.guards"):
+                rest = ["guards", *argv[i + 2 :]]
+        if "guards" in rest and any(a in _GUARD_CHANGES for a in rest[rest.index("guards") + 1 :]):
+            self.add("guard-off", joined, cmd)
 
     # -- downloads executed -----------------------------------------------------------------------
     def check_pipes(self) -> None:
@@ -872,6 +900,7 @@ class BashPolicy:
             check.check_effects(cmd)
             check.check_history(cmd)
             check.check_guard_cli(cmd)
+            check.check_inline_code(cmd)
             if cmd.elevated and cmd.args:
                 check.add("sudo", " ".join(cmd.wrappers) or "sudo", cmd)
         check.check_pipes()

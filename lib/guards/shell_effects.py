@@ -14,12 +14,13 @@ a program we do not know, or as a key/config file: ``ssh -i key``, ``--env-file 
 from __future__ import annotations
 
 import posixpath
+import re
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from lib.guards.shell_parse import Arg, Command
 
-__all__ = ["DOWNLOADERS", "SHELLS", "file_effects", "is_interpreter", "positionals"]
+__all__ = ["DOWNLOADERS", "SHELLS", "file_effects", "is_interpreter", "mode_and_targets", "positionals"]
 
 SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "fish", "rbash", "yash"})
 INTERPRETERS = frozenset(
@@ -95,6 +96,45 @@ def positionals(args: list[Arg], start: int = 1) -> list[Arg]:
     return out
 
 
+_MODE = re.compile(r"[0-7]{1,4}|[ugoa]*(?:[-+=][rwxXstugo]*)+(?:,[ugoa]*(?:[-+=][rwxXstugo]*)+)*")
+_MODIFIER_FLAGS = frozenset(
+    {"-R", "-r", "-f", "-v", "-c", "-h", "-H", "-L", "-P", "--recursive", "--verbose", "--changes", "--silent",
+     "--quiet", "--preserve-root", "--no-preserve-root", "--no-dereference", "--dereference"}
+)  # fmt: skip
+
+
+def mode_and_targets(args: list[Arg]) -> tuple[str, list[Arg]]:
+    """``chmod``/``chown``/``chgrp``...: (mode or owner, target paths). A mode like ``-x`` is not an option."""
+    mode = ""
+    targets: list[Arg] = []
+    have_mode = any(a.value.startswith("--reference") for a in args) or args[0].value.endswith(
+        ("chattr", "setfacl")
+    )
+    dashdash = False
+    for a in args[1:]:
+        v = a.value
+        if not dashdash and v == "--":
+            dashdash = True
+            continue
+        if not dashdash and not have_mode and v in _MODIFIER_FLAGS:
+            continue
+        if not dashdash and (v.startswith("--") or (have_mode and v.startswith("-") and v != "-")):
+            continue
+        if (
+            not dashdash
+            and v.startswith("-")
+            and not have_mode
+            and not _MODE.fullmatch(v)
+            and all(ch in "RrfvchHLP" for ch in v[1:])
+        ):
+            continue
+        if not have_mode:
+            mode, have_mode = v, True
+            continue
+        targets.append(a)
+    return mode, targets
+
+
 def _remote(value: str) -> bool:
     """``host:path`` / ``user@host:path`` / URLs (scp, rsync)."""
     head = value.split("/", 1)[0]
@@ -154,10 +194,7 @@ def file_effects(cmd: Command) -> list[tuple[str, Arg]]:
                 continue
             out.append(("delete", a))
     elif name in _MODIFIERS:
-        pos = positionals(args)
-        if not any(a.value.startswith("--reference") for a in args):
-            pos = pos[1:]
-        out.extend(("modify", a) for a in pos)
+        out.extend(("modify", a) for a in mode_and_targets(args)[1])
     elif name in _COPIERS or name in ("mv", "ln", "link", "cpio"):
         out.extend(_copy_effects(name, args))
     elif name == "tee":

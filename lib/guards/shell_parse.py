@@ -1284,6 +1284,8 @@ class _Evaluator:
                 self.script(remote, rscope, pipes)
         elif name in _INTERPRETERS or _PY_VERSIONED.fullmatch(name):
             code = _interpreter_code(args)
+            if code is None and cmd.stdin_text is not None and _reads_script_from_stdin(args):
+                code = cmd.stdin_text
             if code:
                 for shell_text in _embedded_shell_strings(code):
                     self.script(shell_text, scope.child(f"{name} -c"), pipes)
@@ -1986,6 +1988,21 @@ def _find_exec_commands(args: list[Arg]) -> list[list[Arg]]:
     out: list[list[Arg]] = []
     starts = find_start_paths(args)
     narrowed = find_is_narrowed(args)
+    fills = starts[:8]
+    if narrowed:
+        # `find DIR -name NAME ... -exec rm -rf {} +` hits DIR/NAME (and deeper matches): judge DIR/NAME
+        values = [a.value for a in args]
+        predicates = {v for v in values if v.startswith("-") and v in _FIND_NARROWING}
+        names = [values[i + 1] for i, v in enumerate(values[:-1]) if v in ("-name", "-iname")]
+        if len(names) == 1 and predicates <= {"-name", "-iname"} and "/" not in names[0]:
+            fills = [
+                Arg(
+                    posixpath.join(s.value, names[0]), s.dynamic, s.glob or bool(_GLOB_CHARS.search(names[0]))
+                )
+                for s in starts[:8]
+            ]
+        else:
+            fills = [Arg("{}", dynamic=True)]
     i = 1
     n = len(args)
     while i < n:
@@ -1996,11 +2013,15 @@ def _find_exec_commands(args: list[Arg]) -> list[list[Arg]]:
                 inner.append(args[j])
                 j += 1
             if inner:
-                fills = [Arg("{}", dynamic=True)] if narrowed else starts[:8]
                 for fill in fills:
                     out.append(
                         [
-                            Arg(a.value.replace("{}", fill.value), a.dynamic or fill.dynamic, a.glob, None)
+                            Arg(
+                                a.value.replace("{}", fill.value),
+                                a.dynamic or fill.dynamic,
+                                a.glob or fill.glob,
+                                None,
+                            )
                             if "{}" in a.value
                             else a
                             for a in inner
@@ -2068,7 +2089,18 @@ _EMBEDDED_LIST = re.compile(
         [^\[\)]*?\[([^\]]{1,2000})\]""",
     re.VERBOSE,
 )
+_EMBEDDED_DELETE = re.compile(
+    r"""\b(rmtree|remove_tree|rmSync|rm_rf|rm_r|remove|unlink|rmdir|unlinkSync)\s*\(\s*(?:r|f)?
+        (?:"([^"\\]*)"|'([^'\\]*)')([^)]{0,80})""",
+    re.VERBOSE,
+)
 _STRING_LITERAL = re.compile(r"""'([^'\\]*(?:\\.[^'\\]*)*)'|"([^"\\]*(?:\\.[^"\\]*)*)\"""")
+
+
+def _reads_script_from_stdin(args: list[Arg]) -> bool:
+    """``python3 - <<EOF``, ``node < x``: an interpreter with no script argument, or ``-``."""
+    pos = [a.value for a in args[1:] if not a.value.startswith("-") or a.value == "-"]
+    return not pos or pos[0] == "-"
 
 
 def _embedded_shell_strings(code: str) -> list[str]:
@@ -2084,8 +2116,17 @@ def _embedded_shell_strings(code: str) -> list[str]:
 
 
 def _embedded_argv_lists(code: str) -> list[list[str]]:
-    """Argument lists like ``subprocess.run(["rm", "-rf", "/"])`` in inline code."""
+    """Argument lists like ``subprocess.run(["rm", "-rf", "/"])`` in inline code, and library deletes
+    (``shutil.rmtree('/x')``, ``os.remove(...)``, ``fs.rmSync(..., {recursive: true})``) as rm commands."""
     out = []
+    for m in _EMBEDDED_DELETE.finditer(code[:65536]):
+        path = m.group(2) if m.group(2) is not None else m.group(3)
+        recursive = m.group(1) in ("rmtree", "rmSync", "rm_rf", "rm_r", "remove_tree") or "recursive" in (
+            m.group(4) or ""
+        )
+        out.append(["rm", "-rf", path] if recursive else ["rm", path])
+        if len(out) >= 16:
+            return out
     for m in _EMBEDDED_LIST.finditer(code[:65536]):
         argv = [a or b for a, b in _STRING_LITERAL.findall(m.group(1)) if a or b]
         if argv:

@@ -138,11 +138,12 @@ def decide(
     winners = [(f, d) for f, d in blocking if RANK[d] == top]
     first, decision = winners[0]
     rule = first.rule
-    reason = f"[{guard} guard] {rule.id}: {rule.title} ({first.detail}: `{_shorten(first.subject)}`)."
+    seen_as = f": `{_shorten(first.subject)}`" if first.subject and first.subject not in first.detail else ""
+    reason = f"[{guard} guard] {rule.id}: {rule.title} ({first.detail}{seen_as})."
     others = sorted({f.rule.id for f, _ in winners[1:] if f.rule.id != rule.id})
     if others:
         reason += f" Also matched: {', '.join(others)}."
     reason += f" Instead: {rule.instead}"
     if decision == "deny":
-        reason += " If it is really needed, ask the user to run it themselves."
+        reason += " If it is really needed, ask the user to do it themselves."
     return Verdict(guard, decision, rule.id, reason, scored)
