@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
     from threading import Lock
 
-    from lib.store import JsonStore
+    from lib.breaker.storage import StateStore
 
 __all__ = [
     "RateDecision",
@@ -159,14 +159,15 @@ def _check(limit: int, window_seconds: float) -> None:
 
 
 class RateLimiter:
-    """Sliding-window limits by key, in a :class:`lib.store.JsonStore` (or in memory when ``None``).
+    """Sliding-window limits by key, in a JSON state store (:class:`lib.store.JsonStore` or its Redis
+    counterpart from :func:`lib.backends.open_state`), or in memory when ``store`` is ``None``.
 
     :meth:`acquire` takes the store's lock (the call must be recorded); :meth:`peek` and
     :meth:`status` read lock-free. Raises :class:`lib.store.StateError` / ``LockTimeout`` when the
     store cannot be written; the caller decides whether that fails open or closed.
     """
 
-    def __init__(self, store: JsonStore | None = None, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, store: StateStore | None = None, *, clock: Callable[[], float] = time.time) -> None:
         self.store = store
         self.clock = clock
         self._memory: dict[str, object] = {}

@@ -19,10 +19,24 @@ from lib.breaker.machine import new_record, normalise
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
+    from contextlib import AbstractContextManager
     from typing import Protocol
 
     from lib.breaker.machine import Step
-    from lib.store import JsonStore
+
+    class StateStore(Protocol):
+        """A JSON state document with lock-free reads and locked transactions: :class:`lib.store.JsonStore`,
+        or a Redis document of :mod:`lib.backends` (same API)."""
+
+        @property
+        def path(self) -> str:
+            """Where the document lives (for messages)."""
+
+        def read(self) -> dict[str, object]:
+            """A snapshot, without locking ({} when missing or corrupt)."""
+
+        def transaction(self) -> AbstractContextManager[dict[str, object]]:
+            """Lock, yield the state as a mutable dict, write it back if changed."""
 
     class BreakerStorage(Protocol):
         """What a :class:`~lib.breaker.api.CircuitBreaker` needs from its storage."""
@@ -94,21 +108,22 @@ class MemoryStorage:
 
 
 class JsonStoreStorage:
-    """Records under ``"breakers"`` in one :class:`lib.store.JsonStore`, shared by every process."""
+    """Records under ``"breakers"`` in one JSON state store, shared by every process: the project's
+    :class:`lib.store.JsonStore` file, or its Redis document (:func:`lib.backends.open_state`)."""
 
-    def __init__(self, store: JsonStore) -> None:
+    def __init__(self, store: StateStore) -> None:
         self.store = store
 
     @classmethod
     def open(cls, state_dir: str, *, lock_timeout: float = 1.0) -> JsonStoreStorage:
-        """The storage in ``<state_dir>/breakers.json``."""
+        """The storage in the file ``<state_dir>/breakers.json``."""
         from lib.store import open_store
 
         return cls(open_store(state_dir, "breakers", lock_timeout=lock_timeout))
 
     @property
     def path(self) -> str:
-        """The state file."""
+        """Where the state lives (a file, or a Redis URL and key)."""
         return self.store.path
 
     @staticmethod

@@ -22,7 +22,11 @@ from lib.breaker.storage import JsonStoreStorage
 from lib.breaker.tools import error_summary
 from lib.paths import resolve_paths
 
-__all__ = ["register"]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from lib.breaker.storage import StateStore
+
+__all__ = ["open_cli_state", "register"]
 
 _LOCK_TIMEOUT = 5.0
 
@@ -58,9 +62,26 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         force.set_defaults(func=_force, force=action)
 
 
-def _storage(args: argparse.Namespace) -> JsonStoreStorage:
+def open_cli_state(args: argparse.Namespace, name: str) -> StateStore:
+    """The project's state store ``name`` on its configured backend (files, or Redis per ``[backend]``)."""
+    from lib.backends import open_state
+    from lib.config import ConfigError, load_config
+
     paths = resolve_paths(getattr(args, "project", None))
-    return JsonStoreStorage.open(paths.state_dir, lock_timeout=_LOCK_TIMEOUT)
+    try:
+        config = load_config(paths)
+    except ConfigError as exc:
+        print(f"warning: {exc}; using the default backend (files)", file=sys.stderr)
+        config = {}
+
+    def warn(message: str) -> None:
+        print(f"warning: {message}", file=sys.stderr)
+
+    return open_state(paths, config, name, lock_timeout=_LOCK_TIMEOUT, warn=warn)
+
+
+def _storage(args: argparse.Namespace) -> JsonStoreStorage:
+    return JsonStoreStorage(open_cli_state(args, "breakers"))
 
 
 def _clock(ts: float | None) -> str:

@@ -13,12 +13,10 @@ import json
 import sys
 import time
 
-from lib.paths import resolve_paths
+from lib.cli.breakers import open_cli_state
 from lib.rate_limiter import RateLimiter
 
 __all__ = ["register"]
-
-_LOCK_TIMEOUT = 5.0
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -41,8 +39,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _limiter(args: argparse.Namespace) -> RateLimiter:
-    paths = resolve_paths(getattr(args, "project", None))
-    return RateLimiter.open(paths.state_dir, lock_timeout=_LOCK_TIMEOUT)
+    return RateLimiter(open_cli_state(args, "ratelimits"))
 
 
 def _list(args: argparse.Namespace) -> int:
