@@ -366,7 +366,7 @@ class JsonlReader:
         self.path = path
         self.skipped = 0
         self._decode: Decoder = decoder or json.loads
-        self._lock_fd = -2  # -2: not tried yet; -1: no lock file
+        self._lock_fd = -1  # opened once the lock file exists (writers create it before the data)
         self._fd = -1
         self._generation = -1
         self._offset = 0
@@ -414,7 +414,7 @@ class JsonlReader:
         if self._lock_fd >= 0:
             os.close(self._lock_fd)
         self._fd = -1
-        self._lock_fd = -2
+        self._lock_fd = -1
 
     def __enter__(self) -> JsonlReader:
         return self
@@ -429,7 +429,7 @@ class JsonlReader:
     # -- internals --------------------------------------------------------------------------------
 
     def _lock(self) -> int:
-        if self._lock_fd == -2:
+        if self._lock_fd < 0:  # not there yet (no writer so far), or unreadable: try again next time
             self._lock_fd = _open_lock_file(self.path, create=False)
         return self._lock_fd
 
@@ -438,35 +438,49 @@ class JsonlReader:
         return rotated[0] if rotated else _current_generation(self._lock(), self.path)
 
     def _open_generation(self) -> bool:
-        """Open the file of ``self._generation`` (or the next one that exists); False if none yet."""
+        """Open the file of ``self._generation`` (or the next one that exists); False if none yet.
+
+        Under the shared lock no rotation can run, so the generation counter and the file names
+        agree. Without a lock file (a writer on a platform without ``flock``, or a lock file we may
+        not open) the view is checked twice instead."""
         lock_fd = self._lock()
         if lock_fd >= 0:
-            _lock(lock_fd, _SH, self.path, 5.0)  # consistent view of name <-> generation
-        try:
-            current = _current_generation(lock_fd, self.path)
-            if self._generation < 0 or self._generation > current:
-                # first read, or the log was reset under a stored position: start at the oldest file
-                rotated = rotated_generations(self.path)
-                self._generation = rotated[0] if rotated else current
-                self._offset = 0
-            if self._generation < current:
-                name = f"{self.path}.{self._generation}"
-                try:
-                    fd = os.open(name, os.O_RDONLY | _O_CLOEXEC)
-                except FileNotFoundError:  # deleted by retention: continue with the oldest kept
-                    later = [g for g in rotated_generations(self.path) if g > self._generation]
-                    self._generation = later[0] if later else current
-                    self._offset = 0
-                    if later:
-                        fd = os.open(f"{self.path}.{self._generation}", os.O_RDONLY | _O_CLOEXEC)
-                    else:
-                        return self._open_current()
-                self._fd = fd
-                return True
-            return self._open_current()
-        finally:
-            if lock_fd >= 0:
+            _lock(lock_fd, _SH, self.path, 5.0)
+            try:
+                return self._open_consistent(lock_fd)
+            finally:
                 _unlock(lock_fd)
+        for _ in range(100):
+            before = _current_generation(-1, self.path)
+            opened = self._open_consistent(-1)
+            if _current_generation(-1, self.path) == before:
+                return opened
+            if self._fd >= 0:  # a rotation ran meanwhile: the name may not match the generation
+                os.close(self._fd)
+                self._fd = -1
+        return False
+
+    def _open_consistent(self, lock_fd: int) -> bool:
+        current = _current_generation(lock_fd, self.path)
+        if self._generation < 0 or self._generation > current:
+            # first read, or the log was reset under a stored position: start at the oldest file
+            rotated = rotated_generations(self.path)
+            self._generation = rotated[0] if rotated else current
+            self._offset = 0
+        if self._generation >= current:
+            return self._open_current()
+        try:
+            self._fd = os.open(f"{self.path}.{self._generation}", os.O_RDONLY | _O_CLOEXEC)
+            return True
+        except FileNotFoundError:  # deleted by retention: continue with the oldest kept
+            pass
+        later = [g for g in rotated_generations(self.path) if g > self._generation]
+        self._generation = later[0] if later else current
+        self._offset = 0
+        if not later:
+            return self._open_current()
+        self._fd = os.open(f"{self.path}.{self._generation}", os.O_RDONLY | _O_CLOEXEC)
+        return True
 
     def _open_current(self) -> bool:
         try:
@@ -481,12 +495,16 @@ class JsonlReader:
         """``current``, ``rotated`` (renamed away: it never grows again) or ``replaced`` (deleted or
         truncated by hand: start the new file from its beginning)."""
         own = os.fstat(self._fd)
+        try:
+            st: os.stat_result | None = os.stat(self.path)
+        except FileNotFoundError:
+            st = None
+        # the counter is read after the name: a rotation renames first and counts before anyone
+        # can create the new file, so a changed inode always comes with a changed counter
         lock_fd = self._lock()
         if lock_fd >= 0 and self._generation < _current_generation(lock_fd, self.path):
             return "rotated"
-        try:
-            st = os.stat(self.path)
-        except FileNotFoundError:
+        if st is None:
             return "rotated" if lock_fd < 0 else "current"
         if (st.st_ino, st.st_dev) != (own.st_ino, own.st_dev):
             return "rotated" if lock_fd < 0 else "replaced"
