@@ -31,6 +31,10 @@ from typing import Any
 from lib.matcher import compile_matcher
 from lib.protocol.events import EVENTS
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from lib.demo_live import LiveOutcome
+
 RECORDED_ROOT = "/home/user/project"
 DESTRUCTIVE_COMMAND = "rm -rf ~/"
 """The destructive command of the replay scene; the live session tries it only if the replay denied it."""
@@ -217,20 +221,21 @@ def _log_summary(log_dir: str) -> str:
     return ", ".join(counts) if counts else "no records written yet"
 
 
-def summary(project: str, replay_denials: int, live: str) -> None:
-    """Part 3: what happened, where the logs are and how to read them."""
+def summary(project: str, replay_denials: int, live: LiveOutcome) -> None:
+    """Part 3: what happened, where the logs are and the commands that read them."""
     log_dir = os.path.join(project, ".claude", "logs")
     runtime_python = os.path.join(".claude", "hooks-runtime", "bin", "python")
-    print(f"\nSummary: replay {replay_denials} call(s) denied; live session: {live}.")
+    print(f"\nSummary: replay {replay_denials} call(s) denied; live session: {live.summary}.")
     print(f"Logs, traces and events: {log_dir} ({_log_summary(log_dir)})")
-    print("Look at them:")
+    sid = (live.session_id or "")[:8]
+    print("Look at the live session's records:" if sid else "Look at them:")
     print(f"  cd {project}")
     for command, what in (
-        ("logs", "one structured record per hook run"),
-        ("traces", "each session as a tree of spans"),
-        ("events", "the event bus: tool.denied, breaker.opened, ..."),
+        (f"logs --session {sid}" if sid else "logs", "one structured record per hook run"),
+        (f"traces show {sid}" if sid else "traces", "the session as a tree of spans"),
+        (f"events --session {sid}" if sid else "events", "the event bus: tool.denied, breaker.opened, ..."),
     ):
-        print(f"  {runtime_python} -m lib {command:<8} # {what}")
+        print(f"  {runtime_python} -m lib {command:<{25 if sid else 7}} # {what}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -266,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
         outcome = run_live(project, os.path.abspath(args.e2e_dir), try_destructive=destructive_denied)
     else:
         outcome = LiveOutcome.skipped("no --e2e-dir given (install.sh passes the clone's tests/e2e)")
-    summary(project, replay_denials, outcome.summary)
+    summary(project, replay_denials, outcome)
     return 1 if outcome.failed else 0
 
 

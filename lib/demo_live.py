@@ -52,9 +52,10 @@ CONTEXT_MARK = "hook additional context: "
 class LiveOutcome:
     """How the live session went: a phrase for the summary, and whether it failed."""
 
-    def __init__(self, summary: str, *, failed: bool = False) -> None:
+    def __init__(self, summary: str, *, failed: bool = False, session_id: str | None = None) -> None:
         self.summary = summary
         self.failed = failed
+        self.session_id = session_id
 
     @classmethod
     def skipped(cls, reason: str) -> LiveOutcome:
@@ -190,7 +191,7 @@ def _calls(messages: list[dict[str, Any]]) -> list[_Call]:
     return order
 
 
-_NUM_W, _CALL_W, _HOOKS_W = 6, 31, 7
+_NUM_W, _CALL_W, _HOOKS_W = 6, 31, 11
 _LEAD_W = 2 + _NUM_W + _CALL_W + _HOOKS_W
 
 
@@ -228,7 +229,7 @@ def print_transcript(calls: list[_Call], denied_ids: set[str]) -> None:
     shortened to two lines.
     """
     print(
-        f"  {'#':<{_NUM_W}}{'tool call':<{_CALL_W}}{'hooks':<{_HOOKS_W}}what Claude Code sent back to the model"
+        f"  {'#':<{_NUM_W}}{'tool call':<{_CALL_W}}{'our hooks':<{_HOOKS_W}}what Claude Code sent back to the model"
     )
     number = 1
     for group in _groups(calls, denied_ids):
@@ -322,5 +323,5 @@ def _report(run: Any, home: str) -> LiveOutcome:
         return LiveOutcome(f"{summary}, but the session ended with an error", failed=True)
     if not denials:
         print("  No call was denied: the hooks did not act (see .claude/logs/hooks.jsonl and stderr above).")
-        return LiveOutcome(summary, failed=True)
-    return LiveOutcome(summary)
+        return LiveOutcome(summary, failed=True, session_id=run.session_id)
+    return LiveOutcome(summary, session_id=run.session_id)
