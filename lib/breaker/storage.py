@@ -59,6 +59,10 @@ __all__ = ["FORMAT_VERSION", "JsonStoreStorage", "MemoryStorage"]
 #: The ``version`` written into ``breakers.json``.
 FORMAT_VERSION = 1
 
+#: Past this many records, the healthy ones (closed, no failure pending) that failed longest ago are
+#: dropped, so per-command keys cannot grow the file that every PreToolUse reads without bound.
+MAX_RECORDS = 200
+
 
 _FRESH = new_record()
 
@@ -66,6 +70,25 @@ _FRESH = new_record()
 def _is_fresh(record: dict[str, object]) -> bool:
     """A record with nothing worth keeping (as after a reset): stored as no record at all."""
     return all(record.get(k) == v for k, v in _FRESH.items() if k != "changed_at")
+
+
+def _trim(records: dict[str, object], keep: str) -> None:
+    """Drop the oldest healthy records beyond :data:`MAX_RECORDS` (never ``keep`` or a tripped one)."""
+    if len(records) <= MAX_RECORDS:
+        return
+    healthy = []
+    for name, raw in records.items():
+        rec = normalise(raw)
+        if (
+            name != keep
+            and rec["state"] == "closed"
+            and rec["forced"] is None
+            and not rec["consecutive_failures"]
+        ):
+            healthy.append((rec["last_failure_at"] or 0.0, name))
+    healthy.sort()
+    for _, name in healthy[: len(records) - MAX_RECORDS]:
+        del records[name]
 
 
 class MemoryStorage:
@@ -162,6 +185,7 @@ class JsonStoreStorage:
                 records.pop(name, None)
             else:
                 records[name] = step.record
+                _trim(records, name)
         return step
 
     def delete(self, names: Iterable[str] | None = None) -> list[str]:

@@ -204,3 +204,19 @@ def test_a_lost_trial_frees_the_slot_for_another_process_when_its_lease_expires(
     assert run_parallel(tmp_path, "allow", 1, now=T0 + 10) == ["admitted"]  # ...and never reports
     assert run_parallel(tmp_path, "allow", 1, now=T0 + 39.9) == ["refused"]
     assert run_parallel(tmp_path, "allow", 1, now=T0 + 40) == ["admitted"]
+
+
+def test_the_file_keeps_at_most_max_records_dropping_healthy_ones_first(tmp_path: Path) -> None:
+    from lib.breaker import storage as storage_module
+
+    storage = JsonStoreStorage.open(str(tmp_path))
+    tripped = CircuitBreaker("Bash:git", BreakerParams(max_failures=1), storage=storage, clock=lambda: T0)
+    tripped.record_failure("x")
+    for i in range(storage_module.MAX_RECORDS + 5):
+        b = CircuitBreaker(f"Bash:cmd{i}", storage=storage, clock=lambda i=i: T0 + i)  # type: ignore[misc]
+        b.record_failure("x")
+        b.record_success()  # healthy again: only history is left
+    names = set(storage.load_all())
+    assert len(names) == storage_module.MAX_RECORDS
+    assert "Bash:git" in names  # an open breaker is never dropped
+    assert "Bash:cmd0" not in names and f"Bash:cmd{storage_module.MAX_RECORDS + 4}" in names
