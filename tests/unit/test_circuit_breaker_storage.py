@@ -206,9 +206,12 @@ def test_a_lost_trial_frees_the_slot_for_another_process_when_its_lease_expires(
     assert run_parallel(tmp_path, "allow", 1, now=T0 + 40) == ["admitted"]
 
 
-def test_the_file_keeps_at_most_max_records_dropping_healthy_ones_first(tmp_path: Path) -> None:
+def test_the_file_keeps_at_most_max_records_dropping_healthy_ones_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from lib.breaker import storage as storage_module
 
+    monkeypatch.setattr(storage_module, "MAX_RECORDS", 20)
     storage = JsonStoreStorage.open(str(tmp_path))
     tripped = CircuitBreaker("Bash:git", BreakerParams(max_failures=1), storage=storage, clock=lambda: T0)
     tripped.record_failure("x")
