@@ -420,7 +420,9 @@ class Runner:
     # -- starting attempts -----------------------------------------------------------------------
 
     def _slots(self) -> int:
-        return self.max_parallel - len(self._active)
+        """Free places: a phase waiting to retry keeps its place (sequential stays sequential)."""
+        waiting = sum(1 for run in self._runs.values() if run.retry_at is not None)
+        return self.max_parallel - len(self._active) - waiting
 
     def _start_ready(self, schedule: Schedule) -> None:
         for phase_id in schedule.ready():
@@ -444,8 +446,8 @@ class Runner:
     def _start_due_retries(self, schedule: Schedule) -> None:
         now = self.clock()
         for phase_id, run in sorted(self._runs.items(), key=lambda kv: kv[1].retry_at or 0):
-            if run.retry_at is not None and run.retry_at <= now and self._slots() > 0:
-                run.retry_at = None
+            if run.retry_at is not None and run.retry_at <= now:
+                run.retry_at = None  # its place was kept while it waited
                 self._launch(phase_id)
 
     def _launch(self, phase_id: str) -> None:
@@ -622,6 +624,8 @@ class Runner:
             thread.join(timeout=1.0)
         control = run.control
         run.control = None
+        if run.session_id:
+            self._poll_mesh(force=True)  # the session's last hook events, published before it ended
         activity = self.monitor.forget(phase_id)
         run.ended = self.clock()
         duration = run.ended - (run.attempt_started or run.ended)
@@ -632,10 +636,8 @@ class Runner:
         if stopped_by_breakers:
             result.outcome = "failed"
             result.error_class = "session_breakers"
-            result.error = (
-                f"stopped early: the Claude session tripped circuit breakers {activity.get('breaker_trips', 0)} "
-                "times (its tools kept failing)"
-            )
+            trips = activity.get("breaker_trips", 0)
+            result.error = f"stopped early: {trips} circuit breaker trip(s) in the Claude session (its tools kept failing)"
         if done.passed:
             outcome = "passed"
         elif result.outcome == "interrupted":
@@ -689,8 +691,9 @@ class Runner:
                 )
                 self._status = RunStatus.BREAKER_OPEN
         self._maybe_fall_back(run)
-        if self.options.retry.should_retry(run.failures) and not self._stopping and self._stop_reason is None:
-            delay = self.options.retry.delay(run.failures, self.rand)
+        policy = self._policy(run.phase)
+        if policy.should_retry(run.failures) and not self._stopping and self._stop_reason is None:
+            delay = policy.delay(run.failures, self.rand)
             self._schedule_retry(run, delay, duration, activity, transient=False)
             return
         run.final_status = "failed"
@@ -702,6 +705,14 @@ class Runner:
             self.progress.event(f"phase {blocked} skipped: it depends on failed phase {phase_id}")
         if not self.options.keep_going and self._stop_reason is None:
             self._stop_reason = f"phase {phase_id} failed (fail-fast; use --keep-going to run the rest)"
+
+    def _policy(self, phase: Phase) -> RetryPolicy:
+        """The run's retry policy, with the phase's own ``max_attempts`` when it sets one."""
+        if phase.meta.max_attempts is None:
+            return self.options.retry
+        from dataclasses import replace
+
+        return replace(self.options.retry, max_attempts=phase.meta.max_attempts)
 
     def _schedule_retry(
         self, run: _PhaseRun, delay: float, duration: float, activity: Mapping[str, int], *, transient: bool
@@ -935,9 +946,11 @@ class Runner:
         except Exception as exc:  # the bus must never break the run
             self.progress.event(f"warning: could not publish {topic}: {exc}")
 
-    def _poll_mesh(self) -> None:
+    def _poll_mesh(self, *, force: bool = False) -> None:
         now = self.clock()
-        if now - self._last_mesh_poll < self.options.mesh_poll_interval or not self.monitor.watching():
+        if not self.monitor.watching():
+            return
+        if not force and now - self._last_mesh_poll < self.options.mesh_poll_interval:
             return
         self._last_mesh_poll = now
         try:

@@ -1,0 +1,541 @@
+"""``python -m lib.hypervisor`` driven as a user does: a plan folder, a project folder, exit codes,
+the files it leaves (checkpoints, learning log, the event bus) and what it prints.
+
+Runs use the shell executor and the demo plan in ``examples/demo-plan`` (six phases: a diamond
+1 -> {2, 3} -> 4, a parallel group {2, 3}, phase 4 failing its validation once then passing).
+Backoffs are shortened through the environment so the suite stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+import toon_format
+
+REPO = Path(__file__).resolve().parents[2]
+DEMO = REPO / "examples" / "demo-plan"
+REFERENCE = REPO / "tests" / "unit" / "hypervisor" / "reference-plan"
+
+FAST_ENV = {
+    "HYPERVISOR_BACKOFF_BASE": "0.05",
+    "HYPERVISOR_BACKOFF_MAX": "0.2",
+    "HYPERVISOR_KILL_GRACE": "1",
+}
+
+
+class Workspace:
+    """A copy of a plan, an empty project folder, and helpers to run the hypervisor on them."""
+
+    def __init__(self, root: Path, plan_source: Path | None = DEMO) -> None:
+        self.root = root
+        self.plan = root / "plan"
+        self.project = root / "project"
+        self.project.mkdir()
+        if plan_source is not None:
+            shutil.copytree(plan_source, self.plan)
+            for path in self.plan.rglob("*"):
+                path.chmod(0o755 if path.is_dir() else 0o644)
+        else:
+            self.plan.mkdir()
+        self.state = self.plan / ".hypervisor"
+
+    def command(self, *args: str) -> list[str]:
+        return [sys.executable, "-m", "lib.hypervisor", *args]
+
+    def env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        env = {**os.environ, **FAST_ENV, "PYTHONPATH": str(REPO)}
+        env.pop("CLAUDE_HOOKS_LOG_DIR", None)
+        env.pop("CLAUDE_PROJECT_DIR", None)
+        env.update(extra or {})
+        return env
+
+    def run(
+        self, *args: str, stdin: str | None = None, env: dict[str, str] | None = None, timeout: float = 60
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            self.command(*args),
+            cwd=self.project,
+            env=self.env(env),
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    def hv(self, subcommand: str, *args: str, **kw: Any) -> subprocess.CompletedProcess[str]:
+        return self.run(subcommand, str(self.plan), *args, **kw)
+
+    def checkpoint(self, phase: str) -> dict[str, Any]:
+        data = toon_format.loads((self.state / "checkpoints" / f"phase_{phase}.toon").read_text())
+        assert isinstance(data, dict)
+        return data
+
+    def events(self, source: str | None = "hypervisor") -> list[dict[str, Any]]:
+        path = self.project / ".claude" / "logs" / "events.jsonl"
+        if not path.exists():
+            return []
+        records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        return [r for r in records if source is None or r["source"] == source]
+
+    def started(self) -> list[str]:
+        return [e["payload"]["phase"] for e in self.events() if e["topic"] == "phase.started"]
+
+    def learning(self) -> list[dict[str, Any]]:
+        path = self.state / "learning.jsonl"
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+    def write_phase(self, name: str, frontmatter: str, body: str = "Do it.\n") -> Path:
+        path = self.plan / name
+        path.write_text(f"---\n{textwrap.dedent(frontmatter).strip()}\n---\n{body}")
+        return path
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Workspace:
+    return Workspace(tmp_path)
+
+
+@pytest.fixture
+def empty_ws(tmp_path: Path) -> Workspace:
+    return Workspace(tmp_path, plan_source=None)
+
+
+def assert_ok(proc: subprocess.CompletedProcess[str], code: int = 0) -> None:
+    assert proc.returncode == code, f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+
+
+# -- the four modes on the demo plan ---------------------------------------------------------------
+
+
+def test_sequential_runs_every_phase_in_dependency_order_and_retries_the_flaky_one(ws: Workspace) -> None:
+    proc = ws.hv("run", "--mode", "sequential")
+    assert_ok(proc)
+    assert ws.started() == ["1", "2", "3", "5", "4", "4", "6"]
+    assert (ws.project / "build" / "demo.tar").is_file()
+    for phase in ("1", "2", "3", "5", "6"):
+        cp = ws.checkpoint(phase)
+        assert (cp["status"], cp["attempts"]) == ("passed", 1)
+    four = ws.checkpoint("4")
+    assert (four["status"], four["attempts"], four["failures"]) == ("passed", 2, 1)
+    assert four["validation"]["exit_code"] == 0
+    assert four["validation"]["digest"].startswith("sha256:")
+    assert four["phase_digest"]
+    assert "phase 4 attempt 1 failed (validation exited 1); retrying in" in proc.stdout
+    assert "exit code 0" in proc.stdout
+    outcomes = [(e["phase"], e["outcome"]) for e in ws.learning()]
+    assert outcomes.count(("4", "failed")) == 1 and outcomes.count(("4", "passed")) == 1
+    failed = next(e for e in ws.learning() if e["outcome"] == "failed")
+    assert failed["error_class"] == "validation"
+    assert "integration cache was cold" in failed["lesson"]
+
+
+def test_every_transition_is_published_on_the_project_bus(ws: Workspace) -> None:
+    assert_ok(ws.hv("run"))
+    topics = [e["topic"] for e in ws.events()]
+    assert topics[0] == "run.started" and topics[-1] == "run.finished"
+    for topic in ("phase.started", "phase.passed", "phase.retrying"):
+        assert topic in topics
+    assert "phase.failed" not in topics  # an attempt that will be retried is phase.retrying
+    retry = next(e for e in ws.events() if e["topic"] == "phase.retrying")
+    assert retry["payload"]["phase"] == "4" and retry["payload"]["error_class"] == "validation"
+    finished = ws.events()[-1]["payload"]
+    assert (finished["status"], finished["passed"], finished["failed"]) == ("passed", 6, 0)
+    assert len({e["payload"]["run_id"] for e in ws.events()}) == 1
+
+
+def test_parallel_starts_a_group_together_and_passes(ws: Workspace) -> None:
+    proc = ws.hv("run", "--mode", "parallel", "--max-parallel", "4")
+    assert_ok(proc)
+    topics = [(e["topic"], e["payload"].get("phase")) for e in ws.events()]
+    # The parallel group {2, 3} and the independent phase 5 start before any of them finishes.
+    first_done = min(
+        i for i, (t, p) in enumerate(topics) if t in ("phase.passed", "phase.failed") and p in ("2", "3", "5")
+    )
+    assert {p for t, p in topics[:first_done] if t == "phase.started"} == {"1", "2", "3", "5"}
+    assert sorted(ws.started()) == ["1", "2", "3", "4", "4", "5", "6"]
+    assert all(ws.checkpoint(p)["status"] == "passed" for p in ("1", "2", "3", "4", "5", "6"))
+
+
+def test_parallel_phases_really_overlap(empty_ws: Workspace) -> None:
+    for n in (1, 2, 3):
+        empty_ws.write_phase(
+            f"{n}.md",
+            f"""
+            phase: {n}
+            title: Sleeper {n}
+            command: 'python3 -c "import time; print(time.time())" > start{n}; sleep 0.6; python3 -c "import time; print(time.time())" > end{n}'
+            """,
+        )
+    assert_ok(empty_ws.hv("run", "--mode", "parallel", "--max-parallel", "3"))
+    spans = [
+        (
+            float((empty_ws.project / f"start{n}").read_text()),
+            float((empty_ws.project / f"end{n}").read_text()),
+        )
+        for n in (1, 2, 3)
+    ]
+    latest_start = max(s for s, _ in spans)
+    earliest_end = min(e for _, e in spans)
+    assert latest_start < earliest_end, f"phases ran one after another: {spans}"
+
+
+def test_max_parallel_one_never_overlaps(empty_ws: Workspace) -> None:
+    for n in (1, 2):
+        empty_ws.write_phase(
+            f"{n}.md",
+            f"""
+            phase: {n}
+            command: 'python3 -c "import time; print(time.time())" > start{n}; sleep 0.2; python3 -c "import time; print(time.time())" > end{n}'
+            """,
+        )
+    assert_ok(empty_ws.hv("run", "--mode", "parallel", "--max-parallel", "1"))
+    read = lambda name: float((empty_ws.project / name).read_text())  # noqa: E731
+    assert read("end1") <= read("start2")
+
+
+def test_interactive_asks_before_each_phase(ws: Workspace) -> None:
+    # Order 1, 2, 3, 5, 4, 6: run 1, skip 2 (done by hand), run 3 and 5, then quit before 4.
+    (ws.project / "build").mkdir()
+    (ws.project / "build" / "lexer.out").write_text("tokens: 1\n")
+    proc = ws.hv("run", "--mode", "interactive", stdin="r\ns\nr\nrun\nq\n")
+    assert_ok(proc, 130)
+    assert ws.started() == ["1", "3", "5"]
+    assert "phase 1: Prepare the workspace" in proc.stdout
+    assert "run, skip or quit? [r/s/q]" in proc.stdout
+    assert "phase 2 skipped by you" in proc.stdout
+    assert "quit by user" in proc.stdout
+    assert not (ws.state / "checkpoints" / "phase_2.toon").exists()
+    skipped = [e["payload"] for e in ws.events() if e["topic"] == "phase.skipped"]
+    assert {"phase": "2", "reason": "skipped by user"}.items() <= skipped[0].items()
+    # Resuming asks again only for the phases not passed yet (2, 4, 6).
+    proc = ws.hv("run", "--mode", "interactive", "--resume", stdin="r\nr\nr\n")
+    assert_ok(proc)
+    assert "phase 4 (Integrate lexer and parser) started" in proc.stdout
+
+
+def test_interactive_rejects_unknown_answers_and_quits_at_end_of_input(ws: Workspace) -> None:
+    proc = ws.hv("run", "--mode", "interactive", stdin="maybe\n")
+    assert_ok(proc, 130)
+    assert "please answer r, s or q (got 'maybe')" in proc.stdout
+    assert ws.started() == []
+
+
+def test_dry_run_prints_order_waves_and_commands_and_writes_nothing(ws: Workspace) -> None:
+    before = sorted(p.relative_to(ws.root) for p in ws.root.rglob("*"))
+    proc = ws.hv("run", "--mode", "dry_run")
+    assert_ok(proc)
+    assert sorted(p.relative_to(ws.root) for p in ws.root.rglob("*")) == before
+    out = proc.stdout
+    assert "Order (sequential and interactive modes): 1, 2, 3, 5, 4, 6" in out
+    assert "wave 2: 2, 3, 5  [parallel_group build: 2, 3]" in out
+    assert "run:        /bin/sh -c 'echo \"tokens: 42\" > build/lexer.out'" in out
+    assert f"validate:   {sys.executable} {ws.plan}/validation/check_integration.py" in out
+    assert "checkpoint: " in out and "(none yet)" in out
+
+
+def test_dry_run_shows_the_claude_command_for_prompt_phases(empty_ws: Workspace) -> None:
+    empty_ws.write_phase(
+        "a.md", "phase: 1\ntitle: Write code\nclaude: {model: opus, max_turns: 12}", "Write it.\n"
+    )
+    proc = empty_ws.hv(
+        "run",
+        "--mode",
+        "dry_run",
+        "--claude-bin",
+        "/opt/claude",
+        "--allowed-tools",
+        "Bash,Edit",
+        "--show-prompts",
+    )
+    assert_ok(proc)
+    assert (
+        "run:        /opt/claude -p <prompt of phase 1: " in proc.stdout
+        and "--output-format json --session-id '<new-session-uuid>' --model opus --max-turns 12 "
+        "--allowedTools Bash,Edit"
+        in proc.stdout
+    )
+    assert "    | Write it." in proc.stdout
+
+
+# -- plans that cannot run ------------------------------------------------------------------------------
+
+
+def test_the_reference_plan_is_invalid_because_phase_14_is_missing(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path, plan_source=REFERENCE)
+    for command in (("check",), ("run",), ("run", "--mode", "dry_run")):
+        proc = ws.hv(*command)
+        assert_ok(proc, 2)
+        errors = [line for line in proc.stderr.splitlines() if line.strip().startswith("error:")]
+        assert len(errors) == 1
+        assert (
+            "05-phase-hypervisor-executable.md: field 'depends_on': phase 15 depends on phase 14" in errors[0]
+        )
+    assert not ws.state.exists()
+
+
+def test_a_cycle_is_named_and_nothing_runs(empty_ws: Workspace) -> None:
+    empty_ws.write_phase("a.md", "phase: 1\ncommand: 'touch ran'\ndepends_on: [3]")
+    empty_ws.write_phase("b.md", "phase: 2\ncommand: 'touch ran'\ndepends_on: [1]")
+    empty_ws.write_phase("c.md", "phase: 3\ncommand: 'touch ran'\ndepends_on: [2]")
+    proc = empty_ws.hv("run")
+    assert_ok(proc, 2)
+    assert "dependency cycle: 1 -> 3 -> 2 -> 1" in proc.stderr
+    assert not (empty_ws.project / "ran").exists()
+
+
+def test_unknown_phase_ids_on_the_command_line_are_usage_errors(ws: Workspace) -> None:
+    proc = ws.hv("run", "--only", "99")
+    assert_ok(proc, 2)
+    assert "unknown phase id 99" in proc.stderr
+
+
+def test_check_prints_order_and_waves(ws: Workspace) -> None:
+    proc = ws.hv("check")
+    assert_ok(proc)
+    assert "order: 1, 2, 3, 5, 4, 6" in proc.stdout
+    assert "wave 3: 4" in proc.stdout
+
+
+# -- failures -----------------------------------------------------------------------------------------
+
+
+def broken_lexer(ws: Workspace) -> None:
+    path = ws.plan / "02-lexer.md"
+    path.write_text(
+        path.read_text().replace("command: 'echo \"tokens: 42\" > build/lexer.out'", "command: 'exit 7'")
+    )
+
+
+def test_fail_fast_stops_after_the_first_failed_phase(ws: Workspace) -> None:
+    broken_lexer(ws)
+    proc = ws.hv("run", "--max-attempts", "2")
+    assert_ok(proc, 1)
+    assert ws.started() == ["1", "2", "2"]
+    cp = ws.checkpoint("2")
+    assert (cp["status"], cp["attempts"], cp["error_class"]) == ("failed", 2, "validation")
+    assert cp["executor_result"]["exit_code"] == 7
+    assert "fail-fast" in proc.stdout
+    skipped = {e["payload"]["phase"] for e in ws.events() if e["topic"] == "phase.skipped"}
+    assert skipped == {"3", "5", "4", "6"}
+    failed = [e["payload"] for e in ws.events() if e["topic"] == "phase.failed"]
+    assert [(f["phase"], f["attempt"], f["error"]) for f in failed] == [("2", 2, "validation exited 1")]
+    assert ws.events()[-1]["payload"]["status"] == "failed"
+
+
+def test_keep_going_runs_every_phase_whose_dependencies_passed(ws: Workspace) -> None:
+    broken_lexer(ws)
+    proc = ws.hv("run", "--keep-going", "--max-attempts", "1")
+    assert_ok(proc, 1)
+    assert ws.started() == ["1", "2", "3", "5"]
+    assert "phase 4 skipped: it depends on failed phase 2" in proc.stdout
+    assert "phase 6 skipped: it depends on failed phase 4" not in proc.stdout  # 6 is blocked by 2 too
+    assert ws.checkpoint("5")["status"] == "passed"
+    assert "  4  skipped (dependency 2 failed)" in proc.stdout
+
+
+def test_the_circuit_breaker_stops_the_run_after_consecutive_failures(empty_ws: Workspace) -> None:
+    for n in range(1, 6):
+        empty_ws.write_phase(f"{n}.md", f"phase: {n}\ncommand: 'exit 1'")
+    proc = empty_ws.hv("run", "--keep-going", "--max-attempts", "1", "--breaker-threshold", "3")
+    assert_ok(proc, 1)
+    assert empty_ws.started() == ["1", "2", "3"]
+    assert "circuit breaker open: 3 consecutive phase failures" in proc.stdout
+    finished = empty_ws.events()[-1]["payload"]
+    assert finished["status"] == "breaker_open"
+
+
+def test_a_timeout_fails_the_attempt_and_kills_the_command(empty_ws: Workspace) -> None:
+    empty_ws.write_phase("a.md", "phase: 1\ncommand: 'sleep 30'\ntimeout: 0.5\nmax_attempts: 1")
+    proc = empty_ws.hv("run")
+    assert_ok(proc, 1)
+    cp = empty_ws.checkpoint("1")
+    assert cp["error_class"] == "timeout" and "timed out after 0.5s" in cp["error"]
+
+
+def test_parallel_failure_falls_back_to_sequential(empty_ws: Workspace) -> None:
+    empty_ws.write_phase(
+        "a.md",
+        "phase: 1\ncommand: 'sleep 0.2; exit 1'\nmax_attempts: 2\n"
+        "recovery_plan: 'If parallel execution deadlocks: fall back to sequential mode'",
+    )
+    empty_ws.write_phase("b.md", "phase: 2\ncommand: 'sleep 0.4'")
+    empty_ws.write_phase("c.md", "phase: 3\ncommand: 'sleep 0.1'\ndepends_on: [2]")
+    proc = empty_ws.hv("run", "--mode", "parallel", "--keep-going")
+    assert_ok(proc, 1)
+    fallback = [e["payload"] for e in empty_ws.events() if e["topic"] == "run.fallback"]
+    assert fallback and fallback[0]["phase"] == "1" and fallback[0]["to"] == "sequential"
+    assert "fall back to sequential mode" in proc.stdout
+    # After the fallback nothing overlaps: 3 starts only after 1's retry finished (or vice versa).
+    order = [(e["topic"], e["payload"].get("phase")) for e in empty_ws.events()]
+    after = order[[t for t, _ in order].index("run.fallback") :]
+    running = 0
+    for topic, _ in after:
+        if topic == "phase.started":
+            running += 1
+            assert running <= 1 + 1  # phase 2 may still be finishing from before the fallback
+        elif topic in ("phase.passed", "phase.failed", "phase.retrying"):
+            running -= 1
+
+
+# -- the claude executor with a stand-in CLI ---------------------------------------------------------
+
+
+FAKE_CLAUDE = """\
+#!{python}
+import json, os, sys, time
+from pathlib import Path
+
+state = Path(os.environ["FAKE_STATE"])
+calls = int(state.read_text()) if state.exists() else 0
+state.write_text(str(calls + 1))
+script = json.loads(os.environ["FAKE_SCRIPT"])
+step = script[min(calls, len(script) - 1)]
+session = sys.argv[sys.argv.index("--session-id") + 1]
+Path(os.environ["FAKE_PROMPTS"]).joinpath(f"prompt-{{calls}}.txt").write_text(sys.argv[2])
+if step.get("publish"):
+    sys.path.insert(0, os.environ["REPO"])
+    from lib.event_bus import EventBus
+    bus = EventBus(os.path.join(os.getcwd(), ".claude", "logs"), source="hooks", session_id=session)
+    for topic, payload in step["publish"]:
+        bus.publish(topic, payload)
+        time.sleep(0.05)
+time.sleep(step.get("sleep", 0))
+if step.get("touch"):
+    Path(step["touch"]).write_text("done\\n")
+result = {{"type": "result", "subtype": step.get("subtype", "success"), "is_error": step.get("is_error", False),
+          "num_turns": 3, "total_cost_usd": 0.01, "session_id": session, "result": step.get("result", "ok")}}
+print(json.dumps(result))
+sys.exit(step.get("exit", 0))
+"""
+
+
+@pytest.fixture
+def fake_claude(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    path = tmp_path / "fake-claude"
+    path.write_text(FAKE_CLAUDE.format(python=sys.executable))
+    path.chmod(0o755)
+    prompts = tmp_path / "prompts"
+    prompts.mkdir()
+    env = {"FAKE_STATE": str(tmp_path / "calls"), "FAKE_PROMPTS": str(prompts), "REPO": str(REPO)}
+    return path, env
+
+
+def test_overload_results_are_retried_without_counting_as_failures(
+    empty_ws: Workspace, fake_claude: tuple[Path, dict[str, str]]
+) -> None:
+    binary, env = fake_claude
+    empty_ws.write_phase("a.md", "phase: 1\ntitle: Code\nvalidation_script: check.py", "Write done.txt\n")
+    (empty_ws.plan / "check.py").write_text(
+        "import pathlib, sys; sys.exit(0 if pathlib.Path('done.txt').exists() else 1)"
+    )
+    overloaded = {
+        "is_error": True,
+        "result": 'API Error: 529 {"type":"error","error":{"type":"overloaded_error"}}',
+    }
+    env["FAKE_SCRIPT"] = json.dumps([overloaded, overloaded, {"touch": "done.txt"}])
+    proc = empty_ws.hv(
+        "run", "--claude-bin", str(binary), "--breaker-threshold", "1", "--max-attempts", "1", env=env
+    )
+    assert_ok(proc)
+    cp = empty_ws.checkpoint("1")
+    assert (cp["status"], cp["attempts"], cp["failures"]) == ("passed", 3, 0)
+    assert cp["executor_result"]["num_turns"] == 3 and cp["session_id"]
+    assert [e["outcome"] for e in empty_ws.learning()] == ["transient", "transient", "passed"]
+    assert "API overloaded or rate limited" in proc.stdout
+
+
+def test_a_retry_prompt_carries_the_validation_output_and_lessons(
+    empty_ws: Workspace, fake_claude: tuple[Path, dict[str, str]]
+) -> None:
+    binary, env = fake_claude
+    empty_ws.write_phase(
+        "a.md",
+        "phase: 1\ntitle: Code\nvalidation_script: check.py\nrecovery_plan: 'Start from a clean tree'",
+        "Write done.txt\n",
+    )
+    (empty_ws.plan / "check.py").write_text(
+        "import pathlib, sys\n"
+        "if not pathlib.Path('done.txt').exists():\n"
+        "    sys.exit('AssertionError: done.txt is missing')\n"
+    )
+    env["FAKE_SCRIPT"] = json.dumps([{}, {"touch": "done.txt"}])
+    assert_ok(empty_ws.hv("run", "--claude-bin", str(binary), env=env))
+    prompts = Path(env["FAKE_PROMPTS"])
+    first, second = (prompts / "prompt-0.txt").read_text(), (prompts / "prompt-1.txt").read_text()
+    assert "Write done.txt" in first and "attempt 2" not in first
+    assert "This is attempt 2" in second
+    assert "AssertionError: done.txt is missing" in second
+    assert "Start from a clean tree" in second
+    # A later run of the same phase starts with the lessons of this one.
+    (empty_ws.project / "done.txt").unlink()
+    Path(env["FAKE_STATE"]).unlink()
+    env["FAKE_SCRIPT"] = json.dumps([{"touch": "done.txt"}])
+    assert_ok(empty_ws.hv("run", "--claude-bin", str(binary), env=env))
+    third = (prompts / "prompt-0.txt").read_text()
+    assert "Lessons from earlier failures of this phase" in third
+    assert "AssertionError: done.txt is missing" in third
+
+
+def test_a_session_that_keeps_tripping_breakers_is_stopped_early(
+    empty_ws: Workspace, fake_claude: tuple[Path, dict[str, str]]
+) -> None:
+    binary, env = fake_claude
+    empty_ws.write_phase("a.md", "phase: 1\ntitle: Code\nmax_attempts: 1", "Do it\n")
+    trips = [["tool.pre", {"tool_name": "Bash"}], ["tool.failure", {"tool_name": "Bash"}]] + [
+        ["breaker.opened", {"key": f"Bash:cmd{i}"}] for i in range(3)
+    ]
+    env["FAKE_SCRIPT"] = json.dumps([{"publish": trips, "sleep": 30}])
+    proc = empty_ws.hv(
+        "run", "--claude-bin", str(binary), "--session-breaker-limit", "3", env=env, timeout=25
+    )
+    assert_ok(proc, 1)
+    cp = empty_ws.checkpoint("1")
+    assert cp["status"] == "failed" and cp["error_class"] == "session_breakers"
+    assert cp["hook_activity"]["breaker_trips"] == 3
+    assert cp["hook_activity"]["tool_calls"] == 1 and cp["hook_activity"]["tool_failures"] == 1
+    assert "keeps tripping circuit breakers" in proc.stdout
+
+
+# -- status ---------------------------------------------------------------------------------------------
+
+
+def test_status_shows_each_phase_history_and_flaky_phases(ws: Workspace) -> None:
+    before = ws.hv("status")
+    assert_ok(before)
+    assert "pending" in before.stdout and "no history yet" in before.stdout
+    assert_ok(ws.hv("run"))
+    proc = ws.hv("status")
+    assert_ok(proc)
+    lines = {line.split()[0]: line for line in proc.stdout.splitlines() if line[:1].isdigit()}
+    assert "passed" in lines["1"] and "FLAKY" in lines["4"]
+    assert "flaky phases (failed and passed in their recent attempts): 4" in proc.stdout
+    assert "all phases passed" in proc.stdout
+    data = json.loads(ws.hv("status", "--json").stdout)
+    four = next(p for p in data["phases"] if p["phase"] == "4")
+    assert (four["status"], four["attempts"], four["flaky"]) == ("passed", 2, True)
+    assert data["last_run"]["status"] == "passed"
+
+
+def test_status_gives_an_eta_from_past_durations(ws: Workspace) -> None:
+    assert_ok(ws.hv("run"))
+    path = ws.plan / "06-package.md"
+    path.write_text(path.read_text() + "\nAlso sign the archive.\n")
+    proc = ws.hv("status")
+    assert "passed (file changed since)" in proc.stdout
+    assert "1 phase(s) to go; ETA ~" in proc.stdout
+
+
+def test_status_reports_a_crashed_running_phase(ws: Workspace) -> None:
+    assert_ok(ws.hv("run"))
+    path = ws.state / "checkpoints" / "phase_6.toon"
+    path.write_text(path.read_text().replace("status: passed", "status: running"))
+    lines = [line for line in ws.hv("status").stdout.splitlines() if line.startswith("6 ")]
+    assert "crashed" in lines[0]
