@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TextIO
 
 from lib.hypervisor.runner import (
+    EXIT_INTERRUPTED,
     EXIT_INVALID,
     EXIT_OK,
     EXIT_UNAVAILABLE,
@@ -237,26 +238,43 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
     out = out or sys.stdout
     err = err or sys.stderr
     args = build_parser().parse_args(argv)
+    try:
+        return _main(args, out, err)
+    except KeyboardInterrupt:
+        err.write("hypervisor: interrupted\n")
+        return EXIT_INTERRUPTED
+
+
+def _main(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from lib.hypervisor.plan import Plan
 
     plan = _load(args.plan_dir, err)
     if not isinstance(plan, Plan):
         return EXIT_INVALID
     if args.command == "check":
-        return _check(plan, out)
+        return _check(plan, out, err)
     if args.command == "status":
         return _status(plan, args, out)
     return _run(plan, args, out, err)
 
 
-def _check(plan: object, out: TextIO) -> int:
+def _check(plan: object, out: TextIO, err: TextIO) -> int:
     from lib.hypervisor.plan import Plan
+    from lib.hypervisor.validation import resolve_script
 
     assert isinstance(plan, Plan)
     out.write(f"plan {plan.name!r}: {len(plan.phases)} phase(s), valid\n")
     out.write(f"order: {', '.join(plan.graph.order)}\n")
     for n, wave in enumerate(plan.graph.waves, start=1):
         out.write(f"wave {n}: {', '.join(wave)}\n")
+    project = Path.cwd()
+    for phase in plan.ordered():
+        script = phase.meta.validation_script
+        if script and resolve_script(script, plan.directory, project) is None:
+            err.write(
+                f"hypervisor: warning: {phase.path}: field 'validation_script': {script!r} not found in "
+                f"{plan.directory} or {project}; the phase will fail until it exists\n"
+            )
     return EXIT_OK
 
 

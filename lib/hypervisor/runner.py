@@ -371,7 +371,11 @@ class Runner:
                 self._publish("phase.skipped", {"phase": phase_id, "reason": "passed in checkpoint"})
                 self.progress.event(f"phase {phase_id} skipped: passed in an earlier run (--resume)")
             with self._signals():
-                self._loop(schedule)
+                try:
+                    self._loop(schedule)
+                except BaseException:
+                    self._abort()
+                    raise
             status = self._final_status(schedule)
             report = self._report(status, self.clock() - started)
             self._publish(
@@ -408,6 +412,15 @@ class Runner:
             self._refresh(schedule)
             self._drain(timeout=self._wait_time())
         self._drain(timeout=0)
+
+    def _abort(self) -> None:
+        """The run itself failed (a bug, or a signal outside the loop): stop every child process
+        before the exception propagates, so nothing keeps running unobserved."""
+        for run in self._runs.values():
+            if run.control is not None:
+                run.control.cancel("interrupted")
+        for thread in list(self._active.values()):
+            thread.join(timeout=self.options.kill_grace + 2)
 
     def _wait_time(self) -> float:
         wait = self.options.tick
