@@ -6,4 +6,11 @@ is what ``runtime.disabled_builtins`` switches off (e.g. ``"rate_limit"``). Orde
 decide first, so the rate limiter and breaker can see an earlier deny (``event.denied``).
 """
 
-BUILTIN: dict[str, tuple[str, ...]] = {}
+BUILTIN: dict[str, tuple[str, ...]] = {
+    "PreToolUse": ("hooks.breaker", "hooks.rate_limit"),
+    "PostToolUse": ("hooks.breaker",),
+    "PostToolUseFailure": ("hooks.breaker",),
+    "PostToolBatch": ("hooks.breaker",),
+    "PermissionDenied": ("hooks.breaker",),
+    "Stop": ("hooks.session_summary",),
+}

@@ -307,11 +307,7 @@ def run(expected_event: str | None, stdin: BinaryIO, stdout: TextIO, stderr: Tex
 def _record(inv: Invocation, stderr: TextIO) -> None:
     try:
         from lib.observability import record_invocation
-    except ModuleNotFoundError as exc:
-        if exc.name == "lib.observability":
-            return
-        raise
-    try:
+
         record_invocation(inv)
     except Exception as exc:
         stderr.write(f"{_PREFIX}: warning: could not record this invocation: {type(exc).__name__}: {exc}\n")
