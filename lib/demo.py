@@ -232,7 +232,7 @@ def summary(project: str, replay_denials: int, live: LiveOutcome) -> None:
     print(f"  cd {project}")
     for command, what in (
         (f"logs --session {sid}" if sid else "logs", "one structured record per hook run"),
-        (f"traces show {sid}" if sid else "traces", "the session as a tree of spans"),
+        (f"traces show {sid}" if sid else "traces", f"{'the' if sid else 'each'} session as a tree of spans"),
         (f"events --session {sid}" if sid else "events", "the event bus: tool.denied, breaker.opened, ..."),
     ):
         print(f"  {runtime_python} -m lib {command:<{25 if sid else 7}} # {what}")

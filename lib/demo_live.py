@@ -49,6 +49,9 @@ CONTEXT_MARK = "hook additional context: "
 """How Claude Code 2.1.328 hands a hook's ``additionalContext`` to the model (a system message)."""
 
 
+SKIP_TEXT = "live Claude Code session skipped"
+
+
 class LiveOutcome:
     """How the live session went: a phrase for the summary, and whether it failed."""
 
@@ -58,9 +61,9 @@ class LiveOutcome:
         self.session_id = session_id
 
     @classmethod
-    def skipped(cls, reason: str) -> LiveOutcome:
+    def skipped(cls, reason: str, *, under_header: bool = False) -> LiveOutcome:
         """Print the one line saying the live session was skipped and why."""
-        print(f"Part 2: live Claude Code session skipped: {reason}.")
+        print(f"  {SKIP_TEXT}: {reason}." if under_header else f"Part 2: {SKIP_TEXT}: {reason}.")
         return cls("skipped")
 
 
@@ -69,22 +72,40 @@ def _missing_tools() -> list[str]:
 
 
 def _install_cli(e2e_dir: str) -> str | None:
-    """Run ``install_cli.sh`` (output shown as it comes); the problem as a phrase, or ``None``."""
+    """Run ``install_cli.sh``, showing its last line (and its errors if it fails).
+
+    Returns the problem as a phrase, or ``None`` when the pinned CLI is installed.
+    """
     script = os.path.join(e2e_dir, "install_cli.sh")
     if not os.path.isfile(script):
         return f"{script} not found"
-    process = subprocess.Popen(["sh", script], start_new_session=True, stdin=subprocess.DEVNULL)
+    print(f"  sh {script}   (installs the pinned CLI with npm the first time)")
+    process = subprocess.Popen(
+        ["sh", script],
+        start_new_session=True,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+    )
     try:
-        code = process.wait(timeout=INSTALL_TIMEOUT_S)
+        output, _ = process.communicate(timeout=INSTALL_TIMEOUT_S)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+        process.communicate()
         return f"installing Claude Code took over {INSTALL_TIMEOUT_S:.0f} s ({script} stopped)"
     except KeyboardInterrupt:
         os.killpg(process.pid, signal.SIGKILL)
         raise
-    if code != 0:
-        return f"{script} failed (exit {code}, output above); without network access npm cannot fetch it"
+    lines = [line.rstrip() for line in output.splitlines() if line.strip()]
+    if process.returncode != 0:
+        errors = [line for line in lines if "error" in line.lower()]
+        for line in [*errors[:4], *lines[-1:]] if errors else lines[-5:]:
+            print(f"    {line}")
+        return f"{os.path.basename(script)} failed (exit {process.returncode}); npm needs the npm registry the first time"
+    if lines:
+        print(f"    {lines[-1]}")
     return None
 
 
@@ -226,7 +247,7 @@ def print_transcript(calls: list[_Call], denied_ids: set[str]) -> None:
     """One row per tool call (identical consecutive calls folded), hook context below its call.
 
     A denied call's result (the deny reason as the model got it) is shown in full; tool output is
-    shortened to two lines.
+    shortened to three lines.
     """
     print(
         f"  {'#':<{_NUM_W}}{'tool call':<{_CALL_W}}{'our hooks':<{_HOOKS_W}}what Claude Code sent back to the model"
@@ -237,7 +258,7 @@ def print_transcript(calls: list[_Call], denied_ids: set[str]) -> None:
         denied = call.id in denied_ids
         label = str(number) if len(group) == 1 else f"{number}-{number + len(group) - 1}"
         what = call.what if len(call.what) < _CALL_W else call.what[: _CALL_W - 4] + "..."
-        lines = _wrap(call.result, WIDTH - _LEAD_W, 6 if denied else 2)
+        lines = _wrap(call.result, WIDTH - _LEAD_W, 8 if denied else 3)
         print(f"  {label:<{_NUM_W}}{what:<{_CALL_W}}{'DENY' if denied else 'allow':<{_HOOKS_W}}{lines[0]}")
         for line in lines[1:]:
             print(" " * _LEAD_W + line)
@@ -263,7 +284,7 @@ def run_live(project: str, e2e_dir: str, *, try_destructive: bool) -> LiveOutcom
     print("Part 2: a live Claude Code session in the sample project")
     problem = _install_cli(e2e_dir)
     if problem:
-        return LiveOutcome.skipped(problem)
+        return LiveOutcome.skipped(problem, under_header=True)
     try:
         mock = _load("mock_anthropic", os.path.join(e2e_dir, "mock_anthropic.py"))
         session = _load("claude_session", os.path.join(e2e_dir, "claude_session.py"))
@@ -273,7 +294,7 @@ def run_live(project: str, e2e_dir: str, *, try_destructive: bool) -> LiveOutcom
     try:
         claude_bin = session.find_claude_bin()
     except session.ClaudeNotInstalled as exc:
-        return LiveOutcome.skipped(str(exc))
+        return LiveOutcome.skipped(str(exc), under_header=True)
 
     steps = [HARMLESS]
     if try_destructive:
@@ -281,7 +302,6 @@ def run_live(project: str, e2e_dir: str, *, try_destructive: bool) -> LiveOutcom
     steps.append(DEPLOY)
     home = os.path.join(os.path.dirname(project), "claude-home")
     with mock.MockAnthropic() as api:
-        print(f"  Claude Code {session.PINNED_VERSION} ({claude_bin})")
         print(f"  model: a script played by a local stand-in for the Messages API at {api.base_url};")
         print(f"  no account, nothing leaves this machine; HOME for this session: {home}")
         if not try_destructive:
