@@ -268,7 +268,11 @@ def main(argv: list[str] | None = None) -> int:
 
     print()
     if args.e2e_dir:
-        outcome = run_live(project, os.path.abspath(args.e2e_dir), try_destructive=destructive_denied)
+        try:
+            outcome = run_live(project, os.path.abspath(args.e2e_dir), try_destructive=destructive_denied)
+        except Exception as exc:  # one readable line, not a traceback, for a demo that went wrong
+            print(f"  the live session failed: {type(exc).__name__}: {exc}")
+            outcome = LiveOutcome("failed", failed=True)
     else:
         outcome = LiveOutcome.skipped("no --e2e-dir given (install.sh passes the clone's tests/e2e)")
     summary(project, replay_denials, outcome)
