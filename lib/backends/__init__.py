@@ -19,8 +19,6 @@ from __future__ import annotations
 import os
 import time
 
-from lib.backends.settings import BackendSettings, redact_url
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -28,6 +26,7 @@ if TYPE_CHECKING:
     from lib.backends.fallback import FallbackStore
     from lib.backends.redis_bus import RedisEventBus
     from lib.backends.redis_store import RedisStore
+    from lib.backends.settings import BackendSettings
     from lib.event_bus import EventBus
     from lib.paths import Paths
     from lib.store import JsonStore
@@ -35,9 +34,31 @@ if TYPE_CHECKING:
     StateStore = JsonStore | RedisStore | FallbackStore
     Warn = Callable[[str], None]
 
-__all__ = ["BackendSettings", "describe", "open_bus", "open_state", "redact_url"]
+__all__ = ["backend_settings", "backend_url", "describe", "open_bus", "open_state"]
 
 _FILE_BUS_OPTIONS = ("max_bytes", "backups", "lock_timeout")
+
+
+def backend_url(config: Mapping[str, object] | None) -> str:
+    """The configured backend URL (``"file"`` when none), without importing anything."""
+    section = (config or {}).get("backend")
+    if isinstance(section, dict):
+        url = section.get("url")
+        return url if isinstance(url, str) and url else "file"
+    return os.environ.get("CLAUDE_HOOKS_BACKEND") or "file"  # a config built without lib.config
+
+
+def backend_settings(paths: Paths, config: Mapping[str, object] | None) -> BackendSettings:
+    """The ``[backend]`` section as :class:`~lib.backends.settings.BackendSettings`."""
+    from lib.backends.settings import BackendSettings
+
+    return BackendSettings.from_config(paths, config)
+
+
+def _lock_timeout(config: Mapping[str, object] | None) -> float:
+    state = (config or {}).get("state")
+    value = state.get("lock_timeout_seconds", 1.0) if isinstance(state, dict) else 1.0
+    return float(value) if isinstance(value, (int, float)) else 1.0
 
 
 def open_state(
@@ -56,11 +77,12 @@ def open_state(
     """
     from lib.store import open_store
 
-    settings = BackendSettings.from_config(paths, config)
-    timeout = settings.lock_timeout if lock_timeout is None else lock_timeout
-    if settings.kind == "file":
+    timeout = _lock_timeout(config) if lock_timeout is None else lock_timeout
+    if backend_url(config) == "file":  # the hot path: nothing else to import
         return open_store(paths.state_dir, name, lock_timeout=timeout)
     from lib.backends.redis_store import RedisStore
+
+    settings = backend_settings(paths, config)
 
     store = RedisStore(settings, name, lock_timeout=timeout)
     if not settings.fallback_to_file:
@@ -85,12 +107,13 @@ def open_bus(
     A drop-in for ``EventBus(log_dir, **options)``.
     """
     from lib.event_bus import EventBus
-    from lib.paths import Paths
 
-    settings = BackendSettings.from_config(Paths(project_dir, log_dir=log_dir), config)
-    if settings.kind == "file":
+    if backend_url(config) == "file":
         return EventBus(log_dir, **options)  # type: ignore[arg-type]
     from lib.backends.redis_bus import RedisEventBus
+    from lib.paths import Paths
+
+    settings = backend_settings(Paths(project_dir, log_dir=log_dir), config)
 
     common = {k: v for k, v in options.items() if k not in _FILE_BUS_OPTIONS}
 
@@ -112,7 +135,7 @@ def describe(paths: Paths, config: Mapping[str, object] | None) -> dict[str, obj
     ``error``, and for Redis ``namespace``, ``key_prefix``, ``fallback_to_file``, ``server_version``,
     ``stores`` (state documents present) and ``events`` (stream length). Never raises.
     """
-    settings = BackendSettings.from_config(paths, config)
+    settings = backend_settings(paths, config)
     info: dict[str, object] = {
         "backend": settings.kind,
         "url": settings.display_url,

@@ -110,8 +110,8 @@ class BackendSettings:
             return _DEFAULTS[key] if value is None else value
 
         url = str(get("url"))
-        if "backend" not in config:
-            url = os.environ.get("CLAUDE_HOOKS_BACKEND") or url
+        if not isinstance(raw, dict):
+            url = os.environ.get("CLAUDE_HOOKS_BACKEND") or url  # a config built without lib.config
         namespace = get("namespace")
         return cls(
             url,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -14,18 +13,13 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def run_clients(backend: Any, action: str, procs: int, **job: Any) -> list[dict[str, Any]]:
-    """Start ``procs`` workers doing ``action`` at the same moment; return their answers."""
-    start_at = time.time() + 0.6 + 0.12 * procs  # every interpreter is up before anyone starts
-    spec = {
-        "project": str(backend.project),
-        "backend": backend.section,
-        "action": action,
-        "start_at": start_at,
-        **job,
-    }
+    """Start ``procs`` workers, let them all begin ``action`` at once; return their answers."""
+    config = {**backend.config, "state": {"lock_timeout_seconds": 10.0}}
+    spec = {"project": str(backend.project), "config": config, "action": action, **job}
     children = [
         subprocess.Popen(
             [sys.executable, WORKER, json.dumps(spec)],
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -34,6 +28,16 @@ def run_clients(backend: Any, action: str, procs: int, **job: Any) -> list[dict[
         )
         for _ in range(procs)
     ]
+    for child in children:  # every worker is up and connected ...
+        assert child.stdout is not None
+        line = child.stdout.readline()
+        assert line.strip() == "ready", (
+            f"worker did not start: {line!r} {child.stderr.read() if child.stderr else ''}"
+        )
+    for child in children:  # ... then they all go
+        assert child.stdin is not None
+        child.stdin.write("go\n")
+        child.stdin.flush()
     answers = []
     for child in children:
         out, err = child.communicate(timeout=120)

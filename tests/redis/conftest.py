@@ -69,7 +69,8 @@ class Backend:
 
     def with_options(self, **section: Any) -> Backend:
         """The same project with other ``[backend]`` options."""
-        return Backend(self.kind, self.project, self.url, **{**self.section, **section})
+        merged = {k: v for k, v in {**self.section, **section}.items() if k != "url"}
+        return Backend(self.kind, self.project, self.url, **merged)
 
     def state(self, name: str, **kwargs: Any) -> Any:
         """The state store ``name`` as a hook would open it."""

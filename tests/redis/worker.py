@@ -1,7 +1,7 @@
 """A separate client process for the multi-client tests: ``python worker.py '<json job>'``.
 
-The job names the project, its ``[backend]`` section, the action and a start time (so that every
-worker is up before any begins). The worker opens its state and bus exactly as a hook does
+The job names the project, its validated config and the action. The worker connects, prints
+``ready`` and waits for a line on stdin, so that every worker is up before any begins. The worker opens its state and bus exactly as a hook does
 (:func:`lib.backends.open_state` / :func:`lib.backends.open_bus`) and prints one JSON line per result.
 
 Actions: ``increment`` (n read-modify-write transactions on store "counter"), ``breaker_fail`` /
@@ -17,22 +17,18 @@ import sys
 import time
 
 from lib.backends import open_bus, open_state
-from lib.config import validate_config
 from lib.paths import Paths
 
 
 def main() -> int:
     job = json.loads(sys.argv[1])
     paths = Paths(job["project"])
-    config = validate_config(
-        {"backend": job["backend"], "state": {"lock_timeout_seconds": job.get("lock_timeout", 10.0)}},
-        environ={},
-    )
+    config = job["config"]  # validated by the parent, as a hook reads it from the config cache
     action, n = job["action"], int(job.get("n", 1))
     now = job.get("now")
-    start_at = float(job.get("start_at", 0))
-    while time.time() < start_at:
-        time.sleep(0.0005)
+    open_state(paths, config, "warm-up").read()  # import and connect before the start line
+    print("ready", flush=True)
+    sys.stdin.readline()
     if action == "increment":
         store = open_state(paths, config, "counter")
         for _ in range(n):

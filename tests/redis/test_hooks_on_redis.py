@@ -1,0 +1,113 @@
+"""Hooks spawned as Claude Code spawns them, with ``[backend] url`` pointing at Redis: machines that
+share one Redis share breakers and rate limits; a Redis that is down or frozen never blocks a hook
+(fallback to the file store, or ``runtime.fail_mode``), with one clear line on stderr."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from pathlib import Path
+
+import pytest
+from hookkit import payload_for
+from projects import backend_config, hook_project
+from redis_server import RedisServer, free_port
+
+pytestmark = [pytest.mark.redis, pytest.mark.slow]
+
+BREAKER = "[breaker]\nmax_failures = 3\ncooldown_seconds = 60\n"
+
+
+def failure(**overrides: object) -> dict[str, object]:
+    return payload_for("PostToolUseFailure", "Bash", **overrides)
+
+
+def pre(tool: str = "Bash", **overrides: object) -> dict[str, object]:
+    return payload_for("PreToolUse", "Bash", tool_name=tool, **overrides)
+
+
+def warning_lines(stderr: str, needle: str = "Redis unavailable") -> list[str]:
+    return [line for line in stderr.splitlines() if needle in line]
+
+
+def test_two_machines_on_one_redis_share_the_breaker(redis_url: str, tmp_path: Path) -> None:
+    config = backend_config(redis_url) + BREAKER
+    laptop = hook_project(tmp_path / "laptop" / "webapp", config)
+    ci_runner = hook_project(tmp_path / "ci" / "builds" / "webapp", config)  # same checkout name
+    unrelated = hook_project(tmp_path / "laptop" / "other", config)
+    for project in (laptop, ci_runner):
+        result = project.run(failure())
+        assert result.code == 0 and result.json is None, result
+    opened = laptop.run(failure())
+    assert opened.code == 0
+    assert "Circuit breaker" in json.dumps(opened.json)  # the third failure, wherever it ran, opens it
+    denied = ci_runner.run(pre())
+    assert denied.decision == "deny" and "ircuit breaker" in denied.reason
+    assert unrelated.run(pre()).decision is None  # another project's breaker is its own
+    assert not (laptop.path / ".claude" / "state" / "breakers.json").exists()  # the state is in Redis
+    import redis
+
+    doc = json.loads(redis.Redis.from_url(redis_url).get("claude-hooks:{webapp}:state:breakers"))
+    assert doc["breakers"]["Bash"]["state"] == "open"
+
+
+def test_a_project_wide_rate_limit_counts_calls_from_every_machine(redis_url: str, tmp_path: Path) -> None:
+    config = (
+        backend_config(redis_url)
+        + '[rate_limit]\nscope = "project"\n[rate_limit.tools.WebFetch]\ncalls = 2\nwindow_seconds = 60\n'
+    )
+    one = hook_project(tmp_path / "a" / "proj", config)
+    two = hook_project(tmp_path / "b" / "proj", config)
+    assert one.run(pre("WebFetch", tool_input={"url": "https://example.com"})).decision is None
+    assert two.run(pre("WebFetch", tool_input={"url": "https://example.com"})).decision is None
+    third = one.run(pre("WebFetch", tool_input={"url": "https://example.com"}))
+    assert third.decision == "deny" and "Rate limit" in third.reason
+
+
+def test_redis_down_falls_back_to_the_file_store_with_one_line(tmp_path: Path) -> None:
+    project = hook_project(tmp_path / "proj", backend_config(f"redis://127.0.0.1:{free_port()}/0") + BREAKER)
+    for _ in range(3):
+        result = project.run(failure())
+        assert result.code == 0
+        assert len(warning_lines(result.stderr)) == 1, result.stderr  # one line, not one per store
+        assert "fallback_to_file" in result.stderr
+    assert project.state("breakers")["breakers"]["Bash"]["state"] == "open"  # local state still works
+    denied = project.run(pre())
+    assert denied.code == 0 and denied.decision == "deny"
+
+
+@pytest.mark.parametrize("fail_mode", ["open", "closed"])
+def test_redis_down_without_fallback_answers_with_the_fail_mode(tmp_path: Path, fail_mode: str) -> None:
+    config = backend_config(
+        f"redis://127.0.0.1:{free_port()}/0", runtime=f'fail_mode = "{fail_mode}"\n', fallback_to_file=False
+    )
+    project = hook_project(tmp_path / "proj", config)
+    result = project.run(pre())
+    assert result.code == 0
+    assert warning_lines(result.stderr), result.stderr
+    if fail_mode == "closed":
+        assert result.decision == "deny" and "fail closed" in result.reason
+    else:
+        assert result.decision is None
+    assert not (project.path / ".claude" / "state" / "breakers.json").exists()
+
+
+def test_a_frozen_redis_does_not_hang_the_hook(tmp_path: Path) -> None:
+    server = RedisServer(tmp_path / "redis")
+    server.start()
+    try:
+        project = hook_project(tmp_path / "proj", backend_config(server.url, timeout_ms=100) + BREAKER)
+        assert project.run(failure()).code == 0
+        assert server.proc is not None
+        os.kill(server.proc.pid, signal.SIGSTOP)  # accepts connections, answers nothing
+        try:
+            result = project.run(failure(), timeout=30)
+        finally:
+            os.kill(server.proc.pid, signal.SIGCONT)
+        assert result.code == 0
+        lines = warning_lines(result.stderr)
+        assert len(lines) == 1 and "Timeout" in lines[0], result.stderr
+        assert project.state("breakers")["breakers"]["Bash"]["consecutive_failures"] == 1  # the fallback
+    finally:
+        server.stop()
