@@ -274,12 +274,19 @@ class Runner:
         self._last_mesh_poll = -float("inf")
         self.schedule: Schedule | None = None
         self.notes: list[str] = []
+        self._selected: list[str] = []
+        self._skipped_on_resume: list[str] = []
 
     # -- preparation ---------------------------------------------------------------------------
 
-    def prepare(self) -> Schedule:
-        """Select phases, read checkpoints (resume), and build the schedule."""
-        selected = select_phases(self.plan, self.options.only, self.options.from_phase)
+    def prepare(self) -> list[str]:
+        """Select the phases of this run (raises ``ValueError`` naming unknown ids)."""
+        self._selected = select_phases(self.plan, self.options.only, self.options.from_phase)
+        return self._selected
+
+    def _read_state(self) -> Schedule:
+        """Read the checkpoints (the run holds the plan's lock) and build the schedule."""
+        selected = self._selected
         satisfied: set[str] = set()
         skipped_on_resume: list[str] = []
         reads: dict[str, CheckpointRead] = {}
@@ -291,6 +298,7 @@ class Runner:
             if read.problem:
                 self._note(f"warning: {read.problem}")
             if cp is not None and cp.status in (PhaseStatus.RUNNING, PhaseStatus.RETRYING):
+                # We hold the lock, so the run that wrote this is gone: it crashed or was killed.
                 self._note(
                     f"phase {phase_id} was still {cp.status} when run {cp.run_id or '?'} stopped: "
                     "treating it as crashed"
@@ -317,12 +325,17 @@ class Runner:
                         f"note: phase {phase_id} depends on phase {dep}, which is not selected and has "
                         "not passed; running it anyway"
                     )
-        self._unreadable = {pid: r for pid, r in reads.items() if r.problem and pid in selected_set}
-        schedule = Schedule(self.plan.graph, [p for p in selected if p not in skipped_on_resume], satisfied)
+        for phase_id in selected:
+            read = reads[phase_id]
+            if read.problem and read.exists and phase_id not in satisfied:
+                with contextlib.suppress(OSError):
+                    moved = quarantine(read.path)
+                    self._note(f"moved unreadable checkpoint of phase {phase_id} to {moved}")
         self._skipped_on_resume = skipped_on_resume
-        self._selected = selected
-        self.schedule = schedule
-        return schedule
+        self.schedule = Schedule(
+            self.plan.graph, [p for p in selected if p not in skipped_on_resume], satisfied
+        )
+        return self.schedule
 
     def _note(self, text: str) -> None:
         self.notes.append(text)
@@ -334,7 +347,8 @@ class Runner:
         """Run the plan to the end (or until stopped); returns the report."""
         from lib.locking import FileLock, LockTimeout
 
-        schedule = self.schedule or self.prepare()
+        if not self._selected:
+            self.prepare()
         self.state_dir.mkdir(parents=True, exist_ok=True)
         lock = FileLock(str(self.state_dir / "hypervisor.lock"), timeout=0)
         try:
@@ -346,12 +360,8 @@ class Runner:
             ) from None
         started = self.clock()
         try:
+            schedule = self._read_state()
             self._history = self.learning.events(self.plan.name)
-            for phase_id, read in self._unreadable.items():
-                if read.exists and read.format in ("msgpack", "unknown", "json", "toon"):
-                    with contextlib.suppress(OSError):
-                        moved = quarantine(read.path)
-                        self._note(f"moved unreadable checkpoint of phase {phase_id} to {moved}")
             self._publish(
                 "run.started",
                 {
@@ -895,6 +905,7 @@ class Runner:
         )
         if first:
             summary.append(f"  {first[:160]}")
+        self.progress.close()  # no live line between the question and the answer
         self.progress.event("\n".join(summary))
         self._in_prompt = True
         try:
