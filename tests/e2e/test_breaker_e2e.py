@@ -8,6 +8,7 @@ finds the breaker open.
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from claude_session import ClaudeRunner
@@ -67,3 +68,42 @@ def test_repeated_failures_open_the_breaker_and_a_second_session_still_sees_it(
     events = [r["topic"] for r in hook_project.log_records("events")]
     assert events.count("breaker.opened") == 1
     assert events.count("tool.denied") == 4
+
+
+DENY_POLICY = """
+from lib import deny, hook
+
+
+@hook("PreToolUse", matcher="Bash")
+def no_markers(event):
+    if "DENY-ME" in str(event.tool_input.get("command", "")):
+        return deny("marked commands are not allowed")
+    return None
+"""
+
+
+def test_a_trial_call_refused_by_another_hook_does_not_leave_the_breaker_stuck_half_open(
+    run_claude: ClaudeRunner, hook_project: HookProject
+) -> None:
+    """The trial slot taken by a call that another hook then refuses is freed at the end of the
+    batch (PostToolBatch lists the refused call; no PostToolUse ever comes), not after the lease."""
+    project = hook_project.path
+    (project / ".claude" / "policies").mkdir(parents=True)
+    (project / ".claude" / "policies" / "deny_markers.py").write_text(DENY_POLICY)
+    (project / ".claude" / "hooks.toml").write_text(
+        '[runtime]\nhandlers = ["hooks.breaker", ".claude/policies/deny_markers.py"]\n\n'
+        "[breaker]\nmax_failures = 1\ncooldown_seconds = 1\nsuccess_threshold = 1\n"
+    )
+    opened = run_claude(project, "fail once", [bash("exit 3"), "It failed."], timeout=120)
+    opened.assert_success()
+    time.sleep(1.2)  # the cooldown passes: the next Bash call is the half-open trial
+
+    run = run_claude(project, "try twice", [bash("echo DENY-ME"), bash("echo second"), "Done."], timeout=120)
+
+    run.assert_success()
+    refused, second = run.tool_results()
+    assert refused.text == "PreToolUse:Bash hook error: marked commands are not allowed", run.describe()
+    assert (second.is_error, second.text) == (False, "second"), run.describe()  # the slot was free again
+    events = [r["topic"] for r in hook_project.log_records("events")]
+    assert events.count("breaker.half_open") == 1 and events[-1] != "breaker.opened"
+    assert "breaker.closed" in events
