@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -354,7 +354,7 @@ def _run(plan: object, args: argparse.Namespace, out: TextIO, err: TextIO) -> in
             options,
             router=router,
             memory=CheckpointStore(plan.directory, state_dir),
-            mesh=open_mesh(options.project_dir),
+            mesh=open_mesh(options.project_dir, warn=_warner(err)),
             learning=LearningLog(state_dir / "learning.jsonl"),
             progress=Progress(out, err, quiet=args.quiet),
         )
@@ -372,6 +372,13 @@ def _run(plan: object, args: argparse.Namespace, out: TextIO, err: TextIO) -> in
         return EXIT_UNAVAILABLE
     _print_report(report, out)
     return report.exit_code
+
+
+def _warner(err: TextIO) -> Callable[[str], None]:
+    def warn(text: str) -> None:
+        err.write(f"hypervisor: warning: {text}\n")
+
+    return warn
 
 
 def _print_report(report: RunReport, out: TextIO) -> None:

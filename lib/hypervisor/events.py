@@ -4,20 +4,24 @@ The hypervisor publishes every phase transition (``run.started``, ``phase.starte
 ``phase.passed``, ``phase.failed``, ``phase.retrying``, ``phase.skipped``, ``run.fallback``,
 ``run.finished``) with ``source: "hypervisor"``, and reads back what the hooks of the Claude
 sessions it launched published meanwhile (``tool.pre``, ``tool.failure``, ``breaker.opened``...).
-The bus is ``<project>/.claude/logs/events.jsonl`` (``CLAUDE_HOOKS_LOG_DIR`` overrides the folder),
-the same file the project's hooks write.
+The bus is the one the project's hooks write: ``<project>/.claude/logs/events.jsonl``
+(``CLAUDE_HOOKS_LOG_DIR`` overrides the folder), or the Redis stream when ``[backend] url`` in
+``.claude/hooks.toml`` (or ``CLAUDE_HOOKS_BACKEND``) names a Redis server.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from lib.event_bus import Event, EventBus
 from lib.paths import resolve_paths
+
+if TYPE_CHECKING:
+    from lib.backends.redis_bus import RedisEventBus
 
 __all__ = ["TRANSITION_TOPICS", "BusEventMesh", "open_mesh"]
 
@@ -41,7 +45,7 @@ class BusEventMesh:
     ``run.started``), so a run never mistakes an old session's events for its own.
     """
 
-    def __init__(self, bus: EventBus) -> None:
+    def __init__(self, bus: EventBus | RedisEventBus) -> None:
         self.bus = bus
         self._since: int | None = None
 
@@ -66,10 +70,25 @@ class BusEventMesh:
 
 
 def bus_dir(project_dir: Path) -> Path:
-    """The folder of the project's bus (``.claude/logs`` or ``CLAUDE_HOOKS_LOG_DIR``)."""
+    """The folder of the project's file bus (``.claude/logs`` or ``CLAUDE_HOOKS_LOG_DIR``)."""
     return Path(resolve_paths(str(project_dir)).log_dir)
 
 
-def open_mesh(project_dir: Path) -> BusEventMesh:
-    """The mesh over the project's event bus."""
-    return BusEventMesh(EventBus(str(bus_dir(project_dir)), source="hypervisor"))
+def open_mesh(project_dir: Path, warn: Callable[[str], None] | None = None) -> BusEventMesh:
+    """The mesh over the project's event bus, on the backend the project's hooks use.
+
+    An invalid ``.claude/hooks.toml`` does not stop a run: ``warn`` is told, and the file bus is used.
+    """
+    from lib.backends import open_bus
+    from lib.config import ConfigError, load_config
+
+    paths = resolve_paths(str(project_dir))
+    config: dict[str, object] | None
+    try:
+        config = load_config(paths)
+    except (ConfigError, OSError) as exc:
+        if warn is not None:
+            warn(f"{exc}; publishing run events to the file bus in {paths.log_dir}")
+        config = None
+    bus = open_bus(paths.log_dir, config, project_dir=paths.project_dir, warn=warn, source="hypervisor")
+    return BusEventMesh(bus)

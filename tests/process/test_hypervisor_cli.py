@@ -151,6 +151,15 @@ def test_every_transition_is_published_on_the_project_bus(ws: Workspace) -> None
     assert len({e["payload"]["run_id"] for e in ws.events()}) == 1
 
 
+def test_an_invalid_hooks_config_does_not_stop_a_run(ws: Workspace) -> None:
+    (ws.project / ".claude").mkdir()
+    (ws.project / ".claude" / "hooks.toml").write_text("[backend]\nurl = 42\n")
+    proc = ws.hv("run")
+    assert_ok(proc)
+    assert "hooks.toml" in proc.stderr and "publishing run events to the file bus" in proc.stderr
+    assert ws.events()[-1]["topic"] == "run.finished"
+
+
 def test_parallel_starts_a_group_together_and_passes(ws: Workspace) -> None:
     proc = ws.hv("run", "--mode", "parallel", "--max-parallel", "4")
     assert_ok(proc)
