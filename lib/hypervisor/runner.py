@@ -715,7 +715,14 @@ class Runner:
                 self._status = RunStatus.BREAKER_OPEN
         self._maybe_fall_back(run)
         policy = self._policy(run.phase)
-        if policy.should_retry(run.failures) and not self._stopping and self._stop_reason is None:
+        # A command that cannot even start (missing binary, no command) fails the same way every time.
+        retryable = result.error_class not in ("start_error", "config_error")
+        if (
+            retryable
+            and policy.should_retry(run.failures)
+            and not self._stopping
+            and self._stop_reason is None
+        ):
             delay = policy.delay(run.failures, self.rand)
             self._schedule_retry(run, delay, duration, activity, transient=False)
             return

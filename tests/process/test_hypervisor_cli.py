@@ -369,6 +369,15 @@ def test_a_timeout_fails_the_attempt_and_kills_the_command(empty_ws: Workspace) 
     assert cp["error_class"] == "timeout" and "timed out after 0.5s" in cp["error"]
 
 
+def test_a_missing_claude_binary_fails_at_once_with_a_clear_error(empty_ws: Workspace) -> None:
+    empty_ws.write_phase("a.md", "phase: 1\ntitle: Code", "Write the code.\n")
+    proc = empty_ws.hv("run", "--claude-bin", str(empty_ws.root / "no-such-claude"))
+    assert_ok(proc, 1)
+    cp = empty_ws.checkpoint("1")
+    assert (cp["attempts"], cp["error_class"]) == (1, "start_error")  # not retried: it cannot start
+    assert "cannot start" in cp["error"] and "no-such-claude" in cp["error"]
+
+
 def test_parallel_failure_falls_back_to_sequential(empty_ws: Workspace) -> None:
     empty_ws.write_phase(
         "a.md",
