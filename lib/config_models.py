@@ -10,6 +10,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from lib.breaker.config import BreakerOverride
+from lib.breaker.config import BreakerSettings as BreakerSection
+
 __all__ = [
     "BackendSection",
     "BreakerOverride",
@@ -68,43 +71,8 @@ class LoggingSection(Section):
     rotate_max_bytes: int = Field(
         10 * 1024 * 1024, ge=4096, description="Rotate a .jsonl file once it is larger than this."
     )
-    rotate_backups: int = Field(5, ge=0, le=1000, description="Rotated files kept per log.")
+    rotate_backups: int = Field(5, ge=1, le=1000, description="Rotated files kept per log.")
     redact: bool = Field(True, description="Redact secrets before anything reaches disk.")
-
-
-class BreakerOverride(Section):
-    """Per-key breaker settings (any field left out keeps the section's value)."""
-
-    enabled: bool | None = None
-    max_failures: int | None = Field(None, ge=1)
-    cooldown_seconds: float | None = Field(None, gt=0)
-    half_open_max: int | None = Field(None, ge=1)
-    success_threshold: int | None = Field(None, ge=1)
-
-
-class BreakerSection(Section):
-    """The circuit breaker in front of Claude's tool calls."""
-
-    enabled: bool = True
-    max_failures: int = Field(5, ge=1, description="Consecutive failures that open the breaker.")
-    cooldown_seconds: float = Field(60.0, gt=0, description="How long an open breaker denies calls.")
-    half_open_max: int = Field(1, ge=1, description="Trial calls admitted at once when half-open.")
-    success_threshold: int = Field(2, ge=1, description="Half-open successes needed to close.")
-    half_open_lease_seconds: float = Field(
-        300.0, gt=0, description="A trial call that never reports back frees its slot after this."
-    )
-    failure_rate_threshold: float | None = Field(
-        None, gt=0, le=1, description="Also open when this fraction of the last window_size calls failed."
-    )
-    window_size: int = Field(20, ge=1, description="Calls in the failure-rate window.")
-    minimum_calls: int = Field(10, ge=1, description="Calls needed before the failure rate counts.")
-    cooldown_multiplier: float = Field(2.0, ge=1, description="Cooldown growth on each re-opening.")
-    max_cooldown_seconds: float = Field(600.0, gt=0, description="Cap of the grown cooldown.")
-    bash_key: Literal["tool", "first_word", "normalized"] = Field(
-        "tool",
-        description="Breaker key for Bash: the tool, the command's first word, or a normalised command.",
-    )
-    overrides: dict[str, BreakerOverride] = Field(default_factory=dict, description="Per-key settings.")
 
 
 class RateLimit(Section):

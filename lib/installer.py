@@ -36,6 +36,7 @@ EVENTS: tuple[str, ...] = (
     "UserPromptSubmit",
     "PreToolUse",
     "PermissionRequest",
+    "PermissionDenied",
     "PostToolUse",
     "PostToolUseFailure",
     "PostToolBatch",

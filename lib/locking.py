@@ -2,7 +2,7 @@
 
 On POSIX this is a kernel ``flock`` taken directly: ``filelock`` (our dependency for platforms
 without ``fcntl``) costs ~40 ms to import, more than a whole hook's budget, and polls every 50 ms.
-Here a non-blocking attempt is retried with a short exponential back-off (0.5 ms up to 10 ms), so a
+Here a non-blocking attempt is retried with a short exponential back-off (0.5 ms up to 2 ms), so a
 lock held for a few hundred microseconds is taken within a millisecond or two.
 
 The traps ``filelock`` learnt the hard way are kept: the lock file is opened with ``O_NOFOLLOW``
@@ -105,7 +105,7 @@ class FileLock:
                     os.close(fd)
                     raise LockTimeout(self.path, self.timeout) from None
                 time.sleep(min(delay, remaining))
-                delay = min(delay * 2, 0.01)
+                delay = min(delay * 2, 0.002)
                 continue
             except BaseException:
                 os.close(fd)

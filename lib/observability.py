@@ -285,8 +285,8 @@ def _log(inv: Invocation, settings: Settings) -> None:
         if logger.enabled(LogLevel.DEBUG):
             fields["payload"] = payload
         logger._emit(level, _message(inv, decision, reason), inv.duration_ms, inv.start_ns, fields)
-        handlers = logger.bind(hook="handler")
         for rec in getattr(inv, "log_records", ()) or ():
+            handlers = logger.bind(hook=str(rec.get("handler") or "handler"))
             raw_level = rec.get("level", "info")
             try:
                 rec_level = LogLevel.parse(raw_level if isinstance(raw_level, (str, int)) else "info")

@@ -34,14 +34,16 @@ __all__ = ["EventLog", "Handler", "HookEvent", "HookRegistry", "hook", "registry
 class EventLog:
     """Collects a handler's log records; the runtime writes them with the invocation's context."""
 
-    __slots__ = ("records",)
+    __slots__ = ("handler", "records")
 
     def __init__(self) -> None:
         self.records: list[dict[str, object]] = []
+        #: The name of the handler running now (set by the runtime); records carry it.
+        self.handler: str | None = None
 
     def log(self, level: str, message: str, **fields: object) -> None:
         """Record ``message`` at ``level`` (debug, info, warning, error) with extra ``fields``."""
-        self.records.append({"level": level, "message": message, "fields": fields})
+        self.records.append({"level": level, "message": message, "fields": fields, "handler": self.handler})
 
     def debug(self, message: str, **fields: object) -> None:
         """Record a debug message."""

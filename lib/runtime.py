@@ -79,11 +79,11 @@ class Invocation:
         self.exit_code = 0
         self.error: str | None = None  # one-line description of a problem (bad input, bug, timeout)
         self.warnings: list[str] = []
-        #: per handler: {"name", "duration_ms", "decision", "error"}
+        #: per handler: {"name", "start_ns", "duration_ms", "decision", "error"}
         self.handler_records: list[dict[str, object]] = []
         #: (topic, payload) events handlers asked to publish
         self.events: list[tuple[str, dict[str, object]]] = []
-        #: records handlers logged: {"level", "message", "fields"}
+        #: records handlers logged: {"level", "message", "fields", "handler"}
         self.log_records: list[dict[str, object]] = []
         self.correlation_id = ""
 
@@ -189,7 +189,8 @@ def _dispatch(event: HookEvent, inv: Invocation, paths: Paths) -> Outcome:
     outcomes: list[Outcome] = [event.pending] if event.pending is not None else []
     for handler in registry.handlers_for(event.name, match_value):
         t0 = time.perf_counter()
-        record: dict[str, object] = {"name": handler.name}
+        record: dict[str, object] = {"name": handler.name, "start_ns": time.time_ns()}
+        event.log.handler = handler.name
         try:
             result = handler.func(event)
             if result is not None and not isinstance(result, Outcome):
@@ -206,6 +207,7 @@ def _dispatch(event: HookEvent, inv: Invocation, paths: Paths) -> Outcome:
                 else None
             )
         record["duration_ms"] = round((time.perf_counter() - t0) * 1000, 3)
+        event.log.handler = None
         if result is not None:
             outcomes.append(result)
             event.pending = merge(outcomes)
@@ -250,7 +252,7 @@ def run(expected_event: str | None, stdin: BinaryIO, stdout: TextIO, stderr: Tex
         inv.config = config
         runtime = config.get("runtime")
         limit = runtime.get("max_payload_bytes", 16 << 20) if isinstance(runtime, dict) else 16 << 20
-        raw = _read_stdin(stdin, int(limit))  # type: ignore[call-overload]
+        raw = _read_stdin(stdin, int(limit))
         inv.payload_bytes = len(raw)
         payload = _parse(raw)
         inv.payload = payload

@@ -86,7 +86,7 @@ def test_a_session_leaves_log_records_events_a_linked_trace_and_a_closed_session
     assert deny_record["fields"]["decision"] == "deny"
     assert deny_record["fields"]["reason"] == "rm -rf is not allowed here"
     assert [h["name"] for h in deny_record["fields"]["handlers"] if h.get("decision") == "deny"] == ["no_rm"]
-    assert any(r["hook"] == "handler" and r["message"].startswith("Session so far") for r in records)
+    assert any(r["hook"] == "session_summary" and r["message"].startswith("Session so far") for r in records)
 
     topics = [e["topic"] for e in project.log_records("events")]
     assert topics[0] == "session.start" and topics[1] == "prompt.submit" and topics[-1] == "session.end"
@@ -201,7 +201,7 @@ def test_parallel_hook_processes_lose_nothing(project: HookProject) -> None:
         assert proc.wait(timeout=120) == 0
     pre_records = [r for r in project.log_records("hooks") if r["event"] == "PreToolUse"]
     assert sorted(r["tool_use_id"] for r in pre_records) == sorted(f"toolu_p{n}" for n in range(16))
-    events = project.log_records("events")
+    events = [e for e in project.log_records("events") if e["topic"] == "tool.pre"]
     assert len({e["id"] for e in events}) == len(events) == 16
     status = json.loads(cli(project, "status", "--json").stdout)
     assert sorted(s["session_id"] for s in status["sessions"]) == ["s0", "s1", "s2", "s3"]
