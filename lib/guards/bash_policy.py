@@ -20,6 +20,7 @@ import fnmatch
 import posixpath
 import re
 
+from lib.guards import switch as _switch
 from lib.guards.locations import (
     ANCESTOR,
     GIT,
@@ -55,7 +56,7 @@ __all__ = ["GUARDS_OFF_ENV", "RULES", "BashPolicy", "compile_allowlist", "evalua
 
 #: Environment variable the *user* sets (``CLAUDE_HOOKS_GUARDS=off``) when starting Claude Code to turn
 #: the guards off for that session. Commands that try to set it are denied.
-GUARDS_OFF_ENV = "CLAUDE_HOOKS_GUARDS"
+GUARDS_OFF_ENV = _switch.ENV
 
 _R = Rule
 RULES: dict[str, Rule] = {
@@ -200,9 +201,7 @@ class _Check:
         if arg.dynamic and recursive and arg.if_empty is not None and arg.if_empty != value:
             cls_e, _ = self.places.classify_arg(arg.if_empty, cmd.cwd, glob=arg.glob or "*" in arg.if_empty)
             if arg.if_empty.startswith("/") and cls_e in (ROOT, SYSTEM, HOME, ANCESTOR, HOME_CRITICAL):
-                self.add(
-                    "rm-empty-var", f"{verb} {value} becomes {arg.if_empty} when the variable is empty", cmd
-                )
+                self.add("rm-empty-var", f"{value} becomes {arg.if_empty} when the variable is empty", cmd)
         if arg.dynamic and (value.startswith("$") or "$(" in value or value.startswith("~")):
             return  # unknown location: only the empty-variable case above can be judged
         everything = arg.glob and glob_target(value)[1]
@@ -257,14 +256,14 @@ class _Check:
         for t in targets:
             if cmd.name == "shred" and is_block_device(normalize(t.value, cmd.cwd) or ""):
                 self.add("disk-write", f"shred {t.value}", cmd)
-            self.delete_target(cmd, t, recursive, cmd.name)
+            self.delete_target(cmd, t, recursive, "shreds" if cmd.name == "shred" else "deletes")
 
     def check_mv(self, cmd: Command) -> None:
         pos = positionals(cmd.args)
         target_dir = next((a for a in cmd.args if a.value.startswith("--target-directory=")), None)
         sources = pos if target_dir or any(a.value == "-t" for a in cmd.args) else pos[:-1]
         for s in sources:
-            self.delete_target(cmd, s, True, "mv", broad_only=True)
+            self.delete_target(cmd, s, True, "moves away", broad_only=True)
         if pos and is_block_device(normalize(pos[-1].value, cmd.cwd) or ""):
             self.add("disk-write", f"mv to {pos[-1].value}", cmd)
 
@@ -273,7 +272,7 @@ class _Check:
             return
         pos = [a for a in positionals(cmd.args) if ":" not in a.value.split("/", 1)[0]]
         if len(pos) >= 2:
-            self.delete_target(cmd, pos[-1], True, "rsync --delete into")
+            self.delete_target(cmd, pos[-1], True, "rsync --delete empties")
 
     def check_find(self, cmd: Command) -> None:
         values = [a.value for a in cmd.args]
@@ -287,7 +286,7 @@ class _Check:
         narrowed = find_is_narrowed(cmd.args)
         for start in find_start_paths(cmd.args):
             if not narrowed:
-                self.delete_target(cmd, start, True, "find -delete")
+                self.delete_target(cmd, start, True, "find -delete empties")
             else:
                 cls, path = self.places.classify_arg(start.value, cmd.cwd)
                 if cls in (ROOT, SYSTEM, HOME_CRITICAL):

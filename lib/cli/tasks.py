@@ -1,0 +1,110 @@
+"""``python -m lib tasks``: the tasks Claude kept (TodoWrite, TaskCreate/TaskUpdate), per session.
+
+python -m lib tasks                      # every session, most recent first
+python -m lib tasks --session 5921294c   # one session (a prefix is enough; 'latest' works)
+python -m lib tasks --status in_progress --all --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+__all__ = ["register"]
+
+_STATUS_ORDER = ("in_progress", "pending", "completed", "deleted")
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``tasks`` command."""
+    parser = subparsers.add_parser(
+        "tasks",
+        help="list the tasks captured per session",
+        description="Tasks and todo items Claude kept, mirrored by the tasks hook (.claude/state/tasks.json).",
+    )
+    parser.add_argument("--session", metavar="ID", help="one session: its id, a unique prefix, or 'latest'")
+    parser.add_argument("--status", choices=_STATUS_ORDER, help="only tasks with this status")
+    parser.add_argument("--all", action="store_true", help="include deleted tasks")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.set_defaults(func=_list)
+
+
+def _ago(epoch: object, now: float) -> str:
+    if not isinstance(epoch, (int, float)) or isinstance(epoch, bool):
+        return "?"
+    seconds = max(0.0, now - float(epoch))
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.0f} {unit} ago"
+    return f"{seconds:.0f} s ago"
+
+
+def _pick_session(
+    sessions: list[tuple[str, dict[str, object]]], wanted: str
+) -> list[tuple[str, dict[str, object]]]:
+    if wanted == "latest":
+        return sessions[:1]
+    exact = [s for s in sessions if s[0] == wanted]
+    return exact or [s for s in sessions if s[0].startswith(wanted)]
+
+
+def _list(args: argparse.Namespace) -> int:
+    from lib.cli.breakers import open_cli_state
+    from lib.tasks import STORE, list_sessions, session_tasks
+
+    store = open_cli_state(args, STORE)
+    state = store.read()
+    sessions = list_sessions(state)
+    if args.session:
+        sessions = _pick_session(sessions, args.session)
+        if len(sessions) != 1:
+            problem = "matches several sessions" if sessions else "matches no session with captured tasks"
+            print(f"tasks: --session {args.session!r} {problem}", file=sys.stderr)
+            return 1
+    out = []
+    for sid, entry in sessions:
+        tasks = session_tasks(state, sid, include_deleted=args.all or args.status == "deleted")
+        if args.status:
+            tasks = [t for t in tasks if t.get("status") == args.status]
+        out.append((sid, entry, tasks))
+    path = getattr(store, "path", "-")
+    if args.json:
+        doc = {
+            "state_file": path,
+            "sessions": [
+                {
+                    "session_id": sid,
+                    "updated": e.get("updated"),
+                    "first_seen": e.get("first_seen"),
+                    "tasks": tasks,
+                }
+                for sid, e, tasks in out
+            ],
+        }
+        print(json.dumps(doc, indent=2, ensure_ascii=False))
+        return 0
+    if not out:
+        print(f"No tasks captured yet ({path}).")
+        return 0
+    now = time.time()
+    for i, (sid, entry, tasks) in enumerate(out):
+        if i:
+            print()
+        counts = {s: sum(1 for t in tasks if t.get("status") == s) for s in _STATUS_ORDER}
+        summary = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in counts.items() if n)
+        print(
+            f"Session {sid} (updated {_ago(entry.get('updated'), now)}): {len(tasks)} task(s)"
+            + (f", {summary}" if summary else "")
+        )
+        if not tasks:
+            continue
+        rows = [("ID", "STATUS", "SUBJECT")]
+        for t in tasks:
+            subject = " ".join(str(t.get("subject") or "").split())
+            rows.append((str(t.get("id")), str(t.get("status")), subject[:100]))
+        widths = [max(len(r[c]) for r in rows) for c in range(2)]
+        for row in rows:
+            print(f"  {row[0].ljust(widths[0])}  {row[1].ljust(widths[1])}  {row[2]}".rstrip())
+    return 0

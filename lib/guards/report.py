@@ -1,0 +1,90 @@
+"""Turn a guard's verdict into the hook's answer, and leave a trace of every decision.
+
+Each decision (allow included) is logged through the handler's :class:`~lib.registry.EventLog` and
+published on the bus as ``guard.decision``; a deny or ask becomes the PreToolUse answer. An allow is
+answered with *no opinion* (``None``), never ``allow``: an explicit allow would skip Claude Code's own
+permission prompts.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from lib.guards import switch
+from lib.protocol.output import ask, deny
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from lib.guards.verdict import Verdict
+    from lib.protocol.output import Outcome
+    from lib.registry import HookEvent
+
+__all__ = ["TOPIC", "answer", "guards_off", "skipped"]
+
+#: Bus topic of guard decisions.
+TOPIC = "guard.decision"
+_SUBJECT_CHARS = 300
+
+
+def _short(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _SUBJECT_CHARS else text[: _SUBJECT_CHARS - 3] + "..."
+
+
+def guards_off(event: HookEvent) -> str | None:
+    """Why the guards are off for this event's session (the user's switch), or ``None``."""
+    if switch.env_off(os.environ):
+        return f"{switch.ENV}={os.environ.get(switch.ENV, '')} in Claude Code's environment"
+    session_id = event.session_id
+    if not session_id:
+        return None
+    entry = switch.session_off(event.store(switch.STORE).read(), session_id, time.time())
+    if entry is None:
+        return None
+    until = entry.get("until")
+    when = (
+        f" until {time.strftime('%H:%M:%S', time.localtime(until))}"
+        if isinstance(until, (int, float))
+        else ""
+    )
+    return f"switched off for this session with `python -m lib guards off`{when}"
+
+
+def skipped(event: HookEvent, guard: str, why: str) -> None:
+    """Record that a guard did not look at this call because the user switched the guards off."""
+    payload: dict[str, object] = {
+        "guard": guard,
+        "decision": "off",
+        "reason": why,
+        "tool_name": event.tool_name,
+        "tool_use_id": event.tool_use_id,
+    }
+    event.publish(TOPIC, payload)
+    event.log.info(f"{guard} guard off: {why}", **payload)
+
+
+def answer(event: HookEvent, verdict: Verdict, *, subject: str, level: str) -> Outcome | None:
+    """Log and publish ``verdict``; return the PreToolUse answer for a deny or an ask."""
+    payload: dict[str, object] = {
+        "guard": verdict.guard,
+        "decision": verdict.decision,
+        "rule": verdict.rule_id,
+        "guard_level": level,
+        "tool_name": event.tool_name,
+        "tool_use_id": event.tool_use_id,
+        "subject": _short(subject),
+        "findings": [{**f.to_dict(), "decision": d} for f, d in verdict.findings][:10],
+    }
+    if verdict.reason:
+        payload["reason"] = verdict.reason
+    event.publish(TOPIC, payload)
+    message = f"{verdict.guard} guard: {verdict.decision}" + (
+        f" ({verdict.rule_id})" if verdict.rule_id else ""
+    )
+    event.log.log("warning" if verdict.decision == "deny" else "info", message, **payload)
+    if verdict.decision == "deny":
+        return deny(verdict.reason)
+    if verdict.decision == "ask":
+        return ask(verdict.reason)
+    return None
