@@ -7,10 +7,12 @@ decide first, so the rate limiter and breaker can see an earlier deny (``event.d
 """
 
 BUILTIN: dict[str, tuple[str, ...]] = {
-    "PreToolUse": ("hooks.breaker", "hooks.rate_limit"),
-    "PostToolUse": ("hooks.breaker",),
+    "PreToolUse": ("hooks.bash_guard", "hooks.file_guard", "hooks.breaker", "hooks.rate_limit"),
+    "PostToolUse": ("hooks.breaker", "hooks.tasks"),
     "PostToolUseFailure": ("hooks.breaker",),
     "PostToolBatch": ("hooks.breaker",),
     "PermissionDenied": ("hooks.breaker",),
     "Stop": ("hooks.session_summary",),
+    "TaskCreated": ("hooks.tasks",),
+    "TaskCompleted": ("hooks.tasks",),
 }
