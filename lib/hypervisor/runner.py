@@ -469,8 +469,9 @@ class Runner:
     def _start_due_retries(self, schedule: Schedule) -> None:
         now = self.clock()
         for phase_id, run in sorted(self._runs.items(), key=lambda kv: kv[1].retry_at or 0):
-            if run.retry_at is not None and run.retry_at <= now:
-                run.retry_at = None  # its place was kept while it waited
+            # Its place was kept while it waited; only a fallback to sequential can have shrunk it.
+            if run.retry_at is not None and run.retry_at <= now and len(self._active) < self.max_parallel:
+                run.retry_at = None
                 self._launch(phase_id)
 
     def _launch(self, phase_id: str) -> None:
