@@ -70,5 +70,20 @@ def reference() -> str:
 
 
 def _type_name(annotation: Any) -> str:
-    text = str(annotation).replace("typing.", "").replace("lib.config_models.", "")
-    return text.replace("<class '", "").replace("'>", "").replace("|", "or")
+    import typing
+
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is typing.Literal:
+        return "one of " + ", ".join(f"`{a}`" for a in args)
+    if origin in (typing.Union, __import__("types").UnionType):
+        return " or ".join(_type_name(a) for a in args if a is not type(None)) + " or none"
+    if origin is list:
+        return f"list of {_type_name(args[0])}"
+    if origin is dict:
+        return f"table of {_type_name(args[1])}"
+    if isinstance(annotation, type):
+        return {"str": "string", "int": "integer", "float": "number", "bool": "boolean"}.get(
+            annotation.__name__, f"table ({annotation.__name__})"
+        )
+    return str(annotation)
