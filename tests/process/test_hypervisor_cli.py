@@ -180,7 +180,7 @@ def test_parallel_phases_really_overlap(empty_ws: Workspace) -> None:
             f"""
             phase: {n}
             title: Sleeper {n}
-            command: 'python3 -c "import time; print(time.time())" > start{n}; sleep 0.6; python3 -c "import time; print(time.time())" > end{n}'
+            command: 'date +%s.%N > start{n}; sleep 1; date +%s.%N > end{n}'
             """,
         )
     assert_ok(empty_ws.hv("run", "--mode", "parallel", "--max-parallel", "3"))
@@ -202,7 +202,7 @@ def test_max_parallel_one_never_overlaps(empty_ws: Workspace) -> None:
             f"{n}.md",
             f"""
             phase: {n}
-            command: 'python3 -c "import time; print(time.time())" > start{n}; sleep 0.2; python3 -c "import time; print(time.time())" > end{n}'
+            command: 'date +%s.%N > start{n}; sleep 0.2; date +%s.%N > end{n}'
             """,
         )
     assert_ok(empty_ws.hv("run", "--mode", "parallel", "--max-parallel", "1"))
