@@ -112,6 +112,7 @@ def get_client(settings: BackendSettings, *, blocking: bool = False) -> Any:
             socket_timeout=settings.timeout + BLOCK_SECONDS if blocking else settings.timeout,
             retry=Retry(NoBackoff(), 0),
             health_check_interval=0,
+            protocol=2,  # RESP2 everywhere: no HELLO round trip, one reply shape for redis-py 5 to 8
             **quiet,
         )
     except (ValueError, redis.RedisError) as exc:

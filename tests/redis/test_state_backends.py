@@ -215,3 +215,36 @@ def test_the_file_backend_never_imports_redis(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLAUDE_HOOKS_")}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     assert out.stdout.split() == ["JsonStore", "False"]
+
+
+# -- status ----------------------------------------------------------------------------------------
+
+
+def test_describe_the_file_backend(tmp_path: Path) -> None:
+    from lib.backends import describe
+
+    backend = Backend("file", tmp_path / "project", "file")
+    info = describe(backend.paths, backend.config)
+    assert info["backend"] == "file" and info["url"] == "file" and info["reachable"] is True
+    assert info["state_dir"] == str(tmp_path / "project" / ".claude" / "state")
+
+
+@pytest.mark.redis
+def test_describe_a_reachable_and_an_unreachable_redis(redis_url: str, tmp_path: Path) -> None:
+    from redis_server import free_port
+
+    from lib.backends import describe
+
+    backend = Backend("redis", tmp_path / "project", redis_url)
+    with backend.state("breakers").transaction() as state:
+        state["x"] = 1
+    backend.bus().publish("tool.pre", {})
+    info = describe(backend.paths, backend.config)
+    assert info["backend"] == "redis" and info["reachable"] is True and info["error"] is None
+    assert isinstance(info["latency_ms"], float) and info["server_version"]
+    assert info["namespace"] == "project" and info["stores"] == ["breakers"] and info["events"] == 1
+    port = free_port()
+    down = Backend("redis", tmp_path / "project", f"redis://:s3cret@127.0.0.1:{port}/2")
+    info = describe(down.paths, down.config)
+    assert info["reachable"] is False and "Connection refused" in str(info["error"])
+    assert info["url"] == f"redis://:***@127.0.0.1:{port}/2" and "s3cret" not in str(info)
