@@ -5,7 +5,7 @@ state, exactly-once opening, half-open trial slots and lease expiry across proce
 from __future__ import annotations
 
 import pytest
-from clients import run_clients
+from redis_clients import run_clients
 from conftest import Backend
 
 from lib.breaker.storage import JsonStoreStorage

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from clients import run_clients
+from redis_clients import run_clients
 from conftest import Backend
 
 from lib.event_bus import Event

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from hookkit import payload_for
-from projects import backend_config, hook_project
+from redis_projects import backend_config, hook_project
 from redis_server import RedisServer, free_port
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]

@@ -4,7 +4,7 @@ windows sliding with the clock, reset; and an exact limit across client processe
 from __future__ import annotations
 
 import pytest
-from clients import run_clients
+from redis_clients import run_clients
 from conftest import Backend
 
 from lib.rate_limiter import RateLimiter, RateLimitSettings, ToolRateLimits

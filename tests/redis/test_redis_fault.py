@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from conftest import Backend
 from hookkit import HookResult, payload_for
-from projects import backend_config, hook_project
+from redis_projects import backend_config, hook_project
 from redis_server import RedisServer
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]

@@ -1,4 +1,4 @@
-"""Run many client processes (``worker.py``) against one project and collect their JSON answers."""
+"""Run many client processes (``redis_worker.py``) against one project and collect their JSON answers."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-WORKER = str(Path(__file__).with_name("worker.py"))
+WORKER = str(Path(__file__).with_name("redis_worker.py"))
 REPO = Path(__file__).resolve().parents[2]
 
 

@@ -1,4 +1,4 @@
-"""A separate client process for the multi-client tests: ``python worker.py '<json job>'``.
+"""A separate client process for the multi-client tests: ``python redis_worker.py '<json job>'``.
 
 The job names the project, its validated config and the action. The worker connects, prints
 ``ready`` and waits for a line on stdin, so that every worker is up before any begins. The worker opens its state and bus exactly as a hook does
