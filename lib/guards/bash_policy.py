@@ -178,16 +178,29 @@ def _text(cmd: Command) -> str:
 class _Check:
     """Collects findings for one command line."""
 
-    __slots__ = ("branch", "findings", "parsed", "places", "protected_branches")
+    __slots__ = ("allowed", "branch", "findings", "parsed", "places", "protected_branches")
 
     def __init__(
-        self, parsed: ParseResult, places: Places, protected_branches: tuple[str, ...], branch: str | None
+        self,
+        parsed: ParseResult,
+        places: Places,
+        protected_branches: tuple[str, ...],
+        branch: str | None,
+        allowed: Callable[[Command], bool] = lambda c: False,
     ) -> None:
         self.parsed = parsed
         self.places = places
         self.protected_branches = protected_branches
         self.branch = branch
+        #: allowlisted commands: skipped, and what an allowlisted download fetches is trusted
+        self.allowed = allowed
         self.findings: list[Finding] = []
+
+    def _download(self, cmd: Command) -> bool:
+        return not self.allowed(cmd) and (
+            cmd.name in DOWNLOADERS
+            or any(s.name in DOWNLOADERS and not self.allowed(s) for s in cmd.substitutions)
+        )
 
     def add(self, rule_id: str, detail: str, cmd: Command | str) -> None:
         self.findings.append(Finding(RULES[rule_id], detail, cmd if isinstance(cmd, str) else _text(cmd)))
@@ -249,14 +262,14 @@ class _Check:
                 targets.append(a)
         if cmd.name in ("shred", "srm", "wipe"):
             recursive = recursive or cmd.name != "shred"
-        if no_preserve:
-            self.add("rm-no-preserve-root", "rm --no-preserve-root", cmd)
-        if cmd.elevated and cmd.name in ("rm", "unlink", "shred", "srm"):
-            self.add("sudo-rm", f"{' '.join(cmd.wrappers) or 'sudo'} {cmd.name}", cmd)
         for t in targets:
             if cmd.name == "shred" and is_block_device(normalize(t.value, cmd.cwd) or ""):
                 self.add("disk-write", f"shred {t.value}", cmd)
             self.delete_target(cmd, t, recursive, "shreds" if cmd.name == "shred" else "deletes")
+        if no_preserve:
+            self.add("rm-no-preserve-root", "rm --no-preserve-root", cmd)
+        if cmd.elevated and cmd.name in ("rm", "unlink", "shred", "srm"):
+            self.add("sudo-rm", f"{' '.join(cmd.wrappers) or 'sudo'} {cmd.name}", cmd)
 
     def check_mv(self, cmd: Command) -> None:
         pos = positionals(cmd.args)
@@ -726,7 +739,7 @@ class _Check:
         for slots in self.parsed.pipelines().values():
             first_download: int | None = None
             for pos, cmds in enumerate(slots):
-                if first_download is None and any(_downloads(c) for c in cmds):
+                if first_download is None and any(self._download(c) for c in cmds):
                     first_download = pos
                 elif first_download is not None:
                     for c in cmds:
@@ -734,12 +747,12 @@ class _Check:
                             self.add("pipe-to-shell", f"output of a download piped into {c.name}", c)
         downloaded: set[str] = set()
         for c in self.parsed.commands:
-            if c.name in DOWNLOADERS:
+            if c.name in DOWNLOADERS and not self.allowed(c):
                 for op, arg in file_effects(c):
                     if op == "write" and (p := normalize(arg.value, c.cwd)):
                         downloaded.add(p)
             for s in c.substitutions:
-                if _downloads(s) and _runs_code_from_substitution(c):
+                if self._download(s) and _runs_code_from_substitution(c):
                     self.add("pipe-to-shell", f"{c.name} runs code fetched by {s.name}", c)
                     break
             if downloaded:
@@ -754,10 +767,6 @@ class _Check:
                 self.add("fork-bomb", f"function {name} spawns itself", f"{name}() {{ ... }}")
         if _FORK_BOMB_TEXT.search(self.parsed.source[:65536]):
             self.add("fork-bomb", "fork bomb pattern", self.parsed.source)
-
-
-def _downloads(cmd: Command) -> bool:
-    return cmd.name in DOWNLOADERS or any(s.name in DOWNLOADERS for s in cmd.substitutions)
 
 
 def _runs_stdin(cmd: Command) -> bool:
@@ -887,7 +896,13 @@ class BashPolicy:
             known.setdefault("TMPDIR", tmpdir)
         parsed = parse(command, cwd=cwd or project_dir, home=home, project_dir=project_dir, env=known)
         places = Places(home=home, project=project_dir, cwd=cwd, tmpdir=tmpdir)
-        check = _Check(parsed, places, self.protected_branches, git_branch)
+        check = _Check(
+            parsed,
+            places,
+            self.protected_branches,
+            git_branch,
+            lambda c: bool(c.args) and self._allowed(c.text),
+        )
         for cmd in parsed.commands:
             if cmd.args and self._allowed(cmd.text):
                 continue

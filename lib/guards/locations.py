@@ -198,6 +198,8 @@ class Places:
             return INSIDE
         if self.is_temp(path):
             return TEMP
+        if self.home is not None and is_under(path, self.home):
+            return OUTSIDE if self.project is not None else UNKNOWN  # e.g. HOME=/root: not a system path
         if path.startswith(_SYSTEM_SUB_PREFIXES):
             return SYSTEM_SUB
         if self.project is None:
