@@ -34,7 +34,15 @@ if TYPE_CHECKING:
     StateStore = JsonStore | RedisStore | FallbackStore
     Warn = Callable[[str], None]
 
-__all__ = ["backend_settings", "backend_url", "describe", "open_bus", "open_state"]
+__all__ = [
+    "backend_settings",
+    "backend_url",
+    "describe",
+    "describe_project",
+    "open_bus",
+    "open_state",
+    "status_line",
+]
 
 _FILE_BUS_OPTIONS = ("max_bytes", "backups", "lock_timeout")
 
@@ -175,6 +183,45 @@ def describe(paths: Paths, config: Mapping[str, object] | None) -> dict[str, obj
     except BackendUnavailable as exc:
         info["error"] = exc.problem
     return info
+
+
+def describe_project(paths: Paths) -> dict[str, object]:
+    """:func:`describe` with the project's own config (``.claude/hooks.toml`` and the environment);
+    an invalid config is reported under ``config_error`` and the default backend described."""
+    from lib.config import ConfigError, load_config
+
+    config_error = None
+    try:
+        config: Mapping[str, object] = load_config(paths)
+    except ConfigError as exc:
+        config, config_error = {}, str(exc)
+    info = describe(paths, config)
+    if config_error:
+        info["config_error"] = config_error
+    return info
+
+
+def status_line(info: Mapping[str, object]) -> str:
+    """One human line for :func:`describe`'s result, e.g.
+    ``Backend: redis redis://10.0.0.5:6379/0 (namespace webapp): reachable, 0.4 ms``."""
+    where = f"{info.get('backend')} {info.get('url')}" if info.get("backend") != "file" else "file"
+    if info.get("backend") == "file":
+        where += f" ({info.get('state_dir')})"
+    elif info.get("namespace"):
+        where += f" (namespace {info.get('namespace')})"
+    if info.get("reachable"):
+        health = "reachable"
+        latency = info.get("latency_ms")
+        if info.get("backend") != "file" and isinstance(latency, (int, float)):
+            health += f", {latency:.1f} ms"
+    else:
+        health = f"UNREACHABLE ({info.get('error')})"
+        if info.get("fallback_to_file"):
+            health += "; hooks fall back to the file store"
+    line = f"Backend: {where}: {health}"
+    if info.get("config_error"):
+        line += f" [config error: {info.get('config_error')}]"
+    return line
 
 
 def _writable(directory: str) -> bool:

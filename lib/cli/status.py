@@ -13,6 +13,7 @@ import argparse
 import time
 from typing import Any
 
+from lib.backends import describe_project, status_line
 from lib.breaker.api import BreakerSnapshot
 from lib.breaker.storage import JsonStoreStorage
 from lib.cli._observe import dump_json, log_paths, short_time
@@ -91,9 +92,11 @@ def run(args: argparse.Namespace) -> int:
     """Print the status."""
     paths = log_paths(args)
     data = collect(paths.state_dir, stale_after=args.stale, include_ended=args.all)
+    data["backend"] = describe_project(paths)  # which state backend, and whether it answers
     if args.json:
         print(dump_json(data))
         return 0
+    print(status_line(data["backend"]))
     breakers = data["breakers"]
     not_closed = [b for b in breakers if b.get("state") != "closed" or b.get("forced")]
     print(f"Circuit breakers: {len(breakers)} known, {len(not_closed)} not closed")

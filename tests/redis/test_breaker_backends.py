@@ -5,8 +5,8 @@ state, exactly-once opening, half-open trial slots and lease expiry across proce
 from __future__ import annotations
 
 import pytest
+from redis_backend import Backend
 from redis_clients import run_clients
-from conftest import Backend
 
 from lib.breaker.storage import JsonStoreStorage
 from lib.circuit_breaker import CLOSED, HALF_OPEN, OPEN, BreakerParams, CircuitBreaker, CircuitBreakerError

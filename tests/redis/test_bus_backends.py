@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 
 import pytest
+from redis_backend import Backend
 from redis_clients import run_clients
-from conftest import Backend
 
 from lib.event_bus import Event
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -111,3 +113,44 @@ def test_a_frozen_redis_does_not_hang_the_hook(tmp_path: Path) -> None:
         assert project.state("breakers")["breakers"]["Bash"]["consecutive_failures"] == 1  # the fallback
     finally:
         server.stop()
+
+
+def _status(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CLAUDE_HOOKS_", "CLAUDE_PROJECT_DIR"))}
+    return subprocess.run(
+        [sys.executable, "-m", "lib", "--project", str(project), "status", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+
+
+def test_status_shows_the_backend_and_whether_it_answers(redis_url: str, tmp_path: Path) -> None:
+    project = hook_project(tmp_path / "webapp", backend_config(redis_url))
+    assert project.run(failure()).code == 0
+    shown = _status(project.path)
+    assert shown.returncode == 0, shown.stderr
+    first = shown.stdout.splitlines()[0]
+    assert first.startswith(f"Backend: redis {redis_url} (namespace webapp): reachable, ") and first.endswith(
+        " ms"
+    )
+    data = json.loads(_status(project.path, "--json").stdout)
+    assert data["backend"]["backend"] == "redis" and data["backend"]["reachable"] is True
+    assert "breakers" in data["backend"]["stores"]
+    port = free_port()
+    project.write_config(backend_config(f"redis://:hunter2@127.0.0.1:{port}/0"))
+    down = _status(project.path)
+    assert down.returncode == 0
+    first = down.stdout.splitlines()[0]
+    assert first.startswith(
+        f"Backend: redis redis://:***@127.0.0.1:{port}/0 (namespace webapp): UNREACHABLE ("
+    )
+    assert "Connection refused" in first and "fall back to the file store" in first
+    assert "hunter2" not in down.stdout + down.stderr
+
+
+def test_status_on_the_file_backend(tmp_path: Path) -> None:
+    project = hook_project(tmp_path / "p", "")
+    shown = _status(project.path)
+    assert shown.stdout.splitlines()[0] == f"Backend: file ({project.path / '.claude' / 'state'}): reachable"

@@ -4,8 +4,8 @@ windows sliding with the clock, reset; and an exact limit across client processe
 from __future__ import annotations
 
 import pytest
+from redis_backend import Backend
 from redis_clients import run_clients
-from conftest import Backend
 
 from lib.rate_limiter import RateLimiter, RateLimitSettings, ToolRateLimits
 

@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import Backend
 from hookkit import HookResult, payload_for
+from redis_backend import Backend
 from redis_projects import backend_config, hook_project
 from redis_server import RedisServer
 

@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
+from redis_backend import Backend
 from redis_clients import run_clients
-from conftest import Backend
 
 from lib.backends import open_state
 from lib.backends.redis_client import BackendUnavailable
