@@ -2,7 +2,8 @@
 
 One stream per project (``<prefix>:{<namespace>}:events``):
 
-- :meth:`RedisEventBus.publish` is one ``XADD ... MAXLEN ~ <stream_maxlen>``; in-process
+- :meth:`RedisEventBus.publish` is one ``XADD ... MAXLEN ~ <stream_maxlen>`` (pipelined with an
+  ``EXPIRE ttl_seconds``, so the stream of an abandoned project goes away); in-process
   subscribers are called as on the file bus. When Redis is unavailable and
   ``[backend] fallback_to_file`` is on, the event goes to the project's file bus instead (one warning
   line per process), so a hook never loses it.
@@ -161,9 +162,17 @@ class RedisEventBus:
             fields["session_id"] = sid
         if cid is not None:
             fields["correlation_id"] = cid
-        maxlen = self.settings.stream_maxlen
+        settings = self.settings
+
+        def append(client: Any) -> bytes:
+            pipe = client.pipeline(transaction=False)  # one round trip
+            pipe.xadd(self.key, fields, maxlen=settings.stream_maxlen, approximate=True)
+            pipe.expire(self.key, settings.ttl_seconds)  # an abandoned project's stream expires
+            entry_id, _ = pipe.execute()
+            return entry_id  # type: ignore[no-any-return]
+
         try:
-            entry = call(self.settings, lambda c: c.xadd(self.key, fields, maxlen=maxlen, approximate=True))
+            entry = call(settings, append)
         except BackendUnavailable as exc:
             if self._fallback_factory is None:
                 raise

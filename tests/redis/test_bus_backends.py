@@ -157,6 +157,9 @@ def test_the_stream_is_bounded_by_maxlen(redis_backend: Backend) -> None:
         bus.publish("tool.pre", {"n": n})
     length = bus.length()
     assert 100 <= length < 400  # MAXLEN ~ trims whole nodes: about 100, never below
+    import redis
+
+    assert 0 < redis.Redis.from_url(redis_backend.url).ttl(bus.key) <= 7 * 24 * 3600  # expires unused
     events = list(redis_backend.bus().tail())
     assert events[-1].payload == {"n": 999} and len(events) == length
 
