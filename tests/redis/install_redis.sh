@@ -21,7 +21,8 @@ if [ "$(id -u)" -ne 0 ]; then
     fi
 fi
 echo "tests/redis/install_redis.sh: installing redis-server (Debian package)"
-# policy-rc.d exit 101: the package must not start (or fail to start) a system service here
+# RUNLEVEL=1 tells invoke-rc.d not to start the package's own service (the tests start their own
+# servers on free ports); containers without an init system skip it anyway.
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO env RUNLEVEL=1 apt-get install -y -qq --no-install-recommends redis-server >/dev/null
