@@ -140,7 +140,8 @@ class BackendSection(Section):
     ttl_seconds: int = Field(
         7 * 24 * 3600,
         ge=60,
-        description="Redis state keys expire after this long without a write (abandoned projects vanish).",
+        description="Redis state, event-stream and consumer keys expire after this long without a write "
+        "(abandoned projects vanish).",
     )
     stream_maxlen: int = Field(
         100_000, ge=100, description="The Redis event stream is trimmed to about this many events."
