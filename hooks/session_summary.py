@@ -16,6 +16,10 @@ from lib.event_bus import EventBus
 from lib.protocol.output import Outcome, system_message
 from lib.registry import HookEvent, hook
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from lib.backends.redis_bus import RedisEventBus
+
 __all__ = ["format_summary", "summarize"]
 
 TOPICS = ("tool.pre", "tool.post", "tool.failure", "tool.denied", "breaker.opened")
@@ -47,7 +51,9 @@ def format_summary(totals: dict[str, object], turn: dict[str, int]) -> str:
     return line
 
 
-def summarize(bus: EventBus, session_id: str) -> tuple[str, dict[str, object], dict[str, int]]:
+def summarize(
+    bus: EventBus | RedisEventBus, session_id: str
+) -> tuple[str, dict[str, object], dict[str, int]]:
     """Count the session's new events, save the totals with the acknowledgements, return the line."""
     consumer = bus.consumer(f"session-summary.{session_id}", topics=TOPICS, session_id=session_id)
     events = consumer.read()
@@ -87,8 +93,12 @@ def session_summary(event: HookEvent) -> Outcome | None:
     if not event.session_id:
         return None
     logging = event.section("logging")
-    bus = EventBus(
+    from lib.backends import open_bus
+
+    bus = open_bus(
         event.paths.log_dir,
+        event.config,
+        project_dir=event.paths.project_dir,
         max_bytes=int(logging.get("rotate_max_bytes", 10 * 1024 * 1024)),  # type: ignore[call-overload]
         backups=int(logging.get("rotate_backups", 5)),  # type: ignore[call-overload]
     )

@@ -23,7 +23,6 @@ from __future__ import annotations
 import os
 import sys
 
-from lib.event_bus import EventBus
 from lib.hook_logger import LOG_FILE, HookLogger, LogLevel, iso_timestamp, resolve_level
 from lib.jsonl import JsonlWriter
 from lib.redaction import redact, redact_text, truncate
@@ -199,8 +198,12 @@ def _publish(inv: Invocation, settings: Settings) -> None:
     events = derived_events(inv, settings)
     if not events:
         return
-    bus = EventBus(
+    from lib.backends import open_bus
+
+    bus = open_bus(
         inv.log_dir,
+        inv.config,
+        project_dir=inv.project_dir,
         source="hooks",
         session_id=inv.session_id,
         correlation_id=inv.correlation_id or None,

@@ -4,6 +4,7 @@ what the reading side (`python -m lib logs|events|traces|metrics|status`) shows 
 from __future__ import annotations
 
 import json
+import select
 import subprocess
 import time
 from pathlib import Path
@@ -231,7 +232,11 @@ def test_events_follow_prints_new_events_as_hooks_publish_them(project: HookProj
         time.sleep(1.0)
         project.run(payload_for("PostToolUseFailure", "Bash"))
         assert follower.stdout is not None
-        line = follower.stdout.readline()  # blocks until the follower prints the event
+        ready, _, _ = select.select([follower.stdout], [], [], 30)  # never hang the suite
+        assert ready, (
+            f"no event printed within 30 s; stderr: {follower.stderr.read() if follower.poll() is not None else ''}"
+        )
+        line = follower.stdout.readline()
         assert json.loads(line)["topic"] == "tool.failure"
     finally:
         follower.kill()
