@@ -3,18 +3,22 @@
 #
 #   ./install.sh [PROJECT_DIR]          install (default: the current directory)
 #   ./install.sh --uninstall [PROJECT]  remove exactly what install added (logs and state are kept)
-#   ./install.sh --demo                 install into a throwaway sample project and replay a recorded
-#                                       Claude Code session through the installed hooks
+#   ./install.sh --with-redis [PROJECT] also install the Redis client, for [backend] url = "redis://..."
+#   ./install.sh --demo                 install into a throwaway sample project, replay a recorded
+#                                       Claude Code session through the installed hooks, then (with
+#                                       Node.js + npm) run a real Claude Code session against a local
+#                                       scripted stand-in for the API (CLAUDE_HOOKS_DEMO_LIVE=0: skip)
 #
 # Environment: PYTHON=/path/to/python3.11+ to choose the interpreter.
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 RUNTIME_REL=".claude/hooks-runtime"
+WITH_REDIS=0
 
 die() { echo "install.sh: $*" >&2; exit 1; }
 
-usage() { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; }
 
 find_python() {
     local candidates=("${PYTHON:-}" python3 python3.13 python3.12 python3.11 python)
@@ -64,11 +68,15 @@ install_into() {
         "$py" -m venv "$rt"
         printf '*\n' > "$rt/.gitignore"
     fi
-    local fp
+    local fp spec="$REPO"
     fp="$(source_fingerprint "$rt/bin/python")"
+    if [ "$WITH_REDIS" = 1 ] || grep -qs 'redis://' "$project/.claude/hooks.toml"; then
+        spec="$REPO[redis]"
+        fp="$fp+redis"
+    fi
     if [ "$(cat "$rt/.source-fingerprint" 2>/dev/null || true)" != "$fp" ]; then
         echo "  environment: installing the runtime and its dependencies"
-        "$rt/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade "$REPO" \
+        "$rt/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade "$spec" \
             || die "pip could not install the runtime into $rt (see the pip output above)"
         "$rt/bin/python" -m compileall -q "$rt/lib" >/dev/null 2>&1 || true
         echo "$fp" > "$rt/.source-fingerprint"
@@ -141,6 +149,7 @@ main() {
             -h|--help) usage; exit 0 ;;
             --uninstall) action="uninstall" ;;
             --demo) action="demo" ;;
+            --with-redis) WITH_REDIS=1 ;;
             -*) die "unknown option $1 (see --help)" ;;
             *) [ -z "$project" ] || die "one project directory at a time"; project="$1" ;;
         esac
