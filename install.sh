@@ -18,7 +18,7 @@ WITH_REDIS=0
 
 die() { echo "install.sh: $*" >&2; exit 1; }
 
-usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; }
 
 find_python() {
     local candidates=("${PYTHON:-}" python3 python3.13 python3.12 python3.11 python)
