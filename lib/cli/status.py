@@ -64,13 +64,20 @@ def _sessions(state_dir: str, now: float, stale_after: float, include_ended: boo
 
 
 def collect(
-    state_dir: str, *, now: float | None = None, stale_after: float = 3600.0, include_ended: bool = False
+    state_dir: str,
+    *,
+    now: float | None = None,
+    stale_after: float = 3600.0,
+    include_ended: bool = False,
+    breaker_storage: JsonStoreStorage | None = None,
+    rate_limiter: RateLimiter | None = None,
 ) -> dict[str, Any]:
-    """Breakers, rate-limit windows and sessions as plain data."""
+    """Breakers, rate-limit windows and sessions as plain data (state from the given stores, which
+    default to the files in ``state_dir``)."""
     now = time.time() if now is None else now
-    storage = JsonStoreStorage.open(state_dir, lock_timeout=_LOCK_TIMEOUT)
+    storage = breaker_storage or JsonStoreStorage.open(state_dir, lock_timeout=_LOCK_TIMEOUT)
     breakers = [BreakerSnapshot(name, rec, now).as_dict() for name, rec in storage.load_all().items()]
-    windows = RateLimiter.open(state_dir, lock_timeout=_LOCK_TIMEOUT).status()
+    windows = (rate_limiter or RateLimiter.open(state_dir, lock_timeout=_LOCK_TIMEOUT)).status()
     return {
         "breakers": breakers,
         "rate_limits": windows,
@@ -91,7 +98,15 @@ def _idle(seconds: object) -> str:
 def run(args: argparse.Namespace) -> int:
     """Print the status."""
     paths = log_paths(args)
-    data = collect(paths.state_dir, stale_after=args.stale, include_ended=args.all)
+    from lib.cli.breakers import open_cli_state
+
+    data = collect(
+        paths.state_dir,
+        stale_after=args.stale,
+        include_ended=args.all,
+        breaker_storage=JsonStoreStorage(open_cli_state(args, "breakers")),
+        rate_limiter=RateLimiter(open_cli_state(args, "ratelimits")),
+    )
     data["backend"] = describe_project(paths)  # which state backend, and whether it answers
     if args.json:
         print(dump_json(data))

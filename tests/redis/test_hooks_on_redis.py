@@ -138,6 +138,10 @@ def test_status_shows_the_backend_and_whether_it_answers(redis_url: str, tmp_pat
     data = json.loads(_status(project.path, "--json").stdout)
     assert data["backend"]["backend"] == "redis" and data["backend"]["reachable"] is True
     assert "breakers" in data["backend"]["stores"]
+    # the breaker state shown is Redis's (the project has no breaker file)
+    assert not (project.path / ".claude" / "state" / "breakers.json").exists()
+    (bash,) = [b for b in data["breakers"] if b["name"] == "Bash"]
+    assert bash["consecutive_failures"] == 1
     port = free_port()
     project.write_config(backend_config(f"redis://:hunter2@127.0.0.1:{port}/0"))
     down = _status(project.path)
