@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Iterator
 from typing import Any
 
 from lib.cli._observe import (
@@ -89,18 +90,48 @@ def _consumers(args: argparse.Namespace, log_dir: str) -> int:
     return 0
 
 
+def _redis_bus(args: argparse.Namespace, log_dir: str) -> Any:
+    """The Redis stream bus when ``[backend]`` names one, else ``None`` (the file is read directly)."""
+    from lib.backends import backend_url, open_bus
+    from lib.config import ConfigError, load_config
+    from lib.paths import resolve_paths
+
+    paths = resolve_paths(getattr(args, "project", None))
+    try:
+        config = load_config(paths)
+    except ConfigError:
+        return None
+    if backend_url(config) == "file":
+        return None
+    return open_bus(log_dir, config, project_dir=paths.project_dir)
+
+
+def _events(args: argparse.Namespace, path: str, bus: Any) -> Iterator[Event]:
+    if bus is not None:
+        yield from bus.tail(follow=args.follow, since=args.after)
+        return
+    for entry in entries(path, follow=args.follow, start=args.after):
+        event = Event.from_record(entry.record, entry.position)
+        if event is not None:
+            yield event
+
+
 def run(args: argparse.Namespace) -> int:
-    """Print the matching events."""
+    """Print the matching events (from the Redis stream when that is the configured backend)."""
     paths = log_paths(args)
+    bus = _redis_bus(args, paths.log_dir)
     if args.consumers:
+        if bus is not None:
+            for name, state in bus.consumers().items():
+                print(dump_json({"name": name, **state}) if args.json else f"{name:<40} {dump_json(state)}")
+            return 0
         return _consumers(args, paths.log_dir)
     path = os.path.join(paths.log_dir, BUS_FILE)
     since = parse_since(args.since)
     colored = use_color() and not args.json
     shown = 0
-    for entry in entries(path, follow=args.follow, start=args.after):
-        event = Event.from_record(entry.record, entry.position)
-        if event is None or (args.after is not None and event.id <= args.after):
+    for event in _events(args, path, bus):
+        if args.after is not None and event.id <= args.after:
             continue
         if since is not None and event.ts < since:
             continue
@@ -113,6 +144,6 @@ def run(args: argparse.Namespace) -> int:
         record: dict[str, Any] = event.to_dict()
         print(dump_json(record) if args.json else format_event(event, colored), flush=args.follow)
         shown += 1
-    if not shown and not args.json and not os.path.exists(path):
+    if not shown and not args.json and bus is None and not os.path.exists(path):
         print(f"No events yet ({path}).")
     return 0

@@ -142,6 +142,15 @@ def test_status_shows_the_backend_and_whether_it_answers(redis_url: str, tmp_pat
     assert not (project.path / ".claude" / "state" / "breakers.json").exists()
     (bash,) = [b for b in data["breakers"] if b["name"] == "Bash"]
     assert bash["consecutive_failures"] == 1
+    events = subprocess.run(
+        [sys.executable, "-m", "lib", "--project", str(project.path), "events", "--json", "--topic", "tool.*"],
+        capture_output=True, text=True, timeout=60,
+        env={k: v for k, v in os.environ.items() if not k.startswith(("CLAUDE_HOOKS_", "CLAUDE_PROJECT_DIR"))},
+    )  # fmt: skip
+    assert [json.loads(line)["topic"] for line in events.stdout.splitlines()] == ["tool.failure"], (
+        events.stderr
+    )
+    assert not (project.path / ".claude" / "logs" / "events.jsonl").exists()  # the stream, not the file
     port = free_port()
     project.write_config(backend_config(f"redis://:hunter2@127.0.0.1:{port}/0"))
     down = _status(project.path)
