@@ -200,7 +200,9 @@ def test_parallel_hook_processes_lose_nothing(project: HookProject) -> None:
     ]
     for proc in procs:
         assert proc.wait(timeout=120) == 0
-    pre_records = [r for r in project.log_records("hooks") if r["event"] == "PreToolUse"]
+    pre_records = [
+        r for r in project.log_records("hooks") if r["event"] == "PreToolUse" and r["hook"] == "runtime"
+    ]
     assert sorted(r["tool_use_id"] for r in pre_records) == sorted(f"toolu_p{n}" for n in range(16))
     events = [e for e in project.log_records("events") if e["topic"] == "tool.pre"]
     assert len({e["id"] for e in events}) == len(events) == 16
