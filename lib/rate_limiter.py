@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
     from threading import Lock
 
-    from lib.breaker.storage import StateStore
+    from lib.store import StateStore
 
 __all__ = [
     "RateDecision",

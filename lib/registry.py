@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from lib.paths import Paths
     from lib.protocol.models import HookInput
     from lib.protocol.output import Outcome
-    from lib.store import JsonStore
+    from lib.store import StateStore
 
     HandlerFunc = Callable[["HookEvent"], Outcome | None]
 
@@ -138,7 +138,7 @@ class HookEvent:
         """Queue an event for the bus; the runtime writes it once the handlers have run."""
         self.published.append((topic, payload))
 
-    def store(self, name: str) -> JsonStore:
+    def store(self, name: str) -> StateStore:
         """The project's state store ``name`` on the configured backend (``[backend]`` in the config):
         ``<state_dir>/<name>.json`` by default, or a JSON document in Redis shared by every machine.
 
@@ -146,7 +146,7 @@ class HookEvent:
         """
         from lib.backends import open_state
 
-        return open_state(self.paths, self.config, name, warn=self.log.warning)  # type: ignore[return-value]
+        return open_state(self.paths, self.config, name, warn=self.log.warning)
 
 
 class Handler:

@@ -22,8 +22,24 @@ from lib.locking import FileLock, LockTimeout
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
+    from contextlib import AbstractContextManager
+    from typing import Protocol
 
     CorruptionHandler = Callable[[str, str, str], None]
+
+    class StateStore(Protocol):
+        """A JSON state document with lock-free reads and locked transactions: :class:`JsonStore`,
+        or a Redis document of :mod:`lib.backends` (same API)."""
+
+        @property
+        def path(self) -> str:
+            """Where the document lives (for messages)."""
+
+        def read(self) -> dict[str, object]:
+            """A snapshot, without locking ({} when missing or corrupt)."""
+
+        def transaction(self) -> AbstractContextManager[dict[str, object]]:
+            """Lock, yield the state as a mutable dict, write it back if changed."""
 
 __all__ = ["JsonStore", "LockTimeout", "StateError", "open_store", "set_corruption_handler"]
 

@@ -23,20 +23,7 @@ if TYPE_CHECKING:
     from typing import Protocol
 
     from lib.breaker.machine import Step
-
-    class StateStore(Protocol):
-        """A JSON state document with lock-free reads and locked transactions: :class:`lib.store.JsonStore`,
-        or a Redis document of :mod:`lib.backends` (same API)."""
-
-        @property
-        def path(self) -> str:
-            """Where the document lives (for messages)."""
-
-        def read(self) -> dict[str, object]:
-            """A snapshot, without locking ({} when missing or corrupt)."""
-
-        def transaction(self) -> AbstractContextManager[dict[str, object]]:
-            """Lock, yield the state as a mutable dict, write it back if changed."""
+    from lib.store import StateStore
 
     class BreakerStorage(Protocol):
         """What a :class:`~lib.breaker.api.CircuitBreaker` needs from its storage."""

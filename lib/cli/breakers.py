@@ -24,7 +24,7 @@ from lib.paths import resolve_paths
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from lib.breaker.storage import StateStore
+    from lib.store import StateStore
 
 __all__ = ["open_cli_state", "register"]
 
