@@ -19,7 +19,6 @@ from lib.breaker.machine import new_record, normalise
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
-    from contextlib import AbstractContextManager
     from typing import Protocol
 
     from lib.breaker.machine import Step
