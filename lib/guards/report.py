@@ -1,7 +1,8 @@
 """Turn a guard's verdict into the hook's answer, and leave a trace of every decision.
 
-Each decision (allow included) is logged through the handler's :class:`~lib.registry.EventLog` and
-published on the bus as ``guard.decision``; a deny or ask becomes the PreToolUse answer. An allow is
+Each decision (allow included) is published on the bus as ``guard.decision`` and logged through the
+handler's :class:`~lib.registry.EventLog`: denies as warnings, asks as info, allows at debug level
+(``logging.level = "debug"`` shows them). A deny or ask becomes the PreToolUse answer. An allow is
 answered with *no opinion* (``None``), never ``allow``: an explicit allow would skip Claude Code's own
 permission prompts.
 """
@@ -61,7 +62,7 @@ def skipped(event: HookEvent, guard: str, why: str) -> None:
         "tool_use_id": event.tool_use_id,
     }
     event.publish(TOPIC, payload)
-    event.log.info(f"{guard} guard off: {why}", **payload)
+    event.log.debug(f"{guard} guard off: {why}", **payload)
 
 
 def answer(event: HookEvent, verdict: Verdict, *, subject: str, level: str) -> Outcome | None:
@@ -82,7 +83,8 @@ def answer(event: HookEvent, verdict: Verdict, *, subject: str, level: str) -> O
     message = f"{verdict.guard} guard: {verdict.decision}" + (
         f" ({verdict.rule_id})" if verdict.rule_id else ""
     )
-    event.log.log("warning" if verdict.decision == "deny" else "info", message, **payload)
+    level_name = {"deny": "warning", "ask": "info"}.get(verdict.decision, "debug")
+    event.log.log(level_name, message, **payload)
     if verdict.decision == "deny":
         return deny(verdict.reason)
     if verdict.decision == "ask":
