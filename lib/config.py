@@ -12,8 +12,9 @@ Environment overrides (for CI): ``CLAUDE_HOOKS_LOG_LEVEL`` (logging.level), ``CL
 
 from __future__ import annotations
 
-import json
 import os
+
+from lib import fastjson
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -55,7 +56,7 @@ def load_config(paths: Paths, environ: dict[str, str] | None = None) -> dict[str
     cache_path = os.path.join(paths.state_dir, _CACHE_NAME)
     try:
         with open(cache_path, "rb") as f:
-            cached = json.loads(f.read())
+            cached = fastjson.loads(f.read())
         if isinstance(cached, dict) and cached.get("key") == key and isinstance(cached.get("config"), dict):
             return cached["config"]  # type: ignore[no-any-return]
     except (OSError, ValueError):

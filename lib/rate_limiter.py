@@ -15,7 +15,6 @@ whole project; the ``[rate_limit]`` section of ``.claude/hooks.toml`` sets the l
 from __future__ import annotations
 
 import time
-from fnmatch import fnmatchcase
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -270,6 +269,7 @@ class RateLimiter:
     def reset(self, patterns: Iterable[str] | None = None) -> list[str]:
         """Forget the windows whose key matches one of ``patterns`` (exact or glob; ``None``: all)."""
         wanted = None if patterns is None else list(patterns)
+        from fnmatch import fnmatchcase
 
         def change(windows: dict[str, object]) -> list[str]:
             targets = [
@@ -361,9 +361,12 @@ class RateLimitSettings:
             return None
         if tool_name in self.tools:
             return self.tools[tool_name]
-        for pattern, rule in self.tools.items():
-            if fnmatchcase(tool_name, pattern):
-                return rule
+        if self.tools:
+            from fnmatch import fnmatchcase  # imports re: only when per-tool limits are configured
+
+            for pattern, rule in self.tools.items():
+                if fnmatchcase(tool_name, pattern):
+                    return rule
         return self.default
 
 

@@ -12,14 +12,18 @@ Redaction happens before truncation, and a long string is cut to its budget plus
 patterns run, so a 50 MB tool output costs the same as a small one and no secret is cut in half
 (a private key block that lost its END line is still removed to the end of the string).
 
-Stdlib only: every hook process imports this module.
+Stdlib only: every hook process imports this module. ``re`` itself is imported only when a string
+holds something a pattern could match (a token prefix, ``://`` with ``@``, an assignment whose name
+has a secret word in it): most hook processes never pay for it.
 """
 
 from __future__ import annotations
 
-import re
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import re
 
-__all__ = ["MASK", "is_secret_name", "redact", "redact_text", "truncate"]
+__all__ = ["MASK", "is_secret_name", "name_words", "redact", "redact_text", "truncate"]
 
 MASK = "[REDACTED]"
 _MARGIN = 512
@@ -85,6 +89,8 @@ _compiled: dict[str, re.Pattern[str]] = {}
 def _pattern(source: str) -> re.Pattern[str]:
     compiled = _compiled.get(source)
     if compiled is None:
+        import re
+
         compiled = _compiled[source] = re.compile(source)
     return compiled
 
@@ -117,11 +123,17 @@ _METADATA_WORDS = frozenset(
         "scopes", "source", "location", "tokens", "rate", "method", "methods", "strategy",
     }
 )  # fmt: skip
-_WORD_SPLIT = r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])"
+# Words of a name: runs of ASCII letters and digits, also split where a lower-case letter or digit is
+# followed by an upper-case letter (apiKey -> api, Key): the regex [^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z]).
+_UPPER = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_LOWER_OR_DIGIT = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+_WORD_CHARS = _UPPER | _LOWER_OR_DIGIT
 _REFERENCE = (
     r"^(?:\$\{?[A-Za-z_][A-Za-z0-9_]*\}?|<[^<>]*>|\*+|\[REDACTED[^\]]*\]|%\(?\w+\)?s?|\{\{[^}]*\}\})$"
 )
 _NOT_SECRET_VALUES = frozenset({"", "true", "false", "null", "none", "nil", "undefined", "yes", "no"})
+# A secret-like name contains one of these (lower-cased): text without any has no secret assignment.
+_NAME_HINTS = (*sorted(_SECRET_WORDS), "key")
 
 
 _name_verdicts: dict[str, bool] = {}
@@ -135,8 +147,32 @@ def is_secret_name(name: str) -> bool:
     return verdict
 
 
+def name_words(name: str) -> list[str]:
+    """The lower-cased words of a field or variable name (``DB_PASSWORD`` -> db, password;
+    ``apiKey`` -> api, key)."""
+    words: list[str] = []
+    start = -1  # where the current word began, -1 between words
+    previous = ""
+    for i, char in enumerate(name):
+        if char not in _WORD_CHARS:
+            if start >= 0:
+                words.append(name[start:i].lower())
+                start = -1
+            previous = ""
+            continue
+        if start < 0:
+            start = i
+        elif char in _UPPER and previous in _LOWER_OR_DIGIT:
+            words.append(name[start:i].lower())
+            start = i
+        previous = char
+    if start >= 0:
+        words.append(name[start:].lower())
+    return words
+
+
 def _judge_name(name: str) -> bool:
-    words = [w.lower() for w in _pattern(_WORD_SPLIT).split(name) if w]
+    words = name_words(name)
     if not words or words[-1] in _METADATA_WORDS:
         return False
     for i, word in enumerate(words):
@@ -156,6 +192,9 @@ def _is_reference(value: str) -> bool:
 def _mask_assignments(text: str) -> str:
     """Mask the values of secret-named assignments; a non-secret one's value is scanned again
     (``step: DB_PASSWORD=x`` holds an assignment inside the value of another)."""
+    lower = text.lower()
+    if not any(hint in lower for hint in _NAME_HINTS):
+        return text  # no name in it can be secret-like
     out: list[str] = []
     pos = 0
     search = _pattern(_ASSIGNMENT).search
@@ -187,7 +226,7 @@ def redact_text(text: str) -> str:
             if literal in lower:
                 text = _pattern(source).sub(f"[REDACTED:{name}]", text)
                 break
-    if "://" in text:
+    if "://" in text and "@" in text:
         text = _pattern(_URL_PASSWORD).sub(r"\g<head>" + MASK + r"\g<tail>", text)
     if "=" in text or ":" in text:
         text = _mask_assignments(text)

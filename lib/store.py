@@ -12,11 +12,11 @@ by a fresh state: the hook goes on.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
 
+from lib import fastjson
 from lib.locking import FileLock, LockTimeout
 
 TYPE_CHECKING = False
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
         def transaction(self) -> AbstractContextManager[dict[str, object]]:
             """Lock, yield the state as a mutable dict, write it back if changed."""
+
 
 __all__ = ["JsonStore", "LockTimeout", "StateError", "open_store", "set_corruption_handler"]
 
@@ -91,7 +92,7 @@ class _Transaction:
 
 def _encode(state: dict[str, object], path: str) -> bytes:
     try:
-        return json.dumps(state, separators=(",", ":"), ensure_ascii=False).encode()
+        return fastjson.dumps(state, ensure_ascii=False).encode()
     except (TypeError, ValueError) as exc:
         raise StateError(f"{path}: state is not JSON-serialisable ({exc}); store only plain data") from exc
 
@@ -135,7 +136,7 @@ class JsonStore:
         if not raw.strip():
             return raw, {}
         try:
-            state = json.loads(raw)
+            state = fastjson.loads(raw)
         except (ValueError, UnicodeDecodeError) as exc:
             self._quarantine(f"not valid JSON ({str(exc).splitlines()[0][:120]})")
             return b"", {}

@@ -22,6 +22,7 @@ import time
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
+    from typing import TypeAlias
 
     from lib.backends.fallback import FallbackStore
     from lib.backends.redis_bus import RedisEventBus
@@ -31,8 +32,8 @@ if TYPE_CHECKING:
     from lib.paths import Paths
     from lib.store import JsonStore
 
-    StateStore = JsonStore | RedisStore | FallbackStore
-    Warn = Callable[[str], None]
+    StateStore: TypeAlias = JsonStore | RedisStore | FallbackStore
+    Warn: TypeAlias = Callable[[str], None]
 
 __all__ = [
     "backend_settings",

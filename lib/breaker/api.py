@@ -13,7 +13,6 @@ State lives in a storage (:mod:`lib.breaker.storage`): in memory by default, or 
 
 from __future__ import annotations
 
-import functools
 import os
 import time
 
@@ -244,6 +243,7 @@ class Protection:
         self._permits: list[Permit] = []
 
     def __call__(self, func: Callable[P, R]) -> Callable[P, R]:
+        import functools  # not at module level: hooks import this module and never decorate
         import inspect
 
         breaker, fallback = self.breaker, self.fallback

@@ -13,7 +13,6 @@ read here as plain values so the hook path never imports pydantic).
 from __future__ import annotations
 
 import time
-from fnmatch import fnmatchcase
 
 from lib.breaker import machine
 from lib.breaker.api import CircuitBreaker, CircuitBreakerError
@@ -179,9 +178,12 @@ class ToolBreakerSettings:
             return self.overrides[key]
         if tool_name in self.overrides:
             return self.overrides[tool_name]
-        for pattern, override in self.overrides.items():
-            if fnmatchcase(key, pattern):
-                return override
+        if self.overrides:
+            from fnmatch import fnmatchcase  # imports re: only when overrides are configured
+
+            for pattern, override in self.overrides.items():
+                if fnmatchcase(key, pattern):
+                    return override
         return None
 
     def params_for(self, key: str, tool_name: str) -> BreakerParams | None:

@@ -6,7 +6,10 @@ import random
 import string
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from lib import redaction
 from lib.redaction import MASK, is_secret_name, redact, redact_text
 
 _rng = random.Random(1234)
@@ -231,3 +234,53 @@ def test_deep_nesting_is_cut() -> None:
     for _ in range(100):
         value = [value]
     assert "[nested too deep]" in str(redact(value))
+
+
+# -- the fast paths give the regexes' answers ---------------------------------------------------------
+
+NAME_CHARS = st.sampled_from([*"aZ9_-.:é xYk", "Key", "key", "API", "token", "Pass", "word"])
+
+
+@given(st.lists(NAME_CHARS, max_size=12).map("".join))
+def test_name_words_split_like_the_regex(name: str) -> None:
+    import re
+
+    expected = [w.lower() for w in re.split(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])", name) if w]
+    assert redaction.name_words(name) == expected
+
+
+ASSIGNMENT_PARTS = st.sampled_from(
+    [
+        "DB_PASSWORD", "apiKey", "api_key", "Token", "max_tokens", "user", "passwd", "AUTH", "name",
+        "=", ": ", " = ", '"', "'", " ", "\n", ",", "hunter2", "$SECRET", "x@y", "://", "s3cr3t-value",
+        "Bearer", "https://u:pw@host/", "keyboard", "monkey",
+    ]
+)  # fmt: skip
+
+
+@given(st.lists(ASSIGNMENT_PARTS, max_size=14).map("".join))
+def test_skipping_texts_without_a_secret_name_changes_nothing(text: str) -> None:
+    fast = redact_text(text)
+    hints, redaction._NAME_HINTS = redaction._NAME_HINTS, ("",)  # every text scanned by the regex
+    try:
+        assert fast == redact_text(text)
+    finally:
+        redaction._NAME_HINTS = hints
+
+
+def test_plain_texts_do_not_import_re() -> None:
+    import subprocess
+    import sys
+
+    from tests.hookkit import REPO
+
+    code = (
+        "import sys; from lib.redaction import redact, redact_text; "
+        "r = redact({'command': 'echo hello', 'description': 'greet', 'max_tokens': 5, 'stdout': 'a: 1 = 2'}); "
+        "t = redact_text('PostToolUse Bash: exit code 3 at 12:00'); "
+        "print('re' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-S", "-c", code], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "False"
