@@ -204,21 +204,45 @@ class EventBus:
         source: str | None = None,
     ) -> Event:
         """Append an event to the bus, then hand it to the matching in-process subscribers."""
-        if not topic or any(c.isspace() for c in topic):
-            raise ValueError(f"event topic {topic!r} must be a non-empty word like 'tool.failure'")
+        return self.publish_many(
+            [(topic, payload)], session_id=session_id, correlation_id=correlation_id, source=source
+        )[0]
+
+    def publish_many(
+        self,
+        events: Iterable[tuple[str, Mapping[str, object] | None]],
+        *,
+        session_id: str | None = None,
+        correlation_id: str | None = None,
+        source: str | None = None,
+    ) -> list[Event]:
+        """Append several ``(topic, payload)`` events with one lock and one write (in order, next to
+        each other), then hand each to the matching in-process subscribers. A bad topic raises
+        before anything is written."""
         ts = iso_timestamp(self._clock())
         sid = session_id if session_id is not None else self.session_id
         cid = correlation_id if correlation_id is not None else self.correlation_id
-        body = dict(payload or {})
         src = source or self.source
+        bodies: list[tuple[str, dict[str, object]]] = []
+        for topic, payload in events:
+            if not topic or any(c.isspace() for c in topic):
+                raise ValueError(f"event topic {topic!r} must be a non-empty word like 'tool.failure'")
+            bodies.append((topic, dict(payload or {})))
 
-        def build(position: int) -> dict[str, object]:
-            return Event(position, ts, topic, src, body, sid, cid).to_dict()
+        def builder(topic: str, body: dict[str, object]) -> Callable[[int], dict[str, object]]:
+            def build(position: int) -> dict[str, object]:
+                return Event(position, ts, topic, src, body, sid, cid).to_dict()
 
-        position, _ = self._writer.append_positioned(build)
-        event = Event(position, ts, topic, src, body, sid, cid)
-        self._deliver(event)
-        return event
+            return build
+
+        written = self._writer.append_positioned_many([builder(t, b) for t, b in bodies])
+        published = [
+            Event(position, ts, topic, src, body, sid, cid)
+            for (position, _), (topic, body) in zip(written, bodies, strict=True)
+        ]
+        for event in published:
+            self._deliver(event)
+        return published
 
     def _deliver(self, event: Event) -> None:
         for sub in list(self._subscriptions):

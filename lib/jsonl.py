@@ -30,10 +30,10 @@ Stdlib only: every hook process imports this module.
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import time
+
+from lib import fastjson
 
 try:
     import fcntl
@@ -102,9 +102,9 @@ def _jsonable(value: object) -> object:
 def encode_record(record: Record) -> bytes:
     """Encode one record as a compact JSON line (newline included); unknown objects become ``str``."""
     try:
-        text = json.dumps(record, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=str)
+        text = fastjson.dumps(record, ensure_ascii=False, allow_nan=False, default=str)
     except ValueError:
-        text = json.dumps(_jsonable(record), separators=(",", ":"), ensure_ascii=False, default=str)
+        text = fastjson.dumps(_jsonable(record), ensure_ascii=False, default=str)
     return (text + "\n").encode("utf-8", "surrogatepass")
 
 
@@ -210,17 +210,33 @@ class JsonlWriter:
         """Append one already-encoded line (must end with its only newline); return its position."""
         if not line.endswith(b"\n") or b"\n" in line[:-1]:
             raise ValueError(f"{self.path}: a JSONL record must be one line ending with a newline")
+        return self._append_lines([line])[0]
+
+    def append_many(self, records: list[Record]) -> list[int]:
+        """Append several records with one lock and one ``write`` (they land next to each other, in
+        order); return their positions. What a hook process writes to one file goes through here."""
+        if not records:
+            return []
+        return self._append_lines([encode_record(r) for r in records])
+
+    def _append_lines(self, lines: list[bytes]) -> list[int]:
+        data = lines[0] if len(lines) == 1 else b"".join(lines)
         lock_fd = self._lock_file()
         _lock(lock_fd, _SH, self.path, self.lock_timeout)
         try:
             fd = self._data_fd()
-            end = self._write(fd, line)
+            end = self._write(fd, data)
             generation = _current_generation(lock_fd, self.path)
         finally:
             _unlock(lock_fd)
         if 0 < self.max_bytes <= end:
             self._rotate(end)
-        return make_position(generation, end - len(line))
+        positions = []
+        offset = end - len(data)
+        for line in lines:
+            positions.append(make_position(generation, offset))
+            offset += len(line)
+        return positions
 
     def append_positioned(self, build: Callable[[int], Record]) -> tuple[int, Record]:
         """Append ``build(position)``, a record that contains its own position; return both.
@@ -228,18 +244,34 @@ class JsonlWriter:
         The lock is held exclusively across ``fstat`` and the write so that the position handed to
         ``build`` is exactly where the record lands.
         """
+        return self.append_positioned_many([build])[0]
+
+    def append_positioned_many(self, builds: list[Callable[[int], Record]]) -> list[tuple[int, Record]]:
+        """:meth:`append_positioned` for several records: one exclusive lock, one ``write``; each
+        ``build`` gets the position its record lands at (right after the previous one's)."""
+        if not builds:
+            return []
         lock_fd = self._lock_file()
         _lock(lock_fd, _EX, self.path, self.lock_timeout)
         try:
             fd = self._data_fd()
-            position = make_position(_current_generation(lock_fd, self.path), os.fstat(fd).st_size)
-            record = build(position)
-            end = self._write(fd, encode_record(record))
+            generation = _current_generation(lock_fd, self.path)
+            offset = os.fstat(fd).st_size
+            out: list[tuple[int, Record]] = []
+            lines: list[bytes] = []
+            for build in builds:
+                position = make_position(generation, offset)
+                record = build(position)
+                line = encode_record(record)
+                out.append((position, record))
+                lines.append(line)
+                offset += len(line)
+            end = self._write(fd, lines[0] if len(lines) == 1 else b"".join(lines))
         finally:
             _unlock(lock_fd)
         if 0 < self.max_bytes <= end:
             self._rotate(end)
-        return position, record
+        return out
 
     def rotate(self) -> int | None:
         """Rotate now (whatever the size); return the generation given to the old file, or None if empty."""
@@ -259,8 +291,10 @@ class JsonlWriter:
         self.close()
 
     def __del__(self) -> None:
-        with contextlib.suppress(Exception):
+        try:
             self.close()
+        except Exception:
+            pass
 
     # -- internals --------------------------------------------------------------------------------
 
@@ -318,8 +352,10 @@ class JsonlWriter:
             os.pwrite(lock_fd, f"{generation + 1}\n".encode(), 0)
             for old in existing:
                 if old <= generation - self.backups:
-                    with contextlib.suppress(FileNotFoundError):
+                    try:
                         os.unlink(f"{self.path}.{old}")
+                    except FileNotFoundError:
+                        pass
             return generation
         finally:
             _unlock(lock_fd)
@@ -365,7 +401,7 @@ class JsonlReader:
     def __init__(self, path: str, *, start: int | None = None, decoder: Decoder | None = None) -> None:
         self.path = path
         self.skipped = 0
-        self._decode: Decoder = decoder or json.loads
+        self._decode: Decoder = decoder or fastjson.loads
         self._lock_fd = -1  # opened once the lock file exists (writers create it before the data)
         self._fd = -1
         self._generation = -1
@@ -423,8 +459,10 @@ class JsonlReader:
         self.close()
 
     def __del__(self) -> None:
-        with contextlib.suppress(Exception):
+        try:
             self.close()
+        except Exception:
+            pass
 
     # -- internals --------------------------------------------------------------------------------
 

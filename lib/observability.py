@@ -210,9 +210,14 @@ def _publish(inv: Invocation, settings: Settings) -> None:
         max_bytes=settings.max_bytes,
         backups=settings.backups,
     )
+    from lib.event_bus import EventBus
+
     try:
-        for topic, body in events:
-            bus.publish(topic, body)
+        if isinstance(bus, EventBus):
+            bus.publish_many(events)  # one lock, one write
+        else:
+            for topic, body in events:
+                bus.publish(topic, body)
     finally:
         bus.close()
 
@@ -287,18 +292,27 @@ def _log(inv: Invocation, settings: Settings) -> None:
         fields["payload_bytes"] = getattr(inv, "payload_bytes", None)
         if logger.enabled(LogLevel.DEBUG):
             fields["payload"] = payload
-        logger._emit(level, _message(inv, decision, reason), inv.duration_ms, inv.start_ns, fields)
+        records: list[dict[str, object]] = []
+        if level >= logger.level:
+            message = _message(inv, decision, reason)
+            records.append(
+                logger.build(level, message, duration_ms=inv.duration_ms, ts_ns=inv.start_ns, fields=fields)
+            )
         for rec in getattr(inv, "log_records", ()) or ():
-            handlers = logger.bind(hook=str(rec.get("handler") or "handler"))
             raw_level = rec.get("level", "info")
             try:
                 rec_level = LogLevel.parse(raw_level if isinstance(raw_level, (str, int)) else "info")
             except ValueError:
                 rec_level = LogLevel.INFO
+            if rec_level < logger.level:
+                continue
             extra = rec.get("fields")
-            handlers._emit(
-                rec_level, str(rec.get("message", "")), None, None, extra if isinstance(extra, dict) else {}
+            records.append(
+                logger.bind(hook=str(rec.get("handler") or "handler")).build(
+                    rec_level, str(rec.get("message", "")), fields=extra if isinstance(extra, dict) else {}
+                )
             )
+        writer.append_many(records)  # one lock, one write
     finally:
         writer.close()
 
@@ -330,7 +344,10 @@ def _spans(inv: Invocation, settings: Settings) -> None:
         chain.append([session_span, "session"])
 
     recorder = TraceRecorder(
-        os.path.join(inv.log_dir, TRACE_FILE), max_bytes=settings.max_bytes, backups=settings.backups
+        os.path.join(inv.log_dir, TRACE_FILE),
+        max_bytes=settings.max_bytes,
+        backups=settings.backups,
+        deferred=True,  # one lock, one write for all of this process's span records
     )
     common = {"session_id": sid}
     try:

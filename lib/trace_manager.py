@@ -214,9 +214,13 @@ def span_end_record(
 
 
 class TraceRecorder:
-    """Appends span records to ``traces.jsonl`` through :class:`lib.jsonl.JsonlWriter`."""
+    """Appends span records to ``traces.jsonl`` through :class:`lib.jsonl.JsonlWriter`.
 
-    __slots__ = ("_writer",)
+    With ``deferred=True`` the records are kept until :meth:`flush` (or :meth:`close`) writes them
+    all with one lock and one ``write``: what a hook process does with its few spans.
+    """
+
+    __slots__ = ("_pending", "_writer")
 
     def __init__(
         self,
@@ -225,29 +229,46 @@ class TraceRecorder:
         max_bytes: int = 10 * 1024 * 1024,
         backups: int = 5,
         writer: JsonlWriter | None = None,
+        deferred: bool = False,
     ) -> None:
         self._writer = writer or JsonlWriter(path, max_bytes=max_bytes, backups=backups)
+        self._pending: list[dict[str, object]] | None = [] if deferred else None
 
     @property
     def path(self) -> str:
         """The trace file."""
         return self._writer.path
 
+    def _append(self, record: dict[str, object]) -> None:
+        if self._pending is None:
+            self._writer.append(record)
+        else:
+            self._pending.append(record)
+
     def record(self, span: Span) -> None:
         """Write a complete span."""
-        self._writer.append(span.to_record("span"))
+        self._append(span.to_record("span"))
 
     def start(self, span: Span) -> None:
         """Write the opening record of a span another process will close."""
-        self._writer.append(span.to_record("span_start"))
+        self._append(span.to_record("span_start"))
 
     def end(self, trace_id: str, span_id: str, **kwargs: object) -> None:
         """Write the closing record of a span (see :func:`span_end_record`)."""
-        self._writer.append(span_end_record(trace_id, span_id, **kwargs))  # type: ignore[arg-type]
+        self._append(span_end_record(trace_id, span_id, **kwargs))  # type: ignore[arg-type]
+
+    def flush(self) -> None:
+        """Write the records kept back (deferred mode) in one append."""
+        if self._pending:
+            records, self._pending = self._pending, []
+            self._writer.append_many(records)
 
     def close(self) -> None:
-        """Close the file."""
-        self._writer.close()
+        """Write what is kept back, then close the file."""
+        try:
+            self.flush()
+        finally:
+            self._writer.close()
 
 
 # -- correlation context ---------------------------------------------------------------------------

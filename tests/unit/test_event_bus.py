@@ -194,3 +194,31 @@ def test_records_without_an_id_get_their_position(tmp_path: object) -> None:
         writer.append({"not": "an event"})
     [event] = list(EventBus(str(tmp_path)).tail())
     assert event.id == pos and event.topic == "legacy.event"
+
+
+def test_publish_many_writes_one_batch_whose_ids_are_their_positions(tmp_path: object) -> None:
+    bus = EventBus(str(tmp_path), session_id="s1", correlation_id="c1")
+    seen: list[str] = []
+    bus.subscribe("tool.*", lambda e: seen.append(e.topic))
+    bus.publish("session.start", {"a": 1})
+    events = bus.publish_many(
+        [("tool.pre", {"n": 1}), ("tool.denied", None), ("breaker.opened", {"k": "Bash"})]
+    )
+    assert [e.topic for e in events] == ["tool.pre", "tool.denied", "breaker.opened"]
+    assert seen == ["tool.pre", "tool.denied"]
+    with bus.reader() as reader:
+        entries = reader.read()
+    assert [e.record["topic"] for e in entries] == [
+        "session.start",
+        "tool.pre",
+        "tool.denied",
+        "breaker.opened",
+    ]
+    assert (
+        [e.record["id"] for e in entries[1:]] == [e.id for e in events] == [e.position for e in entries[1:]]
+    )
+    assert all(e.record["session_id"] == "s1" and e.record["correlation_id"] == "c1" for e in entries)
+    with pytest.raises(ValueError, match="non-empty word"):
+        bus.publish_many([("tool.post", {}), ("bad topic", {})])
+    assert len(list(bus.tail())) == 4  # nothing of the refused batch was written
+    bus.close()

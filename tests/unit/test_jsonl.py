@@ -176,3 +176,60 @@ def test_stored_position_from_a_deleted_log_restarts_at_the_oldest_file(tmp_path
 
 def test_reading_a_missing_file_yields_nothing(tmp_path: object) -> None:
     assert records(os.path.join(str(tmp_path), "absent.jsonl")) == []
+
+
+BATCH_WRITER = """
+import sys
+from lib.jsonl import JsonlWriter
+writer = JsonlWriter(sys.argv[1], max_bytes=int(sys.argv[2]), backups=1000)
+for n in range(int(sys.argv[3])):
+    writer.append_many([{"p": sys.argv[4], "n": n, "i": i, "pad": "x" * 30} for i in range(5)])
+"""
+
+
+def test_append_many_writes_a_batch_in_order_at_the_positions_it_returns(tmp_path: object) -> None:
+    path = os.path.join(str(tmp_path), "log.jsonl")
+    writer = JsonlWriter(path)
+    assert writer.append_many([]) == []
+    first = writer.append({"n": 0})
+    positions = writer.append_many([{"n": 1}, {"n": 2, "s": "é\n"}, {"n": 3}])
+    writer.close()
+    with JsonlReader(path) as reader:
+        entries = reader.read()
+    assert [e.record["n"] for e in entries] == [0, 1, 2, 3]
+    assert [e.position for e in entries] == [first, *positions]
+
+
+def test_append_positioned_many_hands_each_record_the_position_it_lands_at(tmp_path: object) -> None:
+    path = os.path.join(str(tmp_path), "bus.jsonl")
+    writer = JsonlWriter(path)
+    writer.append({"pad": "before"})
+    written = writer.append_positioned_many([lambda p, n=n: {"id": p, "n": n} for n in range(4)])
+    writer.close()
+    with JsonlReader(path) as reader:
+        entries = reader.read()[1:]
+    assert [e.record for e in entries] == [record for _, record in written]
+    assert all(e.record["id"] == e.position for e in entries)
+
+
+@pytest.mark.slow
+def test_batches_from_many_processes_never_interleave_or_tear(tmp_path: object) -> None:
+    import subprocess
+    import sys
+
+    path = os.path.join(str(tmp_path), "log.jsonl")
+    procs = [
+        subprocess.Popen([sys.executable, "-c", BATCH_WRITER, path, str(8 * 1024), "100", str(p)])
+        for p in range(8)
+    ]
+    for proc in procs:
+        assert proc.wait(timeout=120) == 0
+    with JsonlReader(path) as reader:
+        got = [e.record for e in reader.read()]
+        assert reader.skipped == 0
+    assert len(got) == 8 * 100 * 5
+    assert len(rotated_generations(path)) > 3
+    for k in range(0, len(got), 5):  # every batch of five is contiguous and in order
+        batch = got[k : k + 5]
+        assert [r["i"] for r in batch] == [0, 1, 2, 3, 4]
+        assert len({(r["p"], r["n"]) for r in batch}) == 1

@@ -189,3 +189,17 @@ def test_trace_manager_re_exports_the_tree_lazily() -> None:
     assert tm.TraceNode is TraceNode and tm.to_otlp is to_otlp
     with pytest.raises(AttributeError):
         _ = tm.NoSuchThing  # type: ignore[attr-defined]
+
+
+def test_a_deferred_recorder_writes_its_spans_together_at_close(tmp_path: object) -> None:
+    path = os.path.join(str(tmp_path), "traces.jsonl")
+    recorder = TraceRecorder(path, deferred=True)
+    span = Span("tool Bash", trace_id="a" * 32, span_id="b" * 16, start_ns=1)
+    recorder.start(span)
+    recorder.record(Span("PreToolUse", trace_id="a" * 32, parent_span_id="b" * 16, start_ns=2, end_ns=3))
+    recorder.end("a" * 32, "b" * 16, end_ns=4, status="ok")
+    assert not os.path.exists(path)  # nothing written yet
+    recorder.close()
+    with open(path, encoding="utf-8") as f:
+        kinds = [json.loads(line)["type"] for line in f]
+    assert kinds == ["span_start", "span", "span_end"]
