@@ -83,6 +83,8 @@ install_into() {
     else
         echo "  environment: $rt already up to date"
     fi
+    # our own lean claude-hooks command in place of pip's wrapper (python -S, no re; see lib/installer.py)
+    "$rt/bin/python" -m lib.installer entry-script "$rt" || die "could not write $rt/bin/claude-hooks"
     "$rt/bin/python" -m lib.installer install "$project"
     echo "  logs:     $project/.claude/logs/ (hooks.jsonl, traces.jsonl, events.jsonl)"
     echo "  inspect:  $rt/bin/python -m lib --project $project logs"

@@ -24,9 +24,11 @@ __all__ = [
     "MARKER",
     "RUNTIME_DIR",
     "add_registrations",
+    "entry_script",
     "our_registrations",
     "remove_registrations",
     "update_settings_file",
+    "write_entry_script",
 ]
 
 #: The events we register (every one Claude Code can send a command hook that we act on).
@@ -178,12 +180,70 @@ def update_settings_file(project: str, *, uninstall: bool = False) -> tuple[bool
     return True, backup
 
 
+#: A shebang longer than this (or with a space) is not honoured by every kernel: use a /bin/sh trampoline.
+_MAX_SHEBANG = 120
+
+
+def entry_script(python: str, site_dirs: list[str]) -> str:
+    """The ``claude-hooks`` command Claude Code runs for every hook event (replaces pip's wrapper).
+
+    pip's console script imports ``re``, and Python's ``site`` set-up (``.pth`` files,
+    ``_distutils_hack``...) runs before a line of ours: about 5 ms of a hook process that needs
+    neither. This one starts Python with ``-S``, puts the runtime's ``site-packages`` on ``sys.path``
+    and calls :func:`lib.runtime.main`, which runs the full ``site`` set-up before it imports a
+    user's own handler module.
+    """
+    if len(python) + 4 <= _MAX_SHEBANG and not any(c.isspace() for c in python):
+        head = f"#!{python} -S\n"
+    else:  # the shell runs Python on this file; to Python the second line is a string
+        import shlex
+
+        head = "#!/bin/sh\n" + "'''exec' " + shlex.quote(python) + ' -S "$0" "$@"\n' + "' '''\n"
+    return (
+        head
+        + "# claude-hooks: written by install.sh (lib/installer.py); Claude Code runs it for every hook event\n"
+        + "import sys\n\n"
+        + "".join(f"sys.path.append({d!r})\n" for d in site_dirs)
+        + "from lib.runtime import main\n\n"
+        + "sys.exit(main())\n"
+    )
+
+
+def write_entry_script(runtime: str) -> str:
+    """Write :func:`entry_script` as ``<runtime>/bin/claude-hooks`` (atomically, 0755); return its path.
+
+    Runs with the runtime's own interpreter (``<runtime>/bin/python -m lib.installer entry-script
+    <runtime>``), whose ``site-packages`` the script puts on ``sys.path``.
+    """
+    import sysconfig
+
+    runtime = os.path.realpath(runtime)  # a project may share a runtime through a symlink
+    if os.path.realpath(sys.prefix) != runtime:
+        raise ValueError(f"run this with {runtime}/bin/python, not {sys.executable}")
+    paths = sysconfig.get_paths()
+    site_dirs = list(dict.fromkeys(os.path.realpath(paths[k]) for k in ("purelib", "platlib")))
+    target = os.path.join(runtime, "bin", "claude-hooks")
+    tmp = target + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(entry_script(os.path.join(runtime, "bin", "python"), site_dirs))
+    os.chmod(tmp, 0o755)
+    os.replace(tmp, target)
+    return target
+
+
 def main(argv: list[str] | None = None) -> int:
-    """``python -m lib.installer install|uninstall|example PROJECT``."""
+    """``python -m lib.installer install|uninstall|example PROJECT`` or ``entry-script RUNTIME``."""
     parser = argparse.ArgumentParser(prog="python -m lib.installer")
-    parser.add_argument("action", choices=["install", "uninstall", "example"])
+    parser.add_argument("action", choices=["install", "uninstall", "example", "entry-script"])
     parser.add_argument("project", nargs="?", default=".")
     args = parser.parse_args(argv)
+    if args.action == "entry-script":
+        try:
+            write_entry_script(args.project)
+        except (ValueError, OSError) as exc:
+            sys.stderr.write(f"install.sh: cannot write the claude-hooks command: {exc}\n")
+            return 1
+        return 0
     if args.action == "example":
         json.dump({"hooks": our_registrations()}, sys.stdout, indent=2)
         sys.stdout.write("\n")

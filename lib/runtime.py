@@ -15,11 +15,11 @@ Registered in ``.claude/settings.json`` as ``<venv>/bin/claude-hooks <EventName>
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
 
+from lib import fastjson
 from lib.paths import resolve_paths
 from lib.protocol.events import EVENTS, InputError, check_fields
 from lib.protocol.output import Outcome, deny, merge, render
@@ -105,7 +105,7 @@ def _parse(raw: bytes) -> dict[str, object]:
     if not raw.strip():
         raise InputError("stdin is empty; Claude Code sends one JSON object per event")
     try:
-        payload = json.loads(raw)
+        payload = fastjson.loads(raw)
     except UnicodeDecodeError:
         raise InputError("stdin is not UTF-8 text; expected one JSON object") from None
     except ValueError as exc:
@@ -128,20 +128,31 @@ def _load_config(paths: Paths, inv: Invocation) -> dict[str, object]:
         return validate_config({}, environ={})
 
 
-def _handler_modules(event_name: str, config: dict[str, object]) -> list[str]:
+def _handler_modules(event_name: str, config: dict[str, object]) -> list[tuple[str, bool]]:
+    """``(module, is_user_module)``: the built-ins for this event, then the user's own."""
     from hooks import BUILTIN
 
     runtime = config.get("runtime")
     runtime = runtime if isinstance(runtime, dict) else {}
     disabled = set(runtime.get("disabled_builtins") or ())
-    modules = [m for m in BUILTIN.get(event_name, ()) if m.rsplit(".", 1)[-1] not in disabled]
-    modules.extend(str(m) for m in runtime.get("handlers") or ())
+    modules = [(m, False) for m in BUILTIN.get(event_name, ()) if m.rsplit(".", 1)[-1] not in disabled]
+    modules.extend((str(m), True) for m in runtime.get("handlers") or ())
     return modules
 
 
-def _import_handler_module(spec: str, project_dir: str) -> None:
-    import importlib
+def _full_site() -> None:
+    """The normal ``site`` set-up (``.pth`` files, user site, ``sitecustomize``) before a user's module
+    is imported. The installed ``claude-hooks`` entry script starts Python with ``-S`` because that
+    set-up costs every hook process milliseconds the built-in handlers do not need."""
+    if sys.flags.no_site and "site" not in sys.modules:
+        import site
 
+        site.main()
+
+
+def _import_handler_module(spec: str, project_dir: str, *, user: bool = True) -> None:
+    if user:
+        _full_site()
     if spec.endswith(".py") or os.sep in spec:
         import importlib.util
 
@@ -158,9 +169,9 @@ def _import_handler_module(spec: str, project_dir: str) -> None:
         sys.modules[name] = module
         module_spec.loader.exec_module(module)
     else:
-        if project_dir not in sys.path:
+        if user and project_dir not in sys.path:
             sys.path.append(project_dir)
-        importlib.import_module(spec)
+        __import__(spec)  # importlib.import_module without importing importlib (a dotted name only)
 
 
 def _fail_closed(event_name: str, config: dict[str, object]) -> bool:
@@ -171,9 +182,9 @@ def _fail_closed(event_name: str, config: dict[str, object]) -> bool:
 
 
 def _dispatch(event: HookEvent, inv: Invocation, paths: Paths) -> Outcome:
-    for module in _handler_modules(event.name, event.config):
+    for module, user in _handler_modules(event.name, event.config):
         try:
-            _import_handler_module(module, paths.project_dir)
+            _import_handler_module(module, paths.project_dir, user=user)
         except Exception as exc:
             inv.warnings.append(f"handler module {module} failed to import: {type(exc).__name__}: {exc}")
             inv.handler_records.append({"name": module, "error": f"import: {type(exc).__name__}: {exc}"})
@@ -299,7 +310,7 @@ def run(expected_event: str | None, stdin: BinaryIO, stdout: TextIO, stderr: Tex
         stderr.write(f"{_PREFIX}: warning: {warning}\n")
     inv.outcome = out
     if out is not None:
-        stdout.write(json.dumps(out, ensure_ascii=False, separators=(",", ":")) + "\n")
+        stdout.write(fastjson.dumps(out, ensure_ascii=False) + "\n")
         stdout.flush()
     inv.duration_ms = round((time.perf_counter() - t0) * 1000, 3)
     _record(inv, stderr)

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 from lib.installer import (
     EVENTS,
     MARKER,
     add_registrations,
+    entry_script,
     our_registrations,
     remove_registrations,
     update_settings_file,
+    write_entry_script,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -73,3 +80,48 @@ def test_an_older_copy_of_ours_is_replaced_not_doubled(tmp_path: Path) -> None:
     merged = add_registrations(old)
     ours = [h for g in merged["hooks"]["PreToolUse"] for h in g["hooks"]]
     assert ours == our_registrations()["PreToolUse"][0]["hooks"]
+
+
+# -- the claude-hooks entry script ------------------------------------------------------------------
+
+
+def _run_script(script: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+    return subprocess.run([str(script), *args], capture_output=True, text=True, env=env, timeout=60)
+
+
+def test_entry_script_runs_python_without_site_and_finds_the_runtime(tmp_path: Path) -> None:
+    python = os.path.realpath(sys.executable)
+    text = entry_script(python, [str(REPO)])
+    assert text.startswith(f"#!{python} -S\n") and "import re" not in text
+    script = tmp_path / "claude-hooks"
+    script.write_text(
+        text.replace("from lib.runtime import main", "print(sys.flags.no_site)\nfrom lib.runtime import main")
+    )
+    script.chmod(0o755)
+    proc = _run_script(script, "--help")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [
+        "1",
+        "usage: claude-hooks EVENT < payload.json  (run by Claude Code; see README)",
+    ]
+
+
+def test_entry_script_with_a_long_or_spaced_interpreter_path_goes_through_sh(tmp_path: Path) -> None:
+    where = tmp_path / ("a very long directory name " * 5).strip()
+    where.mkdir()
+    python = where / "python"
+    python.symlink_to(os.path.realpath(sys.executable))
+    text = entry_script(str(python), [str(REPO)])
+    assert text.startswith("#!/bin/sh\n")
+    script = tmp_path / "claude-hooks"
+    script.write_text(text)
+    script.chmod(0o755)
+    proc = _run_script(script, "--help")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("usage: claude-hooks EVENT")
+
+
+def test_write_entry_script_refuses_another_interpreter(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="run this with"):
+        write_entry_script(str(tmp_path))
