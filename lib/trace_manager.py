@@ -29,7 +29,6 @@ Stdlib only at import time (``TraceNode`` and the export load pydantic lazily).
 
 from __future__ import annotations
 
-import contextvars
 import os
 import time
 
@@ -44,6 +43,7 @@ except ImportError:  # pragma: no cover - other interpreters
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
+    from contextvars import ContextVar, Token
 
     from lib.trace_tree import TraceNode, build_trees, to_otlp
 
@@ -313,20 +313,29 @@ class TraceContext:
         return out
 
 
-_current: contextvars.ContextVar[TraceContext | None] = contextvars.ContextVar(
-    "claude_hooks_trace", default=None
-)
+_context_vars: dict[str, ContextVar[TraceContext | None]] = {}
+
+
+def _current() -> ContextVar[TraceContext | None]:
+    """The context variable of the current trace (``contextvars`` is imported on first use: a hook
+    process that never opens a scoped span does not pay for it)."""
+    var = _context_vars.get("current")
+    if var is None:
+        from contextvars import ContextVar
+
+        var = _context_vars.setdefault("current", ContextVar("claude_hooks_trace", default=None))
+    return var
 
 
 def get_correlation_id() -> str | None:
     """The correlation id of the current trace, or None outside any."""
-    ctx = _current.get()
+    ctx = _current().get()
     return ctx.correlation_id if ctx is not None else None
 
 
 def get_trace_context() -> dict[str, str] | None:
     """The current trace context (trace_id, span_id, correlation_id, traceparent...), or None."""
-    ctx = _current.get()
+    ctx = _current().get()
     return ctx.as_dict() if ctx is not None else None
 
 
@@ -338,7 +347,7 @@ class _SpanScope:
     def __init__(self, span: Span, correlation_id: str, recorder: TraceRecorder | None) -> None:
         self.span = span
         self._recorder = recorder
-        self._token: contextvars.Token[TraceContext | None] | None = None
+        self._token: Token[TraceContext | None] | None = None
         span.correlation_id = correlation_id
 
     def __enter__(self) -> Span:
@@ -346,12 +355,12 @@ class _SpanScope:
         ctx = TraceContext(
             span.trace_id, span.span_id, span.correlation_id or "", span.parent_span_id, span.session_id
         )
-        self._token = _current.set(ctx)
+        self._token = _current().set(ctx)
         return span
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
         if self._token is not None:
-            _current.reset(self._token)
+            _current().reset(self._token)
             self._token = None
         if self.span.end_ns is None:
             if exc is not None:
@@ -390,7 +399,7 @@ def start_span(
     clock: Callable[[], int] = time.time_ns,
 ) -> _SpanScope:
     """A child span of the current one (a new trace if there is none), with the same correlation id."""
-    ctx = _current.get()
+    ctx = _current().get()
     if ctx is None:
         return start_trace(name, recorder=recorder, attributes=attributes, clock=clock)
     span = Span(

@@ -1,0 +1,73 @@
+"""The hook process stays lean: what the installed ``claude-hooks`` command imports per event.
+
+Not a timing test (timings live in ``bench/hook_latency.py``): it checks the hot-path rules of
+docs/architecture.md on the real command, by running it exactly as Claude Code does with
+``PYTHONPROFILEIMPORTTIME=1`` (Python then lists every module it imports on stderr).
+"""
+
+from __future__ import annotations
+
+import pytest
+from hookkit import RUNTIME_REL, HookProject, payload_for
+
+NEVER = ("pydantic", "filelock", "orjson", "yaml", "toon_format", "typing", "dataclasses", "pathlib",
+         "logging", "inspect", "asyncio", "importlib.util", "tomllib", "lib.config_models")  # fmt: skip
+# json, re and enum (which re imports) cost a hook process ~10 ms: none is needed without the guards
+NOT_WITHOUT_GUARDS = ("json", "re", "enum", "site", "fnmatch", "contextlib", "functools", "collections")
+
+
+def imported(hook_project: HookProject, payload: dict[str, object]) -> set[str]:
+    # the project's first hook validates the config with pydantic and caches it: warm up first
+    assert hook_project.run(payload_for("SessionStart")).code == 0
+    result = hook_project.run(payload, env={"PYTHONPROFILEIMPORTTIME": "1"})
+    assert result.code == 0, result.stderr
+    modules = set()
+    for line in result.stderr.splitlines():
+        if line.startswith("import time:") and "|" in line:
+            modules.add(line.rsplit("|", 1)[1].strip())
+    assert "lib.runtime" in modules, result.stderr  # the import list really is the hook's
+    return modules
+
+
+def test_the_installed_command_starts_python_without_site(hook_project: HookProject) -> None:
+    script = (hook_project.path / RUNTIME_REL / "bin" / "claude-hooks").read_text()
+    first = script.splitlines()[0]
+    assert (first.startswith("#!") and first.endswith(" -S")) or first == "#!/bin/sh"
+    assert "import re" not in script
+
+
+@pytest.mark.parametrize(
+    ("event", "tool"),
+    [("PostToolUse", "Bash"), ("PostToolUseFailure", "Bash"), ("PostToolUse", "Read"), ("SessionStart", None),
+     ("UserPromptSubmit", None), ("Notification", None), ("PostToolBatch", None)],
+)  # fmt: skip
+def test_events_without_guards_import_no_json_re_or_site(
+    hook_project: HookProject, event: str, tool: str | None
+) -> None:
+    if event == "Notification":
+        payload = {**payload_for("SessionStart"), "hook_event_name": "Notification", "message": "hi"}
+    else:
+        payload = payload_for(event, tool)
+    modules = imported(hook_project, payload)
+    assert not modules & set(NEVER + NOT_WITHOUT_GUARDS)
+
+
+def test_pretooluse_imports_nothing_heavy(hook_project: HookProject) -> None:
+    modules = imported(hook_project, payload_for("PreToolUse", "Bash"))
+    assert not modules & set(NEVER)
+    assert {"hooks.breaker", "hooks.rate_limit"} <= modules
+
+
+def test_a_users_handler_module_gets_the_full_site_set_up(hook_project: HookProject) -> None:
+    (hook_project.path / "mine.py").write_text(
+        "import sys\n"
+        "from lib import context, hook\n\n"
+        "@hook('UserPromptSubmit')\n"
+        "def where(event):\n"
+        "    return context(f\"site={'site' in sys.modules} no_site={sys.flags.no_site}\")\n"
+    )
+    hook_project.write_config('[runtime]\nhandlers = ["mine.py"]\n')
+    result = hook_project.run(payload_for("UserPromptSubmit"))
+    assert result.code == 0, result.stderr
+    assert result.json is not None
+    assert result.json["hookSpecificOutput"]["additionalContext"] == "site=True no_site=1"
