@@ -33,7 +33,15 @@ _CACHE_VERSION = 1
 
 
 class ConfigError(ValueError):
-    """The config file is invalid; the message names the file, the key and what is allowed."""
+    """The config file is invalid; the message names the file, the key and what is allowed.
+
+    ``defaults`` is the validated default config (what the hooks run with meanwhile) when
+    :func:`load_config` raised it, else None.
+    """
+
+    def __init__(self, message: str, defaults: dict[str, object] | None = None) -> None:
+        super().__init__(message)
+        self.defaults = defaults
 
 
 def _cache_key(paths: Paths, environ: dict[str, str] | os._Environ[str]) -> list[object]:
@@ -49,21 +57,36 @@ def _cache_key(paths: Paths, environ: dict[str, str] | os._Environ[str]) -> list
 def load_config(paths: Paths, environ: dict[str, str] | None = None) -> dict[str, object]:
     """Return the validated config as plain data, from the cache when the file has not changed.
 
-    Raises :class:`ConfigError` when the file (or an override) is invalid.
+    Raises :class:`ConfigError` (with the defaults in ``defaults``) when the file or an override is
+    invalid. The error is cached too, so a broken file costs one validation, not one per hook.
     """
     env = os.environ if environ is None else environ
     key = _cache_key(paths, env)
     cache_path = os.path.join(paths.state_dir, _CACHE_NAME)
+    cached = _read_cache(cache_path)
+    config = cached.get("config") if cached is not None else None
+    if cached is not None and cached.get("key") == key and isinstance(config, dict):
+        error = cached.get("error")
+        if isinstance(error, str):
+            raise ConfigError(error, defaults=config)
+        return config
+    try:
+        config = validate_config(_read_file(paths.config_file), paths.config_file, env)
+    except ConfigError as exc:
+        defaults = validate_config({}, environ={})
+        _write_cache(paths, cache_path, key, defaults, error=str(exc))
+        raise ConfigError(str(exc), defaults=defaults) from None
+    _write_cache(paths, cache_path, key, config)
+    return config
+
+
+def _read_cache(cache_path: str) -> dict[str, object] | None:
     try:
         with open(cache_path, "rb") as f:
             cached = fastjson.loads(f.read())
-        if isinstance(cached, dict) and cached.get("key") == key and isinstance(cached.get("config"), dict):
-            return cached["config"]  # type: ignore[no-any-return]
     except (OSError, ValueError):
-        pass
-    config = validate_config(_read_file(paths.config_file), paths.config_file, env)
-    _write_cache(paths, cache_path, key, config)
-    return config
+        return None
+    return cached if isinstance(cached, dict) else None
 
 
 def _read_file(path: str) -> dict[str, object]:
@@ -84,7 +107,9 @@ def _read_file(path: str) -> dict[str, object]:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
 
 
-def _write_cache(paths: Paths, cache_path: str, key: list[object], config: dict[str, object]) -> None:
+def _write_cache(
+    paths: Paths, cache_path: str, key: list[object], config: dict[str, object], *, error: str | None = None
+) -> None:
     from lib.store import StateError, open_store
 
     try:
@@ -92,6 +117,8 @@ def _write_cache(paths: Paths, cache_path: str, key: list[object], config: dict[
         with store.transaction() as state:
             state.clear()
             state.update({"key": key, "config": config})
+            if error is not None:
+                state["error"] = error  # the file is invalid; "config" holds the defaults
     except (OSError, StateError):
         pass  # a read-only state dir only costs a re-validation next time
 

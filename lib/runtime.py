@@ -125,7 +125,7 @@ def _load_config(paths: Paths, inv: Invocation) -> dict[str, object]:
         return load_config(paths)
     except ConfigError as exc:
         inv.warnings.append(f"config error, using defaults: {exc}")
-        return validate_config({}, environ={})
+        return exc.defaults if exc.defaults is not None else validate_config({}, environ={})
 
 
 def _handler_modules(event_name: str, config: dict[str, object]) -> list[tuple[str, bool]]:

@@ -68,3 +68,24 @@ def test_cache_is_reused_until_the_file_changes(tmp_path: Path) -> None:
     cfg.write_text("[breaker]\nmax_failures = 4\n")
     os.utime(cfg, ns=(1, 1))  # a different mtime, whatever the clock's resolution
     assert load_config(paths, environ={})["breaker"]["max_failures"] == 4  # type: ignore[index]
+
+
+def test_an_invalid_file_is_validated_once_and_its_error_served_from_the_cache(tmp_path: Path) -> None:
+    (tmp_path / ".claude").mkdir()
+    cfg = tmp_path / ".claude" / "hooks.toml"
+    cfg.write_text('[runtime]\nfail_mode = "sometimes"\n')
+    paths = resolve_paths(str(tmp_path), environ={})
+    with pytest.raises(ConfigError, match=r"runtime\.fail_mode") as first:
+        load_config(paths, environ={})
+    assert first.value.defaults == validate_config({}, environ={})
+    cache = tmp_path / ".claude" / "state" / "config-cache.json"
+    cached = json.loads(cache.read_text())
+    assert "runtime.fail_mode" in cached["error"]
+    cached["error"] = "served from the cache"  # a hit must not re-validate
+    cache.write_text(json.dumps(cached))
+    with pytest.raises(ConfigError, match="served from the cache") as second:
+        load_config(paths, environ={})
+    assert second.value.defaults == first.value.defaults
+    cfg.write_text('[runtime]\nfail_mode = "closed"\n')
+    os.utime(cfg, ns=(1, 1))
+    assert load_config(paths, environ={})["runtime"]["fail_mode"] == "closed"  # type: ignore[index]
