@@ -556,6 +556,7 @@ def run_soak(args: argparse.Namespace, runtime: str) -> dict[str, object]:
     counts: dict[str, int] = {}
     per_worker: list[dict[str, int]] = [{} for _ in range(args.procs)]
     latencies: list[float] = []
+    cpu_ms: list[float] = []
     problems: list[str] = []
 
     def call(worker: int, kind: str, i: int) -> None:
@@ -566,6 +567,7 @@ def run_soak(args: argparse.Namespace, runtime: str) -> dict[str, object]:
         sample = spawn(["/bin/sh", "-c", commands[event]], json.dumps(payload).encode(), env)
         with lock:
             latencies.append(sample.wall_ms)
+            cpu_ms.append(sample.cpu_ms)
             counts[kind] = counts.get(kind, 0) + 1
             per_worker[worker][kind] = per_worker[worker].get(kind, 0) + 1
             if sample.status != 0 or sample.stderr.strip():
@@ -664,6 +666,8 @@ def run_soak(args: argparse.Namespace, runtime: str) -> dict[str, object]:
         "throughput_per_s": round(total / elapsed, 1),
         "latency_p50_ms": round(statistics.median(latencies), 2) if latencies else None,
         "latency_p95_ms": round(percentile(latencies, 0.95), 2) if latencies else None,
+        "cpu_per_hook_ms": round(statistics.mean(cpu_ms), 2) if cpu_ms else None,
+        "cpu_busy_by_hooks": round(sum(cpu_ms) / 1000 / (elapsed * (os.cpu_count() or 1)), 2),
         "counts": counts,
         "load_before": [round(x, 2) for x in load_before],
         "load_after": [round(x, 2) for x in load_after],
@@ -675,7 +679,9 @@ def run_soak(args: argparse.Namespace, runtime: str) -> dict[str, object]:
     )
     print(
         f"{total} invocations ({counts}): {report['throughput_per_s']} hooks/s, "
-        f"latency under load p50 {report['latency_p50_ms']} ms, p95 {report['latency_p95_ms']} ms"
+        f"latency under load p50 {report['latency_p50_ms']} ms, p95 {report['latency_p95_ms']} ms; "
+        f"CPU {report['cpu_per_hook_ms']} ms per hook, the hooks kept {report['cpu_busy_by_hooks']:.0%} of "
+        "the CPUs busy"
     )
     for c, ok, d in checks:
         print(f"  {'ok  ' if ok else 'FAIL'} {c}" + ("" if ok else f": {d}"))
