@@ -16,11 +16,10 @@ simple command at a time (``npm *`` never allows ``npm test; rm -rf /``).
 
 from __future__ import annotations
 
-import fnmatch
 import posixpath
-import re
 
 from lib.guards import switch as _switch
+from lib.guards.lazy_re import compiled
 from lib.guards.locations import (
     ANCESTOR,
     GIT,
@@ -51,6 +50,7 @@ from lib.guards.verdict import Finding, Rule, Verdict, check_level, decide
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
+    from re import Pattern
 
 __all__ = ["GUARDS_OFF_ENV", "RULES", "BashPolicy", "compile_allowlist", "evaluate_bash"]
 
@@ -153,7 +153,8 @@ _RC_FILES = (".bashrc", ".bash_profile", ".bash_login", ".bash_logout", ".profil
              ".zlogin", ".zlogout", ".kshrc", ".mkshrc", ".cshrc", ".tcshrc", ".config/fish/config.fish",
              ".ssh/authorized_keys", ".ssh/authorized_keys2", ".ssh/rc", ".ssh/config", ".inputrc", ".pam_environment",
              ".xprofile", ".xinitrc", ".config/autostart")  # fmt: skip
-_SYSTEM_RC = re.compile(
+_SYSTEM_RC_PREFIXES = ("/etc/", "/var/spool/cron/", "/Library/LaunchDaemons/", "/Library/LaunchAgents/")
+_SYSTEM_RC = (
     r"/etc/(?:profile(?:\.d/.*)?|bash\.bashrc|bashrc|zshrc|zsh/.*|zprofile|zshenv|environment|crontab|cron\.\w+/.*"
     r"|sudoers(?:\.d/.*)?|ld\.so\.preload|rc\.local|systemd/.*|init\.d/.*)|/var/spool/cron/.*"
     r"|/Library/LaunchDaemons/.*|/Library/LaunchAgents/.*"
@@ -161,14 +162,10 @@ _SYSTEM_RC = re.compile(
 _GUARD_CHANGES = frozenset({"off", "on", "disable", "enable", "allow", "pause", "resume", "reset", "set"})
 _HOOK_PATHS_REL = (".claude/settings.json", ".claude/settings.local.json", ".claude/hooks.toml")
 _HOOK_DIRS_REL = (".claude/hooks-runtime", ".claude/state")
-_FORK_BOMB_TEXT = re.compile(
-    r"([\w:.]+)\s*\(\)\s*\{\s*\1\s*\|\s*\1\s*&\s*;?\s*\}|fork\s+while\s+fork|while\s*\(?\s*(?:1|true|True)\s*\)?\s*:?\s*\{?\s*(?:os\.)?fork\(\)"
-)
-_HOOK_PATH_IN_CODE = re.compile(r"\.claude/(?:settings(?:\.local)?\.json|hooks\.toml|hooks-runtime|state/)")
-_WRITE_IN_CODE = re.compile(
-    r"""open\([^)]*,\s*['"][wax+]|write(?:FileSync|File|_text|_bytes)?\(|unlink|remove|rmtree|rmSync|rename|replace\(|truncate|chmod"""
-)
-_WORLD_MODE = re.compile(r"0?[0-7]?[0-7][0-7][2367]|.*(?:[ao]|^)[+=][rwxXst]*w.*")
+_FORK_BOMB_TEXT = r"([\w:.]+)\s*\(\)\s*\{\s*\1\s*\|\s*\1\s*&\s*;?\s*\}|fork\s+while\s+fork|while\s*\(?\s*(?:1|true|True)\s*\)?\s*:?\s*\{?\s*(?:os\.)?fork\(\)"
+_HOOK_PATH_IN_CODE = r"\.claude/(?:settings(?:\.local)?\.json|hooks\.toml|hooks-runtime|state/)"
+_WRITE_IN_CODE = r"""open\([^)]*,\s*['"][wax+]|write(?:FileSync|File|_text|_bytes)?\(|unlink|remove|rmtree|rmSync|rename|replace\(|truncate|chmod"""
+_WORLD_MODE = r"0?[0-7]?[0-7][0-7][2367]|.*(?:[ao]|^)[+=][rwxXst]*w.*"
 
 
 def _text(cmd: Command) -> str:
@@ -494,7 +491,7 @@ class _Check:
                     f"{cmd.name}{' -R' if recursive else ''} {mode} {path}".replace("  ", " "),
                     cmd,
                 )
-            elif recursive and cmd.name == "chmod" and _WORLD_MODE.fullmatch(mode):
+            elif recursive and cmd.name == "chmod" and compiled(_WORLD_MODE).fullmatch(mode):
                 self.add("chmod-world-writable", f"chmod -R {mode} {path or t.value}", cmd)
 
     def check_disk(self, cmd: Command) -> None:
@@ -645,7 +642,7 @@ class _Check:
         if cmd.name in ("export", "declare", "typeset", "local", "readonly", "setenv", "set"):
             for a in cmd.argv[1:]:
                 name, eq, value = a.partition("=")
-                if eq and re.fullmatch(r"[A-Za-z_]\w*", name):
+                if eq and name.isascii() and name.isidentifier():
                     out.append((name, value))
             if cmd.name == "setenv" and len(cmd.argv) >= 2:
                 out.append((cmd.argv[1], " ".join(cmd.argv[2:])))
@@ -682,7 +679,7 @@ class _Check:
         home = self.places.home
         if home and any(path == f"{home}/{f}" or path.startswith(f"{home}/{f}/") for f in _RC_FILES):
             return True
-        return bool(_SYSTEM_RC.fullmatch(path))
+        return path.startswith(_SYSTEM_RC_PREFIXES) and compiled(_SYSTEM_RC).fullmatch(path) is not None
 
     def _is_hook_path(self, path: str) -> bool:
         roots = [r for r in (self.places.project, self.places.home) if r]
@@ -714,7 +711,11 @@ class _Check:
                 v.startswith("-") and v[-1:] in ("c", "e") and len(v) > 2
             ):
                 code = values[i + 1]
-                if _HOOK_PATH_IN_CODE.search(code) and _WRITE_IN_CODE.search(code):
+                if (
+                    ".claude/" in code
+                    and compiled(_HOOK_PATH_IN_CODE).search(code)
+                    and compiled(_WRITE_IN_CODE).search(code)
+                ):
                     self.add("hooks-tamper", f"{cmd.name} code writes Claude Code/hook settings", cmd)
                 return
 
@@ -765,7 +766,9 @@ class _Check:
             calls = [c for c in body if c.name == name]
             if any(c.background or any(length > 1 for _, _, length in c.pipes) for c in calls) and calls:
                 self.add("fork-bomb", f"function {name} spawns itself", f"{name}() {{ ... }}")
-        if _FORK_BOMB_TEXT.search(self.parsed.source[:65536]):
+        source = self.parsed.source[:65536]
+        maybe = "fork" in source or ("()" in source and "|" in source and "&" in source)
+        if maybe and compiled(_FORK_BOMB_TEXT).search(source):
             self.add("fork-bomb", "fork bomb pattern", self.parsed.source)
 
 
@@ -829,25 +832,29 @@ _COMMAND_CHECKS["crontab"] = _Check.check_crontab
 del _n
 
 
-def compile_allowlist(entries: Iterable[str]) -> tuple[frozenset[str], list[re.Pattern[str]]]:
+def compile_allowlist(entries: Iterable[str]) -> tuple[frozenset[str], list[Pattern[str]]]:
     """Split allowlist entries into exact strings and compiled patterns.
 
     ``re:<regex>`` is a regular expression (full match); an entry with ``*``, ``?`` or ``[`` is a
     glob; anything else is exact. Raises ``ValueError`` naming a bad regex.
     """
     exact: set[str] = set()
-    patterns: list[re.Pattern[str]] = []
+    patterns: list[Pattern[str]] = []
     for raw in entries:
         entry = str(raw).strip()
         if not entry:
             continue
         if entry.startswith("re:"):
+            import re  # only when the user configured a regex
+
             try:
                 patterns.append(re.compile(entry[3:]))
             except re.error as exc:
                 raise ValueError(f"guards.allowlist entry {entry!r} is not a valid regex: {exc}") from None
         elif any(ch in entry for ch in "*?["):
-            patterns.append(re.compile(fnmatch.translate(entry)))
+            import fnmatch
+
+            patterns.append(compiled(fnmatch.translate(entry)))
         else:
             exact.add(" ".join(entry.split()))
     return frozenset(exact), patterns

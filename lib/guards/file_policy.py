@@ -18,10 +18,9 @@ the project, ``/...`` at the root; any other pattern with a ``/`` matches at the
 
 from __future__ import annotations
 
-import fnmatch
 import os
-import re
 
+from lib.guards.glob_match import Glob, has_magic, literal_chars
 from lib.guards.locations import (
     ANCESTOR,
     GIT,
@@ -155,90 +154,44 @@ _OP_RULES = {
 _OPS = frozenset({"read", "write", "delete", "list", "source", "use", "exec"})
 
 
-def _translate(pattern: str) -> str:
-    """Glob -> regex body: ``**`` crosses ``/``, ``*`` and ``?`` do not."""
-    out = []
-    i = 0
-    n = len(pattern)
-    while i < n:
-        c = pattern[i]
-        if c == "*":
-            if pattern.startswith("**", i):
-                i += 2
-                if pattern.startswith("/", i):
-                    i += 1
-                    out.append("(?:.*/)?")
-                else:
-                    out.append(".*")
-                continue
-            out.append("[^/]*")
-        elif c == "?":
-            out.append("[^/]")
-        elif c == "[":
-            j = pattern.find("]", i + 2)
-            if j < 0:
-                out.append(re.escape(c))
-            else:
-                body = pattern[i + 1 : j].replace("\\", "\\\\")
-                if body.startswith("!"):
-                    body = "^" + body[1:]
-                out.append(f"[{body}]")
-                i = j
-        else:
-            out.append(re.escape(c))
-        i += 1
-    return "".join(out)
-
-
 class _Pattern:
     """A compiled protected-path pattern."""
 
-    __slots__ = ("category", "kind", "regex", "text")
+    __slots__ = ("category", "glob", "kind", "text")
 
     def __init__(self, text: str, category: str) -> None:
         self.text = text
         self.category = category
         if "/" not in text:
-            self.kind = "name"
-            self.regex = re.compile(fnmatch.translate(text), re.IGNORECASE)
+            self.kind, body = "name", text
         elif text.startswith("~/"):
-            self.kind = "home"
-            self.regex = re.compile(_translate(text[2:]) + r"\Z", re.IGNORECASE)
+            self.kind, body = "home", text[2:]
         elif text.startswith("{project}/"):
-            self.kind = "project"
-            self.regex = re.compile(_translate(text[len("{project}/") :]) + r"\Z", re.IGNORECASE)
+            self.kind, body = "project", text[len("{project}/") :]
         elif text.startswith("/"):
-            self.kind = "abs"
-            self.regex = re.compile(_translate(text) + r"\Z", re.IGNORECASE)
+            self.kind, body = "abs", text
         else:
-            self.kind = "suffix"
-            body = text[2:] if text.startswith("./") else text
-            self.regex = re.compile(r"(?:.*/)?" + _translate(body) + r"\Z", re.IGNORECASE)
+            self.kind, body = "suffix", "**/" + (text[2:] if text.startswith("./") else text)
+        self.glob = Glob(body)
 
     def matches(self, path: str, name: str, home: str | None, project: str | None) -> bool:
         if self.kind == "name":
-            return self.regex.match(name) is not None
+            return self.glob.match(name)
         if self.kind == "home":
-            return (
-                home is not None
-                and path.startswith(home + "/")
-                and self.regex.match(path[len(home) + 1 :]) is not None
-            )
+            return home is not None and path.startswith(home + "/") and self.glob.match(path[len(home) + 1 :])
         if self.kind == "project":
             return (
                 project is not None
                 and path.startswith(project + "/")
-                and self.regex.match(path[len(project) + 1 :]) is not None
+                and self.glob.match(path[len(project) + 1 :])
             )
         if self.kind == "abs":
-            return self.regex.match(path) is not None
-        return self.regex.match(path.lstrip("/")) is not None
+            return self.glob.match(path)
+        return self.glob.match(path.lstrip("/"))
 
 
 _DEFAULTS = tuple(_Pattern(p, c) for p, c in DEFAULT_PATTERNS)
-_EXEMPT_COMPILED = {
-    cat: tuple(re.compile(fnmatch.translate(p), re.IGNORECASE) for p in pats) for cat, pats in _EXEMPT.items()
-}
+_EXEMPT_COMPILED = {cat: tuple(Glob(p) for p in pats) for cat, pats in _EXEMPT.items()}
 
 
 class FilePolicy:
@@ -385,15 +338,16 @@ class FilePolicy:
         directory = pattern.rstrip("/").rpartition("/")[0] if "/" in pattern else ""
         if directory.startswith("~") and places.home and (directory == "~" or directory.startswith("~/")):
             directory = places.home + directory[1:]
-        if directory and not any(ch in directory for ch in "*?["):
+        if directory and not has_magic(directory):
             base = normalize(directory, base or places.cwd)
-        if not re.sub(r"\[[^\]]*\]|[*?{},]", "", name_pattern).strip("."):
+        if not literal_chars(name_pattern).strip("."):
             # only wildcards ('*'): it targets secrets only when it reads a whole secret directory
             if base and op in ("read", "source"):
                 self._judge(base, "read", places, shown, out)
             return
+        name_glob = Glob(name_pattern)
         for probe in _PROBES:
-            if fnmatch.fnmatch(probe.lower(), name_pattern.lower()):
+            if name_glob.match(probe):
                 probe_path = f"{(base or places.cwd or '/').rstrip('/')}/{probe}"
                 before = len(out)
                 self._judge(probe_path, op, places, shown, out)
@@ -468,14 +422,22 @@ class FilePolicy:
                     self.check_path(arg.value, op, places, cmd.cwd, out, shown)
             code = _inline_code(cmd.args)
             if code:
-                for m in _SECRET_IN_CODE.finditer(code[:65536]):
-                    self.check_path(m.group(1), "read", places, cmd.cwd, out, cmd.text)
+                for name in _secret_names_in_code(code):
+                    self.check_path(name, "read", places, cmd.cwd, out, cmd.text)
 
 
-_SECRET_IN_CODE = re.compile(
+_SECRET_IN_CODE = (
     r"""['"]((?:[~\w./-]*/)?(?:\.env(?:\.[\w.-]+)?|id_(?:rsa|dsa|ecdsa|ed25519)|[\w.-]+\.(?:pem|key|p12|pfx)|\.netrc"""
     r"""|\.git-credentials|credentials(?:\.json)?|\.pgpass))['"]"""
 )
+
+
+def _secret_names_in_code(code: str) -> list[str]:
+    """Protected file names quoted in inline code (``open('.env')``); Bash path only, so ``re`` is
+    imported here rather than by every file-tool call."""
+    import re
+
+    return [m.group(1) for m in re.finditer(_SECRET_IN_CODE, code[:65536])]
 
 
 def _inline_code(args: list[Arg]) -> str | None:
@@ -532,10 +494,11 @@ def tool_accesses(
 
 def _split_braces(glob: str) -> list[str]:
     """``*.{env,pem}`` -> ``['*.env', '*.pem']`` (one level, as ripgrep globs allow)."""
-    m = re.search(r"\{([^{}]*)\}", glob)
-    if not m:
+    start = glob.find("{")
+    end = glob.find("}", start + 1) if start >= 0 else -1
+    if start < 0 or end < 0 or "{" in glob[start + 1 : end]:
         return [glob]
-    return [glob[: m.start()] + alt + glob[m.end() :] for alt in m.group(1).split(",")][:32]
+    return [glob[:start] + alt + glob[end + 1 :] for alt in glob[start + 1 : end].split(",")][:32]
 
 
 def evaluate_file_tool(

@@ -8,7 +8,6 @@ need to (:func:`lib.guards.file_policy.evaluate_path` does).
 from __future__ import annotations
 
 import posixpath
-import re
 
 __all__ = [
     "ANCESTOR",
@@ -72,12 +71,12 @@ HOME_CRITICAL_NAMES = HOME_SECRET_DIRS | frozenset(
     }
 )  # fmt: skip
 
-_BLOCK_DEVICE = re.compile(
-    r"/dev/(?:sd[a-z]|hd[a-z]|vd[a-z]|xvd[a-z]|nvme\d|mmcblk\d|r?disk\d|md\d|dm-\d|mapper/|loop\d|sr\d"
-    r"|nbd\d|zram\d|bcache\d|drbd\d|rbd\d|zd\d|ubd|fd\d|mem$|kmem$|port$|root$|sysrq|watchdog)"
-)
-_HARMLESS_DEVICES = re.compile(
-    r"/dev/(?:null|zero|full|random|urandom|stdin|stdout|stderr|tty\w*|pts/.*|fd/.*|ptmx|console|shm/.*)$"
+_DISK_LETTER = ("sd", "hd", "vd", "xvd")  # followed by a letter: /dev/sda
+_DISK_NUMBER = ("nvme", "mmcblk", "rdisk", "disk", "md", "dm-", "loop", "sr", "nbd", "zram", "bcache", "drbd",
+                "rbd", "zd", "fd")  # followed by a digit: /dev/nvme0n1  # fmt: skip
+_RAW_MEMORY = frozenset({"mem", "kmem", "port", "root"})
+_HARMLESS_NAMES = frozenset(
+    {"null", "zero", "full", "random", "urandom", "stdin", "stdout", "stderr", "ptmx", "console"}
 )
 
 
@@ -105,15 +104,40 @@ def is_under(path: str, parent: str) -> bool:
 
 def is_block_device(path: str) -> bool:
     """True for disk-like device nodes (/dev/sda, /dev/nvme0n1, /dev/disk2, /dev/mapper/x, /dev/mem)."""
-    return bool(_BLOCK_DEVICE.match(path))
+    if not path.startswith("/dev/"):
+        return False
+    name = path[5:]
+    if name.startswith(("mapper/", "ubd", "sysrq", "watchdog")) or name in _RAW_MEMORY:
+        return True
+    for prefix in _DISK_LETTER:
+        if name.startswith(prefix) and name[len(prefix) : len(prefix) + 1].isalpha():
+            return True
+    return any(name.startswith(p) and name[len(p) : len(p) + 1].isdigit() for p in _DISK_NUMBER)
 
 
 def is_harmless_device(path: str) -> bool:
     """True for /dev/null, /dev/stdout, /dev/tty, /dev/fd/N and the like."""
-    return bool(_HARMLESS_DEVICES.match(path))
+    if not path.startswith("/dev/"):
+        return False
+    name = path[5:]
+    return name in _HARMLESS_NAMES or name.startswith(("tty", "pts/", "fd/", "shm/"))
 
 
-_ALL_MATCH = re.compile(r"(?:\[[^\]]*\]|[*?.])+")
+def _all_match(component: str) -> bool:
+    """True for a glob component made only of wildcards, dots and [sets] (``*``, ``.*``, ``[!.]*``)."""
+    i = 0
+    while i < len(component):
+        c = component[i]
+        if c == "[":
+            j = component.find("]", i + 1)
+            if j < 0:
+                return False
+            i = j + 1
+        elif c in "*?.":
+            i += 1
+        else:
+            return False
+    return bool(component)
 
 
 def glob_target(value: str) -> tuple[str, bool]:
@@ -125,7 +149,7 @@ def glob_target(value: str) -> tuple[str, bool]:
     """
     stripped = value.rstrip("/") or "/"
     head, _, last = stripped.rpartition("/")
-    everything = bool(last) and "*" in last and _ALL_MATCH.fullmatch(last) is not None
+    everything = "*" in last and _all_match(last)
     if everything and not any(ch in head for ch in "*?["):
         if not head:
             head = "/" if stripped.startswith("/") else "."

@@ -14,7 +14,8 @@ a program we do not know, or as a key/config file: ``ssh -i key``, ``--env-file 
 from __future__ import annotations
 
 import posixpath
-import re
+
+from lib.guards.lazy_re import compiled
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -96,7 +97,7 @@ def positionals(args: list[Arg], start: int = 1) -> list[Arg]:
     return out
 
 
-_MODE = re.compile(r"[0-7]{1,4}|[ugoa]*(?:[-+=][rwxXstugo]*)+(?:,[ugoa]*(?:[-+=][rwxXstugo]*)+)*")
+_MODE = r"[0-7]{1,4}|[ugoa]*(?:[-+=][rwxXstugo]*)+(?:,[ugoa]*(?:[-+=][rwxXstugo]*)+)*"
 _MODIFIER_FLAGS = frozenset(
     {"-R", "-r", "-f", "-v", "-c", "-h", "-H", "-L", "-P", "--recursive", "--verbose", "--changes", "--silent",
      "--quiet", "--preserve-root", "--no-preserve-root", "--no-dereference", "--dereference"}
@@ -124,7 +125,7 @@ def mode_and_targets(args: list[Arg]) -> tuple[str, list[Arg]]:
             not dashdash
             and v.startswith("-")
             and not have_mode
-            and not _MODE.fullmatch(v)
+            and not compiled(_MODE).fullmatch(v)
             and all(ch in "RrfvchHLP" for ch in v[1:])
         ):
             continue

@@ -30,7 +30,8 @@ text) degrades to a best-effort parse flagged in :attr:`ParseResult.issues` /
 from __future__ import annotations
 
 import posixpath
-import re
+
+from lib.guards.lazy_re import compiled
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -55,17 +56,16 @@ _MAX_SYNTAX_DEPTH = 64
 # word parts
 _LIT, _VAR, _CMD, _PROC, _ARITH, _TILDE, _SPECIAL = range(7)
 
-_WORD_STOP = re.compile(r"""[ \t\n\r\f\v;&|()<>\\'"$`]""")
-_NOMETA_STOP = re.compile(r"""[\\'"$`]""")
-_DQ_STOP = re.compile(r'[\\$`"]')
-_HEREDOC_STOP = re.compile(r"[\\$`]")
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_TILDE_USER = re.compile(r"[A-Za-z0-9._+-]*")
-_ASSIGN = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(\[[^\]]*\])?\+?=")
-_ARRAY_START = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\+?=")
+_WORD_STOP = " \t\n\r\f\v;&|()<>\\'\"$`"
+_NOMETA_STOP = "\\'\"$`"
+_DQ_STOP = '\\$`"'
+_HEREDOC_STOP = "\\$`"
+_NAME_START = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
+_NAME_CHARS = _NAME_START | frozenset("0123456789")
+_TILDE_CHARS = _NAME_CHARS | frozenset(".+-")
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+_QUOTE_SAFE = _NAME_CHARS | frozenset("./:=@%+,-")
 _BLANKS = " \t\r\f\v\x00"
-_GLOB_CHARS = re.compile(r"[*?\[]")
-_HEX = re.compile(r"[0-9A-Fa-f]+")
 
 _EOF = ("eof",)
 _NL = ("nl",)
@@ -78,6 +78,72 @@ _RESERVED = frozenset(
 )  # fmt: skip
 
 _REDIR_OPS = ("<<<", "<<-", "<<", "<>", "<&", "<", ">>", ">|", ">&", ">")
+
+
+def _has_glob(text: str) -> bool:
+    return "*" in text or "?" in text or "[" in text
+
+
+def _span(s: str, i: int, chars: frozenset[str]) -> int:
+    """The index after the run of ``chars`` starting at ``i``."""
+    n = len(s)
+    while i < n and s[i] in chars:
+        i += 1
+    return i
+
+
+def _name_end(s: str, i: int) -> int:
+    """The index after a shell variable name starting at ``i`` (``i`` itself when there is none)."""
+    if i >= len(s) or s[i] not in _NAME_START:
+        return i
+    return _span(s, i + 1, _NAME_CHARS)
+
+
+def assignment_prefix(text: str) -> tuple[str, int] | None:
+    """``NAME=``, ``NAME+=`` or ``NAME[idx]=`` at the start of ``text``: (NAME, index after ``=``)."""
+    j = _name_end(text, 0)
+    if j == 0:
+        return None
+    name = text[:j]
+    if text.startswith("[", j):
+        k = text.find("]", j)
+        if k < 0:
+            return None
+        j = k + 1
+    if text.startswith("+=", j):
+        return name, j + 2
+    if text.startswith("=", j):
+        return name, j + 1
+    return None
+
+
+class _Scan:
+    """Finds the next of a few stop characters in one string with ``str.find``, remembering each
+    character's next position, so scanning stays linear without :mod:`re`."""
+
+    __slots__ = ("memo", "n", "s")
+
+    def __init__(self, s: str) -> None:
+        self.s = s
+        self.n = len(s)
+        self.memo: dict[str, tuple[int, int]] = {}
+
+    def stop(self, i: int, chars: str) -> int:
+        """The index of the first of ``chars`` at or after ``i`` (``len(s)`` when none)."""
+        best = self.n
+        memo = self.memo
+        for c in chars:
+            hit = memo.get(c)
+            if hit is not None and hit[0] <= i <= hit[1]:
+                p = hit[1]
+            else:
+                p = self.s.find(c, i)
+                if p < 0:
+                    p = self.n
+                memo[c] = (i, p)
+            if p < best:
+                best = p
+        return best
 
 
 class Word:
@@ -180,7 +246,18 @@ def _find_close(s: str, i: int, n: int, init: str) -> int:
 def _unescape_backtick(body: str) -> str:
     if "\\" not in body:
         return body
-    return re.sub(r"\\([\\`$])", r"\1", body)
+    out = []
+    i = 0
+    n = len(body)
+    while i < n:
+        c = body[i]
+        if c == "\\" and i + 1 < n and body[i + 1] in "\\`$":
+            out.append(body[i + 1])
+            i += 2
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
 
 
 _ANSI_SIMPLE = {
@@ -205,16 +282,20 @@ def _read_ansi_c(s: str, i: int, n: int, issues: list[str]) -> tuple[str, int]:
         if e in _ANSI_SIMPLE:
             out.append(_ANSI_SIMPLE[e])
         elif e in "01234567":
-            m = re.match(r"[0-7]{0,2}", s[i : i + 2])
-            digits = e + (m.group() if m else "")
-            i += len(digits) - 1
+            end = i
+            while end < min(n, i + 2) and s[end] in "01234567":
+                end += 1
+            digits = e + s[i:end]
+            i = end
             out.append(chr(int(digits, 8) & 0xFF))
         elif e in "xuU":
             width = {"x": 2, "u": 4, "U": 8}[e]
-            m = _HEX.match(s[i : i + width])
-            if m:
-                code = int(m.group(), 16)
-                i += len(m.group())
+            end = i
+            while end < min(n, i + width) and s[end] in _HEX_DIGITS:
+                end += 1
+            if end > i:
+                code = int(s[i:end], 16)
+                i = end
                 if code <= 0x10FFFF:
                     out.append(chr(code))
             else:
@@ -234,9 +315,9 @@ def _param_part(inner: str, quoted: bool) -> tuple[object, ...]:
         return (_VAR, inner[1:], "len", "", quoted)
     if inner.startswith("!"):
         return (_VAR, inner[1:], "indirect", "", quoted)
-    m = _NAME.match(inner)
-    if m:
-        name = m.group()
+    end = _name_end(inner, 0)
+    if end:
+        name = inner[:end]
     elif inner[:1] and (inner[0].isdigit() or inner[0] in "@*#?$!-"):
         name = inner[0]
     else:
@@ -250,7 +331,9 @@ def _param_part(inner: str, quoted: bool) -> tuple[object, ...]:
     return (_VAR, name, "other", rest, quoted)
 
 
-def _read_dollar(s: str, i: int, n: int, parts: list[tuple[object, ...]], issues: list[str], q: bool) -> int:
+def _read_dollar(
+    s: str, i: int, n: int, parts: list[tuple[object, ...]], issues: list[str], q: bool, scan: _Scan
+) -> int:
     """Read an expansion starting at ``s[i] == '$'``; append its part; return the next index."""
     j = i + 1
     if j >= n:
@@ -281,11 +364,11 @@ def _read_dollar(s: str, i: int, n: int, parts: list[tuple[object, ...]], issues
         parts.append((_LIT, text, True))
         return k
     if c == '"' and not q:
-        return _read_dquote(s, j + 1, n, parts, issues)
-    m = _NAME.match(s, j)
-    if m:
-        parts.append((_VAR, m.group(), "", "", q))
-        return m.end()
+        return _read_dquote(s, j + 1, n, parts, issues, scan=scan)
+    end = _name_end(s, j)
+    if end > j:
+        parts.append((_VAR, s[j:end], "", "", q))
+        return end
     if c in "0123456789@*#?$!-":
         parts.append((_SPECIAL, c, q))
         return j + 1
@@ -305,14 +388,20 @@ def _read_backtick(
 
 
 def _read_dquote(
-    s: str, i: int, n: int, parts: list[tuple[object, ...]], issues: list[str], heredoc: bool = False
+    s: str,
+    i: int,
+    n: int,
+    parts: list[tuple[object, ...]],
+    issues: list[str],
+    heredoc: bool = False,
+    scan: _Scan | None = None,
 ) -> int:
     """Read double-quoted text from after the opening quote (or a whole heredoc body)."""
     chunks: list[str] = []
     stop = _HEREDOC_STOP if heredoc else _DQ_STOP
+    scan = scan if scan is not None else _Scan(s)
     while i < n:
-        m = stop.search(s, i)
-        j = m.start() if m else n
+        j = min(scan.stop(i, stop), n)
         if j > i:
             chunks.append(s[i:j])
             i = j
@@ -339,7 +428,7 @@ def _read_dquote(
             parts.append((_LIT, "".join(chunks), True))
             chunks = []
         if c == "$":
-            i = _read_dollar(s, i, n, parts, issues, True)
+            i = _read_dollar(s, i, n, parts, issues, True, scan)
         else:
             i = _read_backtick(s, i, n, parts, issues, True)
     if not heredoc:
@@ -348,21 +437,22 @@ def _read_dquote(
     return n
 
 
-def _read_word(s: str, i: int, n: int, issues: list[str], meta: bool = True) -> tuple[Word, int]:
+def _read_word(
+    s: str, i: int, n: int, issues: list[str], meta: bool = True, scan: _Scan | None = None
+) -> tuple[Word, int]:
     """Read one word from ``i``; with ``meta`` it ends at blanks and operators."""
     parts: list[tuple[object, ...]] = []
     buf: list[str] = []
     stop = _WORD_STOP if meta else _NOMETA_STOP
+    scan = scan if scan is not None else _Scan(s)
     start = i
     if i < n and s[i] == "~":
-        m = _TILDE_USER.match(s, i + 1)
-        end = m.end() if m else i + 1
-        if end >= n or s[end] == "/" or (meta and _WORD_STOP.match(s, end) and s[end] not in "\\'\"$`"):
+        end = _span(s, i + 1, _TILDE_CHARS)
+        if end >= n or s[end] == "/" or (meta and s[end] in _WORD_STOP and s[end] not in "\\'\"$`"):
             parts.append((_TILDE, s[i + 1 : end]))
             i = end
     while i < n:
-        m = stop.search(s, i)
-        j = m.start() if m else n
+        j = min(scan.stop(i, stop), n)
         if j > i:
             buf.append(s[i:j])
             i = j
@@ -392,9 +482,9 @@ def _read_word(s: str, i: int, n: int, issues: list[str], meta: bool = True) -> 
                 parts.append((_LIT, s[i + 1 : k], True))
                 i = k + 1
             elif c == '"':
-                i = _read_dquote(s, i + 1, n, parts, issues)
+                i = _read_dquote(s, i + 1, n, parts, issues, scan=scan)
             elif c == "$":
-                i = _read_dollar(s, i, n, parts, issues, False)
+                i = _read_dollar(s, i, n, parts, issues, False, scan)
             else:
                 i = _read_backtick(s, i, n, parts, issues, False)
             continue
@@ -411,8 +501,9 @@ def _word_from_text(text: str, issues: list[str]) -> Word:
     """Lex ``text`` as one word where blanks and operators are ordinary characters."""
     parts: list[tuple[object, ...]] = []
     i, n = 0, len(text)
+    scan = _Scan(text)
     while i < n:
-        w, i = _read_word(text, i, n, issues, meta=False)
+        w, i = _read_word(text, i, n, issues, meta=False, scan=scan)
         parts.extend(w.parts)
     return Word(parts)
 
@@ -420,10 +511,11 @@ def _word_from_text(text: str, issues: list[str]) -> Word:
 class _Lexer:
     """Turns command text into tokens: ("w", Word), ("op", str), ("r", op, fd), ("nl",), ("eof",)."""
 
-    __slots__ = ("i", "issues", "n", "pending", "s")
+    __slots__ = ("i", "issues", "n", "pending", "s", "scan")
 
     def __init__(self, s: str, issues: list[str]) -> None:
         self.s = s
+        self.scan = _Scan(s)
         self.n = len(s)
         self.i = 0
         self.issues = issues
@@ -527,7 +619,7 @@ class _Lexer:
         if c in "()":
             self.i = i + 1
             return ("op", c)
-        word, self.i = _read_word(s, i, n, self.issues)
+        word, self.i = _read_word(s, i, n, self.issues, scan=self.scan)
         return ("w", word)
 
     def _redirect(self, i: int, fd: int) -> tuple[object, ...]:
@@ -549,6 +641,12 @@ class _Lexer:
 _SEPARATORS = frozenset({";", "&", "&&", "||", ";;", ";&", ";;&", "|", "|&"})
 _OPENERS = frozenset({"if", "then", "else", "elif", "while", "until", "do", "!", "time", "coproc"})
 _CLOSERS = frozenset({"fi", "done", "esac", "}", "]]", "in"})
+
+
+def _is_array_start(text: str) -> bool:
+    """``NAME=`` or ``NAME+=`` and nothing else (``arr=( ... )``)."""
+    found = assignment_prefix(text)
+    return found is not None and found[1] == len(text) and "[" not in text
 
 
 class _Parser:
@@ -729,7 +827,7 @@ class _Parser:
                 if (
                     self.peek()[0] == "op"
                     and self.peek()[1] == "("
-                    and _ARRAY_START.fullmatch(words[-1].plain() or "")
+                    and _is_array_start(words[-1].plain() or "")
                 ):
                     words[-1] = self._array_value(words[-1])
                     continue
@@ -1282,7 +1380,7 @@ class _Evaluator:
                 rscope.env = {"HOME": "/home/.remote"}
                 rscope.cwd = "/home/.remote"
                 self.script(remote, rscope, pipes)
-        elif name in _INTERPRETERS or _PY_VERSIONED.fullmatch(name):
+        elif name in _INTERPRETERS or (name.startswith("python3.") and name[8:].isdigit()):
             code = _interpreter_code(args)
             if code is None and cmd.stdin_text is not None and _reads_script_from_stdin(args):
                 code = cmd.stdin_text
@@ -1317,10 +1415,9 @@ class _Evaluator:
             scope.env.pop("PWD", None)
         elif name in ("export", "declare", "typeset", "local", "readonly"):
             for a in args[1:]:
-                m = _ASSIGN.match(a.value)
-                if m and not a.value.startswith("-"):
-                    value = a.value[m.end() :]
-                    _assign(scope.env, m.group(1), Arg(value, a.dynamic, a.glob))
+                found = assignment_prefix(a.value)
+                if found is not None:
+                    _assign(scope.env, found[0], Arg(a.value[found[1] :], a.dynamic, a.glob))
         elif name == "unset":
             for a in args[1:]:
                 if not a.value.startswith("-"):
@@ -1361,7 +1458,7 @@ class _Evaluator:
                 text = str(p[1])
                 value.append(text)
                 empty.append(text)
-                if not p[2] and _GLOB_CHARS.search(text):
+                if not p[2] and _has_glob(text):
                     glob = True
             elif kind == _VAR:
                 name, op, argraw, q = str(p[1]), str(p[2]), str(p[3]), bool(p[4])
@@ -1371,7 +1468,7 @@ class _Evaluator:
                         return [Arg(v) for v in known.split()]
                     value.append(known)
                     empty.append(known)
-                    glob = glob or (not q and bool(_GLOB_CHARS.search(known)))
+                    glob = glob or (not q and _has_glob(known))
                 elif op in ("", "other", "len", "indirect"):
                     dynamic = True
                     value.append("$" + name if op == "" else "${" + name + "}")
@@ -1528,10 +1625,10 @@ def _split_assignment(word: Word) -> tuple[str, Word] | None:
     if first[0] != _LIT or first[2]:
         return None
     text = str(first[1])
-    m = _ASSIGN.match(text)
-    if not m:
+    found = assignment_prefix(text)
+    if found is None:
         return None
-    rest = text[m.end() :]
+    rest = text[found[1] :]
     parts: list[tuple[object, ...]] = []
     if rest.startswith("~") and (len(rest) == 1 or rest[1] == "/"):
         parts.append((_TILDE, ""))
@@ -1541,7 +1638,7 @@ def _split_assignment(word: Word) -> tuple[str, Word] | None:
     parts.extend(word.parts[1:])
     if not parts:
         parts.append((_LIT, "", True))
-    return m.group(1), Word(parts)
+    return found[0], Word(parts)
 
 
 def _join(cwd: str | None, path: str) -> str | None:
@@ -1567,8 +1664,7 @@ def _brace_expand(parts: list[tuple[object, ...]]) -> list[list[tuple[object, ..
             new_text = text[:start] + alt + text[end + 1 :]
             replaced: list[tuple[object, ...]] = [(_LIT, new_text, False)]
             if idx == 0 and new_text.startswith("~"):  # brace expansion happens before tilde expansion
-                m = _TILDE_USER.match(new_text, 1)
-                end_user = m.end() if m else 1
+                end_user = _span(new_text, 1, _TILDE_CHARS)
                 if end_user == len(new_text) or new_text[end_user] == "/":
                     replaced = [(_TILDE, new_text[1:end_user])]
                     if new_text[end_user:]:
@@ -1615,18 +1711,27 @@ def _find_brace(text: str) -> tuple[int, int, list[str]] | None:
     return None
 
 
+def _small_int(text: str, digits: int) -> int | None:
+    body = text[1:] if text.startswith("-") else text
+    if not body or len(body) > digits or not body.isdigit() or not body.isascii():
+        return None
+    return int(text)
+
+
 def _brace_sequence(inner: str) -> list[str] | None:
-    m = re.fullmatch(r"(-?\d{1,6})\.\.(-?\d{1,6})(?:\.\.(-?\d{1,4}))?", inner)
-    if m:
-        a, b = int(m.group(1)), int(m.group(2))
-        step = abs(int(m.group(3) or 1)) or 1
-        rng = range(a, b + 1, step) if a <= b else range(a, b - 1, -step)
-        return [str(v) for v in list(rng)[:_MAX_BRACE]]
-    m = re.fullmatch(r"([A-Za-z])\.\.([A-Za-z])", inner)
-    if m:
-        a, b = ord(m.group(1)), ord(m.group(2))
-        rng = range(a, b + 1) if a <= b else range(a, b - 1, -1)
-        return [chr(v) for v in list(rng)[:_MAX_BRACE]]
+    """``{1..5}``, ``{10..0..2}``, ``{a..e}`` -> the values (capped)."""
+    pieces = inner.split("..")
+    if len(pieces) in (2, 3):
+        a, b = _small_int(pieces[0], 6), _small_int(pieces[1], 6)
+        step = _small_int(pieces[2], 4) if len(pieces) == 3 else 1
+        if a is not None and b is not None and step is not None:
+            step = abs(step) or 1
+            rng = range(a, b + 1, step) if a <= b else range(a, b - 1, -step)
+            return [str(v) for v in rng[:_MAX_BRACE]]
+    if len(pieces) == 2 and all(len(p) == 1 and p.isascii() and p.isalpha() for p in pieces):
+        x, y = ord(pieces[0]), ord(pieces[1])
+        letters = range(x, y + 1) if x <= y else range(x, y - 1, -1)
+        return [chr(v) for v in letters[:_MAX_BRACE]]
     return None
 
 
@@ -1773,10 +1878,9 @@ def _strip_prefixes(
             if v == "--":
                 i += 1
                 break
-            if name == "env" and _ASSIGN.match(v):
-                m = _ASSIGN.match(v)
-                assert m is not None
-                env.append((m.group(1), Arg(v[m.end() :], args[i].dynamic, args[i].glob)))
+            found = assignment_prefix(v) if name == "env" else None
+            if found is not None:
+                env.append((found[0], Arg(v[found[1] :], args[i].dynamic, args[i].glob)))
                 i += 1
                 continue
             if name == "env" and (v in ("-S", "--split-string") or v.startswith(("-S", "--split-string="))):
@@ -1812,7 +1916,7 @@ def _strip_prefixes(
 
 
 def _quote(value: str) -> str:
-    if value and re.fullmatch(r"[A-Za-z0-9_./:=@%+,-]+", value):
+    if value and all(c in _QUOTE_SAFE for c in value):
         return value
     return "'" + value.replace("'", "'\\''") + "'"
 
@@ -1996,9 +2100,7 @@ def _find_exec_commands(args: list[Arg]) -> list[list[Arg]]:
         names = [values[i + 1] for i, v in enumerate(values[:-1]) if v in ("-name", "-iname")]
         if len(names) == 1 and predicates <= {"-name", "-iname"} and "/" not in names[0]:
             fills = [
-                Arg(
-                    posixpath.join(s.value, names[0]), s.dynamic, s.glob or bool(_GLOB_CHARS.search(names[0]))
-                )
+                Arg(posixpath.join(s.value, names[0]), s.dynamic, s.glob or _has_glob(names[0]))
                 for s in starts[:8]
             ]
         else:
@@ -2056,7 +2158,6 @@ def _ssh_remote_command(args: list[Arg]) -> str | None:
 _INTERPRETERS = frozenset(
     {"python", "python2", "python3", "perl", "ruby", "node", "nodejs", "php", "deno", "bun", "pypy", "pypy3"}
 )
-_PY_VERSIONED = re.compile(r"python3\.\d+")
 
 
 def _interpreter_code(args: list[Arg]) -> str | None:
@@ -2078,23 +2179,14 @@ def _interpreter_code(args: list[Arg]) -> str | None:
     return None
 
 
-_EMBEDDED_SHELL = re.compile(
-    r"""(?:\bos\.system|\bos\.popen|\bsubprocess\.(?:run|call|check_call|check_output|Popen|getoutput|getstatusoutput)
+_EMBEDDED_SHELL = r"""(?:\bos\.system|\bos\.popen|\bsubprocess\.(?:run|call|check_call|check_output|Popen|getoutput|getstatusoutput)
         |\bsystem|\bexec(?:Sync)?|\bspawnSync|\bshell_exec|\bpassthru)
-        \s*\(?\s*(?:r|f|b)?("([^"\\]*(?:\\.[^"\\]*)*)"|'([^'\\]*(?:\\.[^'\\]*)*)')""",
-    re.VERBOSE,
-)
-_EMBEDDED_LIST = re.compile(
-    r"""\b(?:subprocess\.(?:run|call|check_call|check_output|Popen)|os\.exec\w*|spawn|execFile(?:Sync)?)\s*\(\s*
-        [^\[\)]*?\[([^\]]{1,2000})\]""",
-    re.VERBOSE,
-)
-_EMBEDDED_DELETE = re.compile(
-    r"""\b(rmtree|remove_tree|rmSync|rm_rf|rm_r|remove|unlink|rmdir|unlinkSync)\s*\(\s*(?:r|f)?
-        (?:"([^"\\]*)"|'([^'\\]*)')([^)]{0,80})""",
-    re.VERBOSE,
-)
-_STRING_LITERAL = re.compile(r"""'([^'\\]*(?:\\.[^'\\]*)*)'|"([^"\\]*(?:\\.[^"\\]*)*)\"""")
+        \s*\(?\s*(?:r|f|b)?("([^"\\]*(?:\\.[^"\\]*)*)"|'([^'\\]*(?:\\.[^'\\]*)*)')"""
+_EMBEDDED_LIST = r"""\b(?:subprocess\.(?:run|call|check_call|check_output|Popen)|os\.exec\w*|spawn|execFile(?:Sync)?)\s*\(\s*
+        [^\[\)]*?\[([^\]]{1,2000})\]"""
+_EMBEDDED_DELETE = r"""\b(rmtree|remove_tree|rmSync|rm_rf|rm_r|remove|unlink|rmdir|unlinkSync)\s*\(\s*(?:r|f)?
+        (?:"([^"\\]*)"|'([^'\\]*)')([^)]{0,80})"""
+_STRING_LITERAL = r"""'([^'\\]*(?:\\.[^'\\]*)*)'|"([^"\\]*(?:\\.[^"\\]*)*)\""""
 
 
 def _reads_script_from_stdin(args: list[Arg]) -> bool:
@@ -2106,7 +2198,7 @@ def _reads_script_from_stdin(args: list[Arg]) -> bool:
 def _embedded_shell_strings(code: str) -> list[str]:
     """Shell command strings passed to os.system / subprocess / system / execSync in inline code."""
     out = []
-    for m in _EMBEDDED_SHELL.finditer(code[:65536]):
+    for m in compiled(_EMBEDDED_SHELL, verbose=True).finditer(code[:65536]):
         text = m.group(2) if m.group(2) is not None else m.group(3)
         if text:
             out.append(text)
@@ -2119,7 +2211,7 @@ def _embedded_argv_lists(code: str) -> list[list[str]]:
     """Argument lists like ``subprocess.run(["rm", "-rf", "/"])`` in inline code, and library deletes
     (``shutil.rmtree('/x')``, ``os.remove(...)``, ``fs.rmSync(..., {recursive: true})``) as rm commands."""
     out = []
-    for m in _EMBEDDED_DELETE.finditer(code[:65536]):
+    for m in compiled(_EMBEDDED_DELETE, verbose=True).finditer(code[:65536]):
         path = m.group(2) if m.group(2) is not None else m.group(3)
         recursive = m.group(1) in ("rmtree", "rmSync", "rm_rf", "rm_r", "remove_tree") or "recursive" in (
             m.group(4) or ""
@@ -2127,8 +2219,8 @@ def _embedded_argv_lists(code: str) -> list[list[str]]:
         out.append(["rm", "-rf", path] if recursive else ["rm", path])
         if len(out) >= 16:
             return out
-    for m in _EMBEDDED_LIST.finditer(code[:65536]):
-        argv = [a or b for a, b in _STRING_LITERAL.findall(m.group(1)) if a or b]
+    for m in compiled(_EMBEDDED_LIST, verbose=True).finditer(code[:65536]):
+        argv = [a or b for a, b in compiled(_STRING_LITERAL).findall(m.group(1)) if a or b]
         if argv:
             out.append(argv)
         if len(out) >= 16:
@@ -2191,7 +2283,7 @@ def _fallback(result: ParseResult, text: str, cwd: str | None, exc: BaseExceptio
     result.commands = []
     result.issues.append(f"parser error ({type(exc).__name__}); crude word split used")
     try:
-        for seg in re.split(r"&&|\|\||[;|&\n()`]|\$\(", text[:MAX_INPUT])[:MAX_COMMANDS]:
+        for seg in compiled(r"&&|\|\||[;|&\n()`]|\$\(").split(text[:MAX_INPUT])[:MAX_COMMANDS]:
             words = [w.strip("'\"") for w in seg.split()]
             if words:
                 cmd = Command([Arg(w) for w in words])
