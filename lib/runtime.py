@@ -140,19 +140,24 @@ def _handler_modules(event_name: str, config: dict[str, object]) -> list[tuple[s
     return modules
 
 
-def _full_site() -> None:
-    """The normal ``site`` set-up (``.pth`` files, user site, ``sitecustomize``) before a user's module
-    is imported. The installed ``claude-hooks`` entry script starts Python with ``-S`` because that
-    set-up costs every hook process milliseconds the built-in handlers do not need."""
+def _prepare_for_user_code() -> None:
+    """The interpreter as a user's module expects it: the normal ``site`` set-up (``.pth`` files,
+    user site, ``sitecustomize``) and the cyclic garbage collector on. The installed
+    ``claude-hooks`` entry script starts Python with ``-S`` and the collector off, because both cost
+    every hook process time the built-in handlers do not need (see :mod:`lib.installer`)."""
     if sys.flags.no_site and "site" not in sys.modules:
         import site
 
         site.main()
+    import gc
+
+    if not gc.isenabled():
+        gc.enable()
 
 
 def _import_handler_module(spec: str, project_dir: str, *, user: bool = True) -> None:
     if user:
-        _full_site()
+        _prepare_for_user_code()
     if spec.endswith(".py") or os.sep in spec:
         import importlib.util
 

@@ -58,16 +58,18 @@ def test_pretooluse_imports_nothing_heavy(hook_project: HookProject) -> None:
     assert {"hooks.breaker", "hooks.rate_limit"} <= modules
 
 
-def test_a_users_handler_module_gets_the_full_site_set_up(hook_project: HookProject) -> None:
+def test_a_users_handler_module_gets_the_full_site_set_up_and_the_collector(
+    hook_project: HookProject,
+) -> None:
     (hook_project.path / "mine.py").write_text(
-        "import sys\n"
+        "import gc, sys\n"
         "from lib import context, hook\n\n"
         "@hook('UserPromptSubmit')\n"
         "def where(event):\n"
-        "    return context(f\"site={'site' in sys.modules} no_site={sys.flags.no_site}\")\n"
+        "    return context(f\"site={'site' in sys.modules} gc={gc.isenabled()} no_site={sys.flags.no_site}\")\n"
     )
     hook_project.write_config('[runtime]\nhandlers = ["mine.py"]\n')
     result = hook_project.run(payload_for("UserPromptSubmit"))
     assert result.code == 0, result.stderr
     assert result.json is not None
-    assert result.json["hookSpecificOutput"]["additionalContext"] == "site=True no_site=1"
+    assert result.json["hookSpecificOutput"]["additionalContext"] == "site=True gc=True no_site=1"

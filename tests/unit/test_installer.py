@@ -90,19 +90,22 @@ def _run_script(script: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(script), *args], capture_output=True, text=True, env=env, timeout=60)
 
 
-def test_entry_script_runs_python_without_site_and_finds_the_runtime(tmp_path: Path) -> None:
+def test_entry_script_runs_python_without_site_or_collector_and_finds_the_runtime(tmp_path: Path) -> None:
     python = os.path.realpath(sys.executable)
     text = entry_script(python, [str(REPO)])
     assert text.startswith(f"#!{python} -S\n") and "import re" not in text
     script = tmp_path / "claude-hooks"
     script.write_text(
-        text.replace("from lib.runtime import main", "print(sys.flags.no_site)\nfrom lib.runtime import main")
+        text.replace(
+            "from lib.runtime import main",
+            "print(sys.flags.no_site, gc.isenabled())\nfrom lib.runtime import main",
+        )
     )
     script.chmod(0o755)
     proc = _run_script(script, "--help")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines() == [
-        "1",
+        "1 False",
         "usage: claude-hooks EVENT < payload.json  (run by Claude Code; see README)",
     ]
 
