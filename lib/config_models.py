@@ -104,10 +104,44 @@ class GuardsSection(Section):
     bash: bool = Field(True, description="Guard Bash commands.")
     files: bool = Field(True, description="Guard file reads and writes.")
     allowlist: list[str] = Field(
-        default_factory=list, description="Bash commands always allowed (exact, or 're:<regex>')."
+        default_factory=list,
+        description="Bash commands always allowed: exact, a glob (`npm *`) or 're:<regex>'; "
+        "matched against one simple command at a time.",
     )
     protected_paths: list[str] = Field(default_factory=list, description="Extra protected path globs.")
     unprotected_paths: list[str] = Field(default_factory=list, description="Default protected globs to drop.")
+    protected_branches: list[str] = Field(
+        default_factory=lambda: ["main", "master"],
+        description="Branches a force-push or a branch deletion of is denied.",
+    )
+    writable_dirs: list[str] = Field(
+        default_factory=list,
+        description="Directories outside the project that writes may go to without asking.",
+    )
+    rules: dict[str, Literal["deny", "ask", "allow"]] = Field(
+        default_factory=dict,
+        description="Per-rule decision overriding the level, by rule id (see `python -m lib guards rules`).",
+    )
+
+    @field_validator("allowlist")
+    @classmethod
+    def _allowlist_compiles(cls, value: list[str]) -> list[str]:
+        from lib.guards.bash_policy import compile_allowlist
+
+        compile_allowlist(value)  # raises ValueError naming a bad re: entry
+        return value
+
+    @field_validator("rules")
+    @classmethod
+    def _known_rules(cls, value: dict[str, str]) -> dict[str, str]:
+        from lib.guards.bash_policy import RULES as BASH_RULES
+        from lib.guards.file_policy import RULES as FILE_RULES
+
+        unknown = sorted(set(value) - set(BASH_RULES) - set(FILE_RULES))
+        if unknown:
+            known = ", ".join(sorted(set(BASH_RULES) | set(FILE_RULES)))
+            raise ValueError(f"unknown rule id(s) {', '.join(unknown)}; known rules: {known}")
+        return value
 
 
 class BackendSection(Section):

@@ -46,6 +46,8 @@ EVENTS: tuple[str, ...] = (
     "SubagentStart",
     "SubagentStop",
     "PreCompact",
+    "TaskCreated",
+    "TaskCompleted",
     "Stop",
 )
 #: Where install.sh puts the virtual environment, relative to the project.

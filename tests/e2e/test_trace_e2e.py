@@ -103,7 +103,7 @@ def test_real_session_leaves_a_complete_trace(run_claude: ClaudeRunner, hook_pro
     assert [h["name"] for h in denied["fields"]["handlers"] if h.get("decision") == "deny"] == ["no_curl"]
 
     # the Stop hook read the bus and left its one-line summary
-    summary = next(r for r in records if r["hook"] == "handler" and r["event"] == "Stop")
+    summary = next(r for r in records if r["hook"] == "session_summary" and r["event"] == "Stop")
     assert summary["message"].startswith("Session so far: 3 tool calls (Bash 3), 1 failed, 1 denied")
 
     status = json.loads(lib_cli(hook_project, "status", "--json", "--all"))

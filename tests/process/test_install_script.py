@@ -20,13 +20,11 @@ def _install(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess
     )
 
 
-def test_install_twice_then_uninstall(installed_runtime: Path, tmp_path: Path) -> None:
+def test_install_twice_then_uninstall(tmp_path: Path) -> None:
     project = tmp_path / "p"
     (project / ".claude").mkdir(parents=True)
     settings = project / ".claude" / "settings.json"
     settings.write_text(json.dumps(USER))
-    # Reuse the session's environment so this test does not download anything again.
-    (project / ".claude" / "hooks-runtime").symlink_to(installed_runtime / ".claude" / "hooks-runtime")
 
     first = _install(str(project))
     assert first.returncode == 0, first.stderr
@@ -35,8 +33,19 @@ def test_install_twice_then_uninstall(installed_runtime: Path, tmp_path: Path) -
     backups = list(settings.parent.glob("settings.json.bak-*"))
     assert len(backups) == 1 and json.loads(backups[0].read_text()) == USER
 
+    assert "environment: creating" in first.stdout
+    pre = subprocess.run(
+        ["sh", "-c", installed["hooks"]["PreToolUse"][-1]["hooks"][0]["command"]],
+        input=json.dumps(payload_for("PreToolUse", "Bash")).encode(),
+        capture_output=True,
+        env={"PATH": "/usr/bin:/bin", "CLAUDE_PROJECT_DIR": str(project)},
+        timeout=60,
+    )
+    assert pre.returncode == 0 and b"Traceback" not in pre.stderr
+
     second = _install(str(project))
     assert second.returncode == 0
+    assert "environment: " in second.stdout and "already up to date" in second.stdout
     assert f"settings: {settings} already up to date" in second.stdout
     assert json.loads(settings.read_text()) == installed
     assert len(list(settings.parent.glob("settings.json.bak-*"))) == 1

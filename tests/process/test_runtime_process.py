@@ -119,7 +119,8 @@ def test_user_handlers_combine_with_claude_code_precedence(policy_project: HookP
     other = policy_project.run(payload_for("PreToolUse", "Bash", tool_input={"command": "ls"}))
     assert other.decision == "ask" and other.reason == "double-check this"
 
-    write = policy_project.run(payload_for("PreToolUse", "Write"))
+    inside = {"file_path": str(policy_project.path / "notes.txt"), "content": "hello\n"}
+    write = policy_project.run(payload_for("PreToolUse", "Write", tool_input=inside))
     assert write.decision is None  # matcher Bash|Write ran but had nothing to say; others don't match
 
 
