@@ -15,14 +15,13 @@ from __future__ import annotations
 import time
 
 from lib.breaker import machine
-from lib.breaker.api import CircuitBreaker, CircuitBreakerError
 from lib.breaker.machine import HALF_OPEN, PARAM_NAMES, BreakerParams
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
 
-    from lib.breaker.api import StateChange
+    from lib.breaker.api import CircuitBreaker, CircuitBreakerError, StateChange
     from lib.breaker.storage import BreakerStorage
 
 __all__ = [
@@ -292,6 +291,8 @@ class ToolBreakers:
         params = self.settings.params_for(key, tool_name)
         if params is None:
             return None
+        from lib.breaker.api import CircuitBreaker
+
         return CircuitBreaker(
             key,
             params,
@@ -306,6 +307,14 @@ class ToolBreakers:
     ) -> Denial | None:
         """PreToolUse: ``None`` to let the call through, or a :class:`Denial`."""
         key = self.key_for(tool_name, tool_input)
+        params = self.settings.params_for(key, tool_name)
+        if params is None:
+            return None
+        now = self.clock()
+        if self._settled(key, lambda rec: machine.acquire(rec, params, now, tool_use_id or "")):
+            return None  # a closed breaker admits without a change: nothing to store or report
+        from lib.breaker.api import CircuitBreakerError
+
         breaker = self.breaker(key, tool_name)
         if breaker is None:
             return None
@@ -315,11 +324,26 @@ class ToolBreakers:
             return Denial(key, err, format_denial(key, tool_name, err, self.clock()))
         return None
 
+    def _settled(self, key: str, change: Callable[[object], machine.Step]) -> bool:
+        """Whether ``change`` admits and leaves the stored record of ``key`` as it is (read
+        lock-free, as the storage itself first tries it): then a :class:`CircuitBreaker` would store
+        nothing and report no state change, and the hook need not load :mod:`lib.breaker.api`."""
+        snapshot = self.storage.load(key)
+        step = change(snapshot)
+        return step.admitted and not step.transitions and step.record == machine.normalise(snapshot)
+
     def record_success(
         self, tool_name: str, tool_input: Mapping[str, object] | None, tool_use_id: str | None
     ) -> None:
         """PostToolUse."""
-        breaker = self.breaker(self.key_for(tool_name, tool_input), tool_name)
+        key = self.key_for(tool_name, tool_input)
+        params = self.settings.params_for(key, tool_name)
+        if params is None:
+            return
+        now = self.clock()
+        if self._settled(key, lambda rec: machine.record_success(rec, params, now, tool_use_id)):
+            return  # a closed breaker without failures: nothing to reset
+        breaker = self.breaker(key, tool_name)
         if breaker is not None:
             breaker.resume(tool_use_id).success()
 

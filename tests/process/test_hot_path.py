@@ -7,6 +7,8 @@ docs/architecture.md on the real command, by running it exactly as Claude Code d
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from hookkit import RUNTIME_REL, HookProject, payload_for
 
@@ -73,3 +75,14 @@ def test_a_users_handler_module_gets_the_full_site_set_up_and_the_collector(
     assert result.code == 0, result.stderr
     assert result.json is not None
     assert result.json["hookSpecificOutput"]["additionalContext"] == "site=True gc=True no_site=1"
+
+
+def test_a_closed_breaker_is_checked_and_cleared_from_a_lock_free_read(hook_project: HookProject) -> None:
+    # nothing to store, no state change: the breaker library (lib.breaker.api) is not even loaded
+    assert "lib.breaker.api" not in imported(hook_project, payload_for("PreToolUse", "Bash"))
+    assert "lib.breaker.api" not in imported(hook_project, payload_for("PostToolUse", "Bash"))
+    assert "lib.breaker.api" in imported(hook_project, payload_for("PostToolUseFailure", "Bash"))
+    # after a failure the next success resets the count through the breaker (and stores it)
+    assert "lib.breaker.api" in imported(hook_project, payload_for("PostToolUse", "Bash"))
+    breakers = json.loads((hook_project.path / ".claude" / "state" / "breakers.json").read_text())
+    assert breakers["breakers"]["Bash"]["consecutive_failures"] == 0  # the success reset the count
