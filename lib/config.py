@@ -70,10 +70,12 @@ def load_config(paths: Paths, environ: dict[str, str] | None = None) -> dict[str
         if isinstance(error, str):
             raise ConfigError(error, defaults=config)
         return config
+    raw: dict[str, object] = {}
     try:
-        config = validate_config(_read_file(paths.config_file), paths.config_file, env)
+        raw = _read_file(paths.config_file)
+        config = validate_config(raw, paths.config_file, env)
     except ConfigError as exc:
-        defaults = validate_config({}, environ={})
+        defaults = validate_config(_fail_mode_only(raw), environ={})
         _write_cache(paths, cache_path, key, defaults, error=str(exc))
         raise ConfigError(str(exc), defaults=defaults) from None
     _write_cache(paths, cache_path, key, config)
@@ -87,6 +89,14 @@ def _read_cache(cache_path: str) -> dict[str, object] | None:
     except (OSError, ValueError):
         return None
     return cached if isinstance(cached, dict) else None
+
+
+def _fail_mode_only(raw: dict[str, object]) -> dict[str, object]:
+    """The part of an invalid file still honoured: a valid ``runtime.fail_mode`` (a user who chose
+    fail-closed keeps it while another key is broken)."""
+    runtime = raw.get("runtime")
+    mode = runtime.get("fail_mode") if isinstance(runtime, dict) else None
+    return {"runtime": {"fail_mode": mode}} if mode in ("open", "closed") else {}
 
 
 def _read_file(path: str) -> dict[str, object]:

@@ -41,6 +41,7 @@ class Invocation:
 
     __slots__ = (
         "config",
+        "config_error",
         "correlation_id",
         "duration_ms",
         "error",
@@ -79,6 +80,7 @@ class Invocation:
         self.exit_code = 0
         self.error: str | None = None  # one-line description of a problem (bad input, bug, timeout)
         self.warnings: list[str] = []
+        self.config_error: str | None = None  # the config file is invalid (the defaults ran)
         #: per handler: {"name", "start_ns", "duration_ms", "decision", "error"}
         self.handler_records: list[dict[str, object]] = []
         #: (topic, payload) events handlers asked to publish
@@ -125,6 +127,7 @@ def _load_config(paths: Paths, inv: Invocation) -> dict[str, object]:
         return load_config(paths)
     except ConfigError as exc:
         inv.warnings.append(f"config error, using defaults: {exc}")
+        inv.config_error = str(exc)
         return exc.defaults if exc.defaults is not None else validate_config({}, environ={})
 
 
@@ -297,6 +300,8 @@ def run(expected_event: str | None, stdin: BinaryIO, stdout: TextIO, stderr: Tex
                 sys.stdout = real_stdout
                 inv.events = event.published
                 inv.log_records = event.log.records
+            if inv.config_error and _fail_closed(name, config):
+                outcome = merge([outcome, _closed_deny("its config file is invalid")])
             outcome = _apply_stop_safety(name, payload, outcome, inv)
             out, render_warnings = render(name, outcome)
             inv.warnings.extend(render_warnings)
