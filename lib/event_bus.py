@@ -42,7 +42,18 @@ if TYPE_CHECKING:
     Subscriber = Callable[["Event"], None]
     Decoder = Callable[[bytes], object]
 
-__all__ = ["BUS_FILE", "TOPICS", "Consumer", "Event", "EventBus", "Subscription", "topic_matches"]
+__all__ = [
+    "BUS_FILE",
+    "TOPICS",
+    "Consumer",
+    "Event",
+    "EventBus",
+    "Subscribers",
+    "Subscription",
+    "check_topic",
+    "event_matches",
+    "topic_matches",
+]
 
 BUS_FILE = "events.jsonl"
 CONSUMER_DIR = "consumers"
@@ -142,20 +153,67 @@ class Event:
 class Subscription:
     """An in-process subscription; call :meth:`cancel` to stop receiving events."""
 
-    __slots__ = ("_bus", "callback", "pattern")
+    __slots__ = ("_subscribers", "callback", "pattern")
 
-    def __init__(self, bus: EventBus, pattern: str, callback: Subscriber) -> None:
-        self._bus = bus
+    def __init__(self, subscribers: Subscribers, pattern: str, callback: Subscriber) -> None:
+        self._subscribers = subscribers
         self.pattern = pattern
         self.callback = callback
 
     def cancel(self) -> None:
         """Unsubscribe (idempotent)."""
-        if self in self._bus._subscriptions:
-            self._bus._subscriptions.remove(self)
+        self._subscribers.remove(self)
 
 
-def _matches(event: Event, topics: Iterable[str] | None, session_id: str | None) -> bool:
+class Subscribers:
+    """The in-process subscribers of one bus object (the file bus or the Redis one).
+
+    :meth:`deliver` calls every subscriber whose pattern matches the event's topic; one that raises
+    is reported on stderr and in :attr:`errors`, and the others still get the event.
+    """
+
+    __slots__ = ("_subscriptions", "errors")
+
+    def __init__(self) -> None:
+        self._subscriptions: list[Subscription] = []
+        #: ``(subscription pattern, error text)`` of subscribers that raised, newest last
+        self.errors: list[tuple[str, str]] = []
+
+    def add(self, pattern: str, callback: Subscriber) -> Subscription:
+        """Call ``callback(event)`` for every delivered event whose topic matches ``pattern``."""
+        sub = Subscription(self, pattern, callback)
+        self._subscriptions.append(sub)
+        return sub
+
+    def remove(self, sub: Subscription) -> None:
+        """Drop a subscription (idempotent)."""
+        if sub in self._subscriptions:
+            self._subscriptions.remove(sub)
+
+    def deliver(self, event: Event) -> None:
+        """Hand ``event`` to the matching subscribers, isolating each one's errors."""
+        for sub in list(self._subscriptions):
+            if not topic_matches(sub.pattern, event.topic):
+                continue
+            try:
+                sub.callback(event)
+            except Exception as exc:
+                text = f"{type(exc).__name__}: {exc}"
+                self.errors.append((sub.pattern, text))
+                sys.stderr.write(
+                    f"claude-hooks: warning: event subscriber for {sub.pattern!r} raised on {event.topic} "
+                    f"(event {event.id}): {text}\n"
+                )
+
+
+def check_topic(topic: str) -> None:
+    """Raise ``ValueError`` unless ``topic`` is a non-empty word without white space."""
+    if not topic or any(c.isspace() for c in topic):
+        raise ValueError(f"event topic {topic!r} must be a non-empty word like 'tool.failure'")
+
+
+def event_matches(event: Event, topics: Iterable[str] | None, session_id: str | None) -> bool:
+    """Whether ``event`` is of session ``session_id`` (None: any) and matches one of ``topics`` (None: any)."""
     if session_id is not None and event.session_id != session_id:
         return False
     return topics is None or any(topic_matches(p, event.topic) for p in topics)
@@ -188,9 +246,7 @@ class EventBus:
         self.correlation_id = correlation_id
         self._clock = clock
         self._writer = JsonlWriter(self.path, max_bytes=max_bytes, backups=backups, lock_timeout=lock_timeout)
-        self._subscriptions: list[Subscription] = []
-        #: ``(subscription pattern, error text)`` of subscribers that raised, newest last
-        self.subscriber_errors: list[tuple[str, str]] = []
+        self._subscribers = Subscribers()
 
     # -- publishing -------------------------------------------------------------------------------
 
@@ -225,8 +281,7 @@ class EventBus:
         src = source or self.source
         bodies: list[tuple[str, dict[str, object]]] = []
         for topic, payload in events:
-            if not topic or any(c.isspace() for c in topic):
-                raise ValueError(f"event topic {topic!r} must be a non-empty word like 'tool.failure'")
+            check_topic(topic)
             bodies.append((topic, dict(payload or {})))
 
         def builder(topic: str, body: dict[str, object]) -> Callable[[int], dict[str, object]]:
@@ -241,28 +296,17 @@ class EventBus:
             for (position, _), (topic, body) in zip(written, bodies, strict=True)
         ]
         for event in published:
-            self._deliver(event)
+            self._subscribers.deliver(event)
         return published
-
-    def _deliver(self, event: Event) -> None:
-        for sub in list(self._subscriptions):
-            if not topic_matches(sub.pattern, event.topic):
-                continue
-            try:
-                sub.callback(event)
-            except Exception as exc:
-                text = f"{type(exc).__name__}: {exc}"
-                self.subscriber_errors.append((sub.pattern, text))
-                sys.stderr.write(
-                    f"claude-hooks: warning: event subscriber for {sub.pattern!r} raised on {event.topic} "
-                    f"(event {event.id}): {text}\n"
-                )
 
     def subscribe(self, pattern: str, callback: Subscriber) -> Subscription:
         """Call ``callback(event)`` for every event this bus object publishes whose topic matches."""
-        sub = Subscription(self, pattern, callback)
-        self._subscriptions.append(sub)
-        return sub
+        return self._subscribers.add(pattern, callback)
+
+    @property
+    def subscriber_errors(self) -> list[tuple[str, str]]:
+        """``(subscription pattern, error text)`` of subscribers that raised, newest last."""
+        return self._subscribers.errors
 
     # -- reading ----------------------------------------------------------------------------------
 
@@ -290,7 +334,7 @@ class EventBus:
                 event = Event.from_record(entry.record, entry.position)
                 if event is None or (since is not None and event.id <= since):
                     continue
-                if _matches(event, topic_list, session_id):
+                if event_matches(event, topic_list, session_id):
                     yield event
 
     def consumer(
@@ -372,7 +416,7 @@ class Consumer:
         with JsonlReader(self.bus.path, start=start, decoder=decoder) as reader:
             for entry in reader:
                 event = Event.from_record(entry.record, entry.position)
-                wanted = event is not None and _matches(event, self.topics, self.session_id)
+                wanted = event is not None and event_matches(event, self.topics, self.session_id)
                 if event is not None and wanted and event.id in acked:
                     wanted = False
                     self._scanned.append((entry.position, entry.next_position, True))

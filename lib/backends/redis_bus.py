@@ -24,12 +24,11 @@ from __future__ import annotations
 
 import json
 import socket
-import sys
 import time
 
 from lib.backends.fallback import report_fallback
 from lib.backends.redis_client import BLOCK_SECONDS, BackendUnavailable, call, command
-from lib.event_bus import Event, Subscription, topic_matches
+from lib.event_bus import Event, Subscribers, check_topic, event_matches
 from lib.hook_logger import iso_timestamp
 
 TYPE_CHECKING = False
@@ -38,7 +37,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from lib.backends.settings import BackendSettings
-    from lib.event_bus import EventBus
+    from lib.event_bus import EventBus, Subscription
 
     Subscriber = Callable[[Event], None]
     Decoder = Callable[[bytes], object]
@@ -92,12 +91,6 @@ def _event(entry_id: bytes, fields: Mapping[bytes, bytes] | None, decoder: Decod
     )
 
 
-def _wanted(event: Event, topics: list[str] | None, session_id: str | None) -> bool:
-    if session_id is not None and event.session_id != session_id:
-        return False
-    return topics is None or any(topic_matches(p, event.topic) for p in topics)
-
-
 class RedisEventBus:
     """Publish to and read from one project's Redis stream (same methods as the file bus).
 
@@ -128,9 +121,7 @@ class RedisEventBus:
         self._fallback_factory = fallback
         self._fallback: EventBus | None = None
         self._warn = warn
-        self._subscriptions: list[Subscription] = []
-        #: ``(subscription pattern, error text)`` of subscribers that raised, newest last
-        self.subscriber_errors: list[tuple[str, str]] = []
+        self._subscribers = Subscribers()
 
     # -- publishing -------------------------------------------------------------------------------
 
@@ -145,8 +136,7 @@ class RedisEventBus:
     ) -> Event:
         """Append an event to the stream (or to the file bus when Redis is unavailable and falling
         back is allowed), then hand it to the matching in-process subscribers."""
-        if not topic or any(c.isspace() for c in topic):
-            raise ValueError(f"event topic {topic!r} must be a non-empty word like 'tool.failure'")
+        check_topic(topic)
         ts = iso_timestamp(self._clock())
         sid = session_id if session_id is not None else self.session_id
         cid = correlation_id if correlation_id is not None else self.correlation_id
@@ -182,28 +172,17 @@ class RedisEventBus:
             event = self._fallback.publish(topic, body, session_id=sid, correlation_id=cid, source=src)
         else:
             event = Event(event_id(entry), ts, topic, src, body, sid, cid)
-        self._deliver(event)
+        self._subscribers.deliver(event)
         return event
-
-    def _deliver(self, event: Event) -> None:
-        for sub in list(self._subscriptions):
-            if not topic_matches(sub.pattern, event.topic):
-                continue
-            try:
-                sub.callback(event)
-            except Exception as exc:
-                text = f"{type(exc).__name__}: {exc}"
-                self.subscriber_errors.append((sub.pattern, text))
-                sys.stderr.write(
-                    f"claude-hooks: warning: event subscriber for {sub.pattern!r} raised on {event.topic} "
-                    f"(event {event.id}): {text}\n"
-                )
 
     def subscribe(self, pattern: str, callback: Subscriber) -> Subscription:
         """Call ``callback(event)`` for every event this bus object publishes whose topic matches."""
-        sub = Subscription(self, pattern, callback)  # type: ignore[arg-type]
-        self._subscriptions.append(sub)
-        return sub
+        return self._subscribers.add(pattern, callback)
+
+    @property
+    def subscriber_errors(self) -> list[tuple[str, str]]:
+        """``(subscription pattern, error text)`` of subscribers that raised, newest last."""
+        return self._subscribers.errors
 
     # -- reading ----------------------------------------------------------------------------------
 
@@ -228,7 +207,7 @@ class RedisEventBus:
             for entry_id, fields in batch:
                 last = entry_id.decode()
                 event = _event(entry_id, fields, decoder)
-                if event is not None and _wanted(event, topic_list, session_id):
+                if event is not None and event_matches(event, topic_list, session_id):
                     yield event
             if len(batch) < _BATCH:
                 break
@@ -244,7 +223,7 @@ class RedisEventBus:
                 for entry_id, fields in entries:
                     cursor = entry_id.decode()
                     event = _event(entry_id, fields, decoder)
-                    if event is not None and _wanted(event, topic_list, session_id):
+                    if event is not None and event_matches(event, topic_list, session_id):
                         yield event
 
     def consumer(
@@ -368,7 +347,7 @@ class RedisConsumer:
             added = 0
             for entry_id, fields in entries:
                 event = _event(entry_id, fields, decoder)
-                if event is None or not _wanted(event, self.topics, self.session_id):
+                if event is None or not event_matches(event, self.topics, self.session_id):
                     skip.append(entry_id)  # trimmed, foreign, or not for us: processed by skipping
                     continue
                 if event.id not in seen:
