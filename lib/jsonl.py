@@ -179,6 +179,29 @@ def _current_generation(lock_fd: int, path: str) -> int:
     return rotated[-1] + 1 if rotated else 0
 
 
+# close(), with-block exit and collection, shared by JsonlWriter and JsonlReader (which hold the same
+# two descriptors) as plain functions rather than a base class: one class less to build per hook start.
+
+
+def _close_descriptors(self: JsonlWriter | JsonlReader) -> None:
+    """Close the open descriptors (a writer reopens them on its next append)."""
+    for fd in (self._fd, self._lock_fd):
+        if fd >= 0:
+            os.close(fd)
+    self._fd = self._lock_fd = -1
+
+
+def _exit_closing(self: JsonlWriter | JsonlReader, *exc: object) -> None:
+    self.close()
+
+
+def _close_quietly(self: JsonlWriter | JsonlReader) -> None:
+    try:
+        self.close()
+    except Exception:
+        pass
+
+
 class JsonlWriter:
     """Appends records to one JSONL file, safely shared by many processes, with size-based rotation.
 
@@ -277,24 +300,12 @@ class JsonlWriter:
         """Rotate now (whatever the size); return the generation given to the old file, or None if empty."""
         return self._rotate(None)
 
-    def close(self) -> None:
-        """Close the descriptors (the writer reopens them on the next append)."""
-        for fd in (self._fd, self._lock_fd):
-            if fd >= 0:
-                os.close(fd)
-        self._fd = self._lock_fd = -1
+    close = _close_descriptors
+    __exit__ = _exit_closing
+    __del__ = _close_quietly
 
     def __enter__(self) -> JsonlWriter:
         return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:
-            pass
 
     # -- internals --------------------------------------------------------------------------------
 
@@ -443,26 +454,12 @@ class JsonlReader:
             if not got:
                 time.sleep(poll_interval)
 
-    def close(self) -> None:
-        """Close the open descriptors."""
-        if self._fd >= 0:
-            os.close(self._fd)
-        if self._lock_fd >= 0:
-            os.close(self._lock_fd)
-        self._fd = -1
-        self._lock_fd = -1
+    close = _close_descriptors
+    __exit__ = _exit_closing
+    __del__ = _close_quietly
 
     def __enter__(self) -> JsonlReader:
         return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:
-            pass
 
     # -- internals --------------------------------------------------------------------------------
 
