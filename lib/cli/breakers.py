@@ -14,21 +14,14 @@ import argparse
 import json
 import sys
 import time
-from fnmatch import fnmatchcase
 
 from lib.breaker.api import BreakerSnapshot, CircuitBreaker
 from lib.breaker.machine import HALF_OPEN, OPEN
 from lib.breaker.storage import JsonStoreStorage
 from lib.breaker.tools import error_summary
-from lib.paths import resolve_paths
+from lib.cli._state import add_json_option, name_matches, open_cli_state, print_table, report_changes
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from lib.store import StateStore
-
-__all__ = ["open_cli_state", "register"]
-
-_LOCK_TIMEOUT = 5.0
+__all__ = ["register"]
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -38,16 +31,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="list, reset or force the circuit breakers",
         description="Circuit breakers of the project's tools (state in .claude/state/breakers.json).",
     )
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    add_json_option(parser)
     parser.set_defaults(func=_list)
     actions = parser.add_subparsers(dest="breakers_action", metavar="ACTION")
 
     reset = actions.add_parser("reset", help="close breakers and clear their counts and forced state")
     reset.add_argument("names", nargs="*", metavar="NAME", help="breaker key or glob")
     reset.add_argument("--all", action="store_true", help="reset every breaker")
-    reset.add_argument(
-        "--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output"
-    )
+    add_json_option(reset, action=True)
     reset.set_defaults(func=_reset)
 
     for action, text in (
@@ -56,28 +47,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     ):
         force = actions.add_parser(action, help=f"force breakers {action}: {text}")
         force.add_argument("names", nargs="+", metavar="NAME", help="breaker key or glob")
-        force.add_argument(
-            "--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output"
-        )
+        add_json_option(force, action=True)
         force.set_defaults(func=_force, force=action)
-
-
-def open_cli_state(args: argparse.Namespace, name: str) -> StateStore:
-    """The project's state store ``name`` on its configured backend (files, or Redis per ``[backend]``)."""
-    from lib.backends import open_state
-    from lib.config import ConfigError, load_config
-
-    paths = resolve_paths(getattr(args, "project", None))
-    try:
-        config = load_config(paths)
-    except ConfigError as exc:
-        print(f"warning: {exc}; using the default backend (files)", file=sys.stderr)
-        config = {}
-
-    def warn(message: str) -> None:
-        print(f"warning: {message}", file=sys.stderr)
-
-    return open_state(paths, config, name, lock_timeout=_LOCK_TIMEOUT, warn=warn)
 
 
 def _storage(args: argparse.Namespace) -> JsonStoreStorage:
@@ -136,9 +107,7 @@ def _list(args: argparse.Namespace) -> int:
         )
         for s in snaps
     ]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
-    for row in rows:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)) + "  " + row[-1])
+    print_table(rows)
     return 0
 
 
@@ -147,7 +116,7 @@ def _match(names: list[str], known: list[str]) -> tuple[list[str], list[str]]:
     found: list[str] = []
     missing = []
     for name in names:
-        hits = [k for k in known if k == name or fnmatchcase(k, name)]
+        hits = [k for k in known if name_matches(k, name)]
         if not hits:
             missing.append(name)
         found.extend(h for h in hits if h not in found)
@@ -157,17 +126,15 @@ def _match(names: list[str], known: list[str]) -> tuple[list[str], list[str]]:
 def _report(
     args: argparse.Namespace, verb: str, done: list[str], missing: list[str], known: list[str]
 ) -> int:
-    if getattr(args, "json", False):
-        print(json.dumps({verb: done, "not_found": missing}, indent=2))
-    else:
-        for name in done:
-            print(f"{verb}: {name}")
-        for name in missing:
-            hint = f"known: {', '.join(known)}" if known else "no breakers are recorded"
-            print(f"no breaker matches {name!r} ({hint})", file=sys.stderr)
-        if not done and not missing:
-            print("No circuit breakers to reset.")
-    return 1 if missing else 0
+    hint = f"known: {', '.join(known)}" if known else "no breakers are recorded"
+    return report_changes(
+        args,
+        verb,
+        done,
+        missing,
+        no_match=lambda name: f"no breaker matches {name!r} ({hint})",
+        nothing="No circuit breakers to reset.",
+    )
 
 
 def _reset(args: argparse.Namespace) -> int:

@@ -20,6 +20,8 @@ import re
 import sys
 import time
 
+from lib.cli._state import add_json_option, open_cli_state, print_table, project_config
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from lib.guards.settings import GuardSettings
@@ -46,14 +48,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="guard settings, rules, the per-session off switch and dry runs",
         description="The built-in Bash and file guards ([guards] in .claude/hooks.toml).",
     )
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    add_json_option(parser)
     parser.set_defaults(func=_status)
     actions = parser.add_subparsers(dest="guards_action", metavar="ACTION")
 
     status = actions.add_parser("status", help="settings and sessions with guards off")
-    status.add_argument(
-        "--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output"
-    )
+    add_json_option(status, action=True)
     status.set_defaults(func=_status)
 
     off = actions.add_parser("off", help="switch the guards off for one Claude Code session")
@@ -69,9 +69,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     on.set_defaults(func=_on)
 
     rules = actions.add_parser("rules", help="every rule with its decision per level")
-    rules.add_argument(
-        "--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output"
-    )
+    add_json_option(rules, action=True)
     rules.set_defaults(func=_rules)
 
     check = actions.add_parser("check", help="what the guards would answer for a command or a path")
@@ -80,23 +78,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     check.add_argument("--cwd", help="working directory (default: the project)")
     check.add_argument("--level", choices=("strict", "standard", "permissive"), help="override guards.level")
     check.add_argument("--branch", help="current git branch (default: read from the repository)")
-    check.add_argument(
-        "--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output"
-    )
+    add_json_option(check, action=True)
     check.set_defaults(func=_check)
 
 
 def _context(args: argparse.Namespace) -> tuple[Paths, dict[str, object]]:
-    from lib.config import ConfigError, load_config
-    from lib.paths import resolve_paths
-
-    paths = resolve_paths(getattr(args, "project", None))
-    try:
-        config = load_config(paths)
-    except ConfigError as exc:
-        print(f"warning: {exc}; using the default guard settings", file=sys.stderr)
-        config = {}
-    return paths, config
+    return project_config(args, "using the default guard settings")
 
 
 def _settings(config: dict[str, object]) -> GuardSettings:
@@ -132,7 +119,6 @@ def _resolve_session(args: argparse.Namespace, paths: Paths) -> str | None:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from lib.cli.breakers import open_cli_state
     from lib.guards import switch
 
     _, config = _context(args)
@@ -186,7 +172,6 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _off(args: argparse.Namespace) -> int:
-    from lib.cli.breakers import open_cli_state
     from lib.guards import switch
 
     paths, _ = _context(args)
@@ -206,7 +191,6 @@ def _off(args: argparse.Namespace) -> int:
 
 
 def _on(args: argparse.Namespace) -> int:
-    from lib.cli.breakers import open_cli_state
     from lib.guards import switch
 
     paths, _ = _context(args)
@@ -239,9 +223,7 @@ def _rules(args: argparse.Namespace) -> int:
         marker = f" (set to {row['override']})" if row.get("override") else ""
         table.append((str(row["guard"]), str(row["id"]), str(row["strict"]), str(row["standard"]),
                       str(row["permissive"]), str(row["title"]) + marker))  # fmt: skip
-    widths = [max(len(r[c]) for r in table) for c in range(5)]
-    for r in table:
-        print("  ".join(cell.ljust(widths[c]) for c, cell in enumerate(r[:5])) + "  " + r[5])
+    print_table(table)
     print(f"\ncurrent level: {settings.level}")
     return 0
 

@@ -13,7 +13,7 @@ import json
 import sys
 import time
 
-from lib.cli.breakers import open_cli_state
+from lib.cli._state import add_json_option, name_matches, open_cli_state, print_table, report_changes
 from lib.rate_limiter import RateLimiter
 
 __all__ = ["register"]
@@ -26,15 +26,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="list or reset the rate-limit windows",
         description="Sliding-window rate limits of the project's tools (.claude/state/ratelimits.json).",
     )
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    add_json_option(parser)
     parser.set_defaults(func=_list)
     actions = parser.add_subparsers(dest="ratelimits_action", metavar="ACTION")
     reset = actions.add_parser("reset", help="forget the calls counted in windows")
     reset.add_argument("keys", nargs="*", metavar="KEY", help="window key or glob")
     reset.add_argument("--all", action="store_true", help="reset every window")
-    reset.add_argument(
-        "--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output"
-    )
+    add_json_option(reset, action=True)
     reset.set_defaults(func=_reset)
 
 
@@ -66,9 +64,7 @@ def _list(args: argparse.Namespace) -> int:
                 f"{max(0.0, float(w['clear_at']) - now):.0f}s",  # type: ignore[arg-type]
             )
         )
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    print_table(rows)
     return 0
 
 
@@ -78,20 +74,12 @@ def _reset(args: argparse.Namespace) -> int:
         return 2
     limiter = _limiter(args)
     done = limiter.reset(None if args.all else args.keys)
-    missing = [] if args.all else [k for k in args.keys if not any(_matches(d, k) for d in done)]
-    if getattr(args, "json", False):
-        print(json.dumps({"reset": done, "not_found": missing}, indent=2))
-    else:
-        for key in done:
-            print(f"reset: {key}")
-        for key in missing:
-            print(f"no rate-limit window matches {key!r}", file=sys.stderr)
-        if not done and not missing:
-            print("No rate-limit windows to reset.")
-    return 1 if missing else 0
-
-
-def _matches(key: str, pattern: str) -> bool:
-    from fnmatch import fnmatchcase
-
-    return key == pattern or fnmatchcase(key, pattern)
+    missing = [] if args.all else [k for k in args.keys if not any(name_matches(d, k) for d in done)]
+    return report_changes(
+        args,
+        "reset",
+        done,
+        missing,
+        no_match=lambda key: f"no rate-limit window matches {key!r}",
+        nothing="No rate-limit windows to reset.",
+    )

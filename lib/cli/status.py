@@ -17,13 +17,12 @@ from lib.backends import describe_project, status_line
 from lib.breaker.api import BreakerSnapshot
 from lib.breaker.storage import JsonStoreStorage
 from lib.cli._observe import dump_json, log_paths, short_time
+from lib.cli._state import LOCK_TIMEOUT, add_json_option, open_cli_state
 from lib.observability import SESSIONS_STORE
 from lib.rate_limiter import RateLimiter
 from lib.store import open_store
 
 __all__ = ["collect", "register"]
-
-_LOCK_TIMEOUT = 5.0
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -33,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="breakers, rate limits and active sessions",
         description="Current state of the project's hooks: breakers, rate-limit windows, sessions.",
     )
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    add_json_option(parser)
     parser.add_argument("--all", action="store_true", help="also list ended sessions")
     parser.add_argument(
         "--stale",
@@ -75,9 +74,9 @@ def collect(
     """Breakers, rate-limit windows and sessions as plain data (state from the given stores, which
     default to the files in ``state_dir``)."""
     now = time.time() if now is None else now
-    storage = breaker_storage or JsonStoreStorage.open(state_dir, lock_timeout=_LOCK_TIMEOUT)
+    storage = breaker_storage or JsonStoreStorage.open(state_dir, lock_timeout=LOCK_TIMEOUT)
     breakers = [BreakerSnapshot(name, rec, now).as_dict() for name, rec in storage.load_all().items()]
-    windows = (rate_limiter or RateLimiter.open(state_dir, lock_timeout=_LOCK_TIMEOUT)).status()
+    windows = (rate_limiter or RateLimiter.open(state_dir, lock_timeout=LOCK_TIMEOUT)).status()
     return {
         "breakers": breakers,
         "rate_limits": windows,
@@ -98,8 +97,6 @@ def _idle(seconds: object) -> str:
 def run(args: argparse.Namespace) -> int:
     """Print the status."""
     paths = log_paths(args)
-    from lib.cli.breakers import open_cli_state
-
     data = collect(
         paths.state_dir,
         stale_after=args.stale,

@@ -12,6 +12,8 @@ import json
 import sys
 import time
 
+from lib.cli._state import add_json_option, open_cli_state, print_table
+
 __all__ = ["register"]
 
 _STATUS_ORDER = ("in_progress", "pending", "completed", "deleted")
@@ -27,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--session", metavar="ID", help="one session: its id, a unique prefix, or 'latest'")
     parser.add_argument("--status", choices=_STATUS_ORDER, help="only tasks with this status")
     parser.add_argument("--all", action="store_true", help="include deleted tasks")
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    add_json_option(parser)
     parser.set_defaults(func=_list)
 
 
@@ -51,7 +53,6 @@ def _pick_session(
 
 
 def _list(args: argparse.Namespace) -> int:
-    from lib.cli.breakers import open_cli_state
     from lib.tasks import STORE, list_sessions, session_tasks
 
     store = open_cli_state(args, STORE)
@@ -104,7 +105,5 @@ def _list(args: argparse.Namespace) -> int:
         for t in tasks:
             subject = " ".join(str(t.get("subject") or "").split())
             rows.append((str(t.get("id")), str(t.get("status")), subject[:100]))
-        widths = [max(len(r[c]) for r in rows) for c in range(2)]
-        for row in rows:
-            print(f"  {row[0].ljust(widths[0])}  {row[1].ljust(widths[1])}  {row[2]}".rstrip())
+        print_table(rows, indent="  ")
     return 0

@@ -1,0 +1,106 @@
+"""Shared by the commands that show and change the project's state (breakers, ratelimits, tasks,
+guards, status): the config and state stores they open, the ``--json`` option, aligned tables, and
+resetting entries by name or glob."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from fnmatch import fnmatchcase
+
+from lib.paths import Paths, resolve_paths
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from lib.store import StateStore
+
+__all__ = [
+    "LOCK_TIMEOUT",
+    "add_json_option",
+    "name_matches",
+    "open_cli_state",
+    "print_table",
+    "project_config",
+    "report_changes",
+]
+
+LOCK_TIMEOUT = 5.0
+"""How long a command waits for a state store's lock (hooks hold it for milliseconds)."""
+
+
+def add_json_option(parser: argparse.ArgumentParser, *, action: bool = False) -> None:
+    """``--json``: machine-readable output. On an ``action`` subparser it leaves a ``--json`` given
+    before the action in place."""
+    if action:
+        parser.add_argument(
+            "--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output"
+        )
+    else:
+        parser.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def project_config(args: argparse.Namespace, fallback: str) -> tuple[Paths, dict[str, object]]:
+    """The project's paths and validated config. An invalid config is reported on stderr as
+    ``warning: <the error>; <fallback>`` and the defaults are used."""
+    from lib.config import ConfigError, load_config
+
+    paths = resolve_paths(getattr(args, "project", None))
+    try:
+        config = load_config(paths)
+    except ConfigError as exc:
+        print(f"warning: {exc}; {fallback}", file=sys.stderr)
+        config = {}
+    return paths, config
+
+
+def open_cli_state(args: argparse.Namespace, name: str) -> StateStore:
+    """The project's state store ``name`` on its configured backend (files, or Redis per ``[backend]``)."""
+    from lib.backends import open_state
+
+    paths, config = project_config(args, "using the default backend (files)")
+
+    def warn(message: str) -> None:
+        print(f"warning: {message}", file=sys.stderr)
+
+    return open_state(paths, config, name, lock_timeout=LOCK_TIMEOUT, warn=warn)
+
+
+def print_table(rows: Sequence[Sequence[str]], indent: str = "") -> None:
+    """Print ``rows`` (the first is the header) in columns two spaces apart; the last column is not
+    padded, so a long last cell (an error, a title) does not widen the table."""
+    widths = [max(len(row[c]) for row in rows) for c in range(len(rows[0]) - 1)]
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        print((indent + "  ".join([*cells, row[-1]])).rstrip())
+
+
+def name_matches(name: str, pattern: str) -> bool:
+    """Whether ``name`` is ``pattern`` or matches it as a glob (``'Bash:*'``)."""
+    return name == pattern or fnmatchcase(name, pattern)
+
+
+def report_changes(
+    args: argparse.Namespace,
+    verb: str,
+    done: Iterable[str],
+    missing: Iterable[str],
+    *,
+    no_match: Callable[[str], str],
+    nothing: str,
+) -> int:
+    """Report what a reset (or force) changed: ``{verb: [...], "not_found": [...]}`` with ``--json``,
+    else ``<verb>: <name>`` lines, ``no_match(name)`` on stderr per name that matched nothing, and
+    ``nothing`` when there was nothing to change. Exit code 1 if a name matched nothing."""
+    done, missing = list(done), list(missing)
+    if getattr(args, "json", False):
+        print(json.dumps({verb: done, "not_found": missing}, indent=2))
+    else:
+        for name in done:
+            print(f"{verb}: {name}")
+        for name in missing:
+            print(no_match(name), file=sys.stderr)
+        if not done and not missing:
+            print(nothing)
+    return 1 if missing else 0
