@@ -16,3 +16,13 @@ BUILTIN: dict[str, tuple[str, ...]] = {
     "TaskCreated": ("hooks.tasks",),
     "TaskCompleted": ("hooks.tasks",),
 }
+
+#: The tools a built-in module handles, in Claude Code's matcher syntax, when that is not every
+#: tool. On an event with a matcher field (the tool events) the runtime does not import a module
+#: whose matcher does not fit, so a Read call never loads the Bash guard's parser. Each value is
+#: the matcher of the module's own ``@hook`` registrations (tests/unit/test_builtin_manifest.py).
+MATCHERS: dict[str, str] = {
+    "hooks.bash_guard": "Bash",
+    "hooks.file_guard": "Read|Write|Edit|MultiEdit|NotebookEdit|NotebookRead|Glob|Grep|LS|Bash",
+    "hooks.tasks": "TodoWrite|TaskCreate|TaskUpdate|TaskList|TaskGet",
+}

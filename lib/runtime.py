@@ -20,6 +20,7 @@ import sys
 import time
 
 from lib import fastjson
+from lib.matcher import compile_matcher
 from lib.paths import resolve_paths
 from lib.protocol.events import EVENTS, InputError, check_fields
 from lib.protocol.output import Outcome, deny, merge, render
@@ -131,14 +132,23 @@ def _load_config(paths: Paths, inv: Invocation) -> dict[str, object]:
         return exc.defaults if exc.defaults is not None else validate_config({}, environ={})
 
 
-def _handler_modules(event_name: str, config: dict[str, object]) -> list[tuple[str, bool]]:
-    """``(module, is_user_module)``: the built-ins for this event, then the user's own."""
-    from hooks import BUILTIN
+def _handler_modules(
+    event_name: str, match_value: str | None, config: dict[str, object]
+) -> list[tuple[str, bool]]:
+    """``(module, is_user_module)``: the built-ins for this event whose matcher fits ``match_value``
+    (the event's tool name, source, ...; ``None`` for events without a matcher field), then the
+    user's own."""
+    from hooks import BUILTIN, MATCHERS
 
     runtime = config.get("runtime")
     runtime = runtime if isinstance(runtime, dict) else {}
     disabled = set(runtime.get("disabled_builtins") or ())
-    modules = [(m, False) for m in BUILTIN.get(event_name, ()) if m.rsplit(".", 1)[-1] not in disabled]
+    modules = [
+        (m, False)
+        for m in BUILTIN.get(event_name, ())
+        if m.rsplit(".", 1)[-1] not in disabled
+        and (match_value is None or m not in MATCHERS or compile_matcher(MATCHERS[m])(match_value))
+    ]
     modules.extend((str(m), True) for m in runtime.get("handlers") or ())
     return modules
 
@@ -190,7 +200,12 @@ def _fail_closed(event_name: str, config: dict[str, object]) -> bool:
 
 
 def _dispatch(event: HookEvent, inv: Invocation, paths: Paths) -> Outcome:
-    for module, user in _handler_modules(event.name, event.config):
+    spec = EVENTS[event.name]
+    match_value: str | None = None
+    if spec.matcher_field is not None:
+        value = event.data.get(spec.matcher_field)
+        match_value = value if isinstance(value, str) else ""
+    for module, user in _handler_modules(event.name, match_value, event.config):
         try:
             _import_handler_module(module, paths.project_dir, user=user)
         except Exception as exc:
@@ -200,11 +215,6 @@ def _dispatch(event: HookEvent, inv: Invocation, paths: Paths) -> Outcome:
                 event.pending = merge(
                     [event.pending or Outcome(), _closed_deny(f"handler module {module} is broken")]
                 )
-    spec = EVENTS[event.name]
-    match_value: str | None = None
-    if spec.matcher_field is not None:
-        value = event.data.get(spec.matcher_field)
-        match_value = value if isinstance(value, str) else ""
     outcomes: list[Outcome] = [event.pending] if event.pending is not None else []
     for handler in registry.handlers_for(event.name, match_value):
         t0 = time.perf_counter()

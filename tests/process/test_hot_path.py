@@ -86,3 +86,14 @@ def test_a_closed_breaker_is_checked_and_cleared_from_a_lock_free_read(hook_proj
     assert "lib.breaker.api" in imported(hook_project, payload_for("PostToolUse", "Bash"))
     breakers = json.loads((hook_project.path / ".claude" / "state" / "breakers.json").read_text())
     assert breakers["breakers"]["Bash"]["consecutive_failures"] == 0  # the success reset the count
+
+
+def test_builtins_are_imported_only_for_the_tools_they_handle(hook_project: HookProject) -> None:
+    # hooks/__init__.py MATCHERS: task capture only for task tools, the Bash guard only for Bash
+    assert "hooks.tasks" not in imported(hook_project, payload_for("PostToolUse", "Bash"))
+    todos = {"todos": [{"content": "write tests", "status": "pending", "activeForm": "Writing tests"}]}
+    todo_write = payload_for("PostToolUse", "Bash", tool_name="TodoWrite", tool_input=todos, tool_response={})
+    assert "hooks.tasks" in imported(hook_project, todo_write)
+    read = imported(hook_project, payload_for("PreToolUse", "Read"))
+    assert "hooks.file_guard" in read
+    assert not read & {"hooks.bash_guard", "lib.guards.bash_policy", "lib.guards.shell_parse"}
