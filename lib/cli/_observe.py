@@ -20,6 +20,7 @@ from lib.paths import Paths, resolve_paths
 
 __all__ = [
     "add_common",
+    "add_reading_command",
     "color",
     "dump_json",
     "entries",
@@ -49,6 +50,22 @@ def add_common(parser: argparse.ArgumentParser, *, follow: bool = True) -> None:
     parser.add_argument("--json", action="store_true", help="JSON lines instead of the pretty view")
     if follow:
         parser.add_argument("-f", "--follow", action="store_true", help="keep printing new records")
+
+
+def add_reading_command(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    *,
+    help: str,
+    description: str,
+    func: Callable[[argparse.Namespace], int],
+    follow: bool = True,
+) -> argparse.ArgumentParser:
+    """Add the reading command ``name`` with the common options (see :func:`add_common`), run by ``func``."""
+    parser = subparsers.add_parser(name, help=help, description=description)
+    add_common(parser, follow=follow)
+    parser.set_defaults(func=func)
+    return parser
 
 
 def parse_since(value: str | None, now: float | None = None) -> str | None:
@@ -129,15 +146,22 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def filtered(
-    items: Iterator[Entry], since: str | None, accept: Callable[[Mapping[str, Any]], bool]
+    items: Iterator[Entry],
+    since: str | None,
+    accept: Callable[[Mapping[str, Any]], bool] | None = None,
+    *,
+    session: str | None = None,
 ) -> Iterator[Entry]:
-    """Entries at or after ``since`` (by their ``ts``) that ``accept`` keeps."""
+    """Entries at or after ``since`` (by their ``ts``, or a span's ``start_time``), of the ``--session``
+    ``session`` (None: any), that ``accept`` keeps."""
     for entry in items:
         record = entry.record
         ts = record.get("ts") or record.get("start_time")
         if since is not None and isinstance(ts, str) and ts < since:
             continue
-        if accept(record):
+        if not session_matches(session, record.get("session_id")):
+            continue
+        if accept is None or accept(record):
             yield entry
 
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from lib.cli._observe import (
-    add_common,
+    add_reading_command,
     color,
     dump_json,
     entries,
@@ -26,6 +26,7 @@ from lib.cli._observe import (
     use_color,
 )
 from lib.event_bus import BUS_FILE, Event, list_consumers, topic_matches
+from lib.paths import Paths
 
 __all__ = ["format_event", "register"]
 
@@ -34,12 +35,13 @@ _TOPIC_COLORS = {"tool.failure": "red", "tool.denied": "yellow", "hook.error": "
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``events`` command."""
-    parser = subparsers.add_parser(
+    parser = add_reading_command(
+        subparsers,
         "events",
         help="show the event bus",
         description="Events of .claude/logs/events.jsonl (and its rotated files).",
+        func=run,
     )
-    add_common(parser)
     parser.add_argument(
         "--topic",
         action="append",
@@ -49,7 +51,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--tool", metavar="NAME", help="only events about this tool")
     parser.add_argument("--after", type=int, metavar="ID", help="only events after this event id")
     parser.add_argument("--consumers", action="store_true", help="list the durable consumers instead")
-    parser.set_defaults(func=run)
 
 
 def format_event(event: Event, colored: bool = False) -> str:
@@ -90,20 +91,18 @@ def _consumers(args: argparse.Namespace, log_dir: str) -> int:
     return 0
 
 
-def _redis_bus(args: argparse.Namespace, log_dir: str) -> Any:
+def _redis_bus(paths: Paths) -> Any:
     """The Redis stream bus when ``[backend]`` names one, else ``None`` (the file is read directly)."""
     from lib.backends import backend_url, open_bus
     from lib.config import ConfigError, load_config
-    from lib.paths import resolve_paths
 
-    paths = resolve_paths(getattr(args, "project", None))
     try:
         config = load_config(paths)
     except ConfigError:
         return None
     if backend_url(config) == "file":
         return None
-    return open_bus(log_dir, config, project_dir=paths.project_dir)
+    return open_bus(paths.log_dir, config, project_dir=paths.project_dir)
 
 
 def _events(args: argparse.Namespace, path: str, bus: Any) -> Iterator[Event]:
@@ -119,7 +118,7 @@ def _events(args: argparse.Namespace, path: str, bus: Any) -> Iterator[Event]:
 def run(args: argparse.Namespace) -> int:
     """Print the matching events (from the Redis stream when that is the configured backend)."""
     paths = log_paths(args)
-    bus = _redis_bus(args, paths.log_dir)
+    bus = _redis_bus(paths)
     if args.consumers:
         if bus is not None:
             for name, state in bus.consumers().items():

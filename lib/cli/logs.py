@@ -14,14 +14,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from lib.cli._observe import (
-    add_common,
+    add_reading_command,
     color,
     dump_json,
     entries,
     filtered,
     log_paths,
     parse_since,
-    session_matches,
     short_id,
     short_time,
     use_color,
@@ -35,18 +34,18 @@ _LEVEL_COLORS = {"debug": "dim", "info": "green", "warning": "yellow", "error": 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``logs`` command."""
-    parser = subparsers.add_parser(
+    parser = add_reading_command(
+        subparsers,
         "logs",
         help="show the hooks' structured log",
         description="Records of .claude/logs/hooks.jsonl (and its rotated files): what Claude did and "
         "what the hooks decided.",
+        func=run,
     )
-    add_common(parser)
     parser.add_argument("--tool", metavar="NAME", help="only records about this tool (e.g. Bash)")
     parser.add_argument("--level", metavar="LEVEL", help="only records at or above LEVEL (debug..error)")
     parser.add_argument("--event", metavar="NAME", help="only this hook event (e.g. PreToolUse)")
     parser.add_argument("-n", "--last", type=int, metavar="N", help="only the last N matching records")
-    parser.set_defaults(func=run)
 
 
 def format_record(record: dict[str, Any], colored: bool = False) -> str:
@@ -87,8 +86,6 @@ def run(args: argparse.Namespace) -> int:
         raise SystemExit(f"--level: {exc}") from None
 
     def accept(record: Mapping[str, Any]) -> bool:
-        if not session_matches(args.session, record.get("session_id")):
-            return False
         if args.tool and record.get("tool") != args.tool:
             return False
         if args.event and record.get("event") != args.event:
@@ -107,7 +104,8 @@ def run(args: argparse.Namespace) -> int:
         print(dump_json(record) if args.json else format_record(record, colored), flush=args.follow)
 
     if args.last is not None:
-        tail = deque((e.record for e in filtered(entries(path), since, accept)), maxlen=max(args.last, 0))
+        matching = filtered(entries(path), since, accept, session=args.session)
+        tail = deque((e.record for e in matching), maxlen=max(args.last, 0))
         for record in tail:
             emit(record)
         if not args.follow:
@@ -117,11 +115,11 @@ def run(args: argparse.Namespace) -> int:
         with JsonlReader(path) as reader:
             list(reader)
             start = reader.position
-        for entry in filtered(entries(path, follow=True, start=start), since, accept):
+        for entry in filtered(entries(path, follow=True, start=start), since, accept, session=args.session):
             emit(entry.record)
         return 0
     shown = 0
-    for entry in filtered(entries(path, follow=args.follow), since, accept):
+    for entry in filtered(entries(path, follow=args.follow), since, accept, session=args.session):
         emit(entry.record)
         shown += 1
     if not shown and not args.json and not os.path.exists(path):

@@ -15,9 +15,10 @@ from collections import Counter, defaultdict
 from typing import Any
 
 from lib.cli._observe import (
-    add_common,
+    add_reading_command,
     dump_json,
     entries,
+    filtered,
     log_paths,
     parse_since,
     percentile,
@@ -31,13 +32,14 @@ __all__ = ["collect", "register"]
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``metrics`` command."""
-    parser = subparsers.add_parser(
+    add_reading_command(
+        subparsers,
         "metrics",
         help="hook latency (p50/p95), calls and failures per tool, denials, breaker openings",
         description="Summarise .claude/logs: hook latency and what happened to Claude's tool calls.",
+        func=run,
+        follow=False,
     )
-    add_common(parser, follow=False)
-    parser.set_defaults(func=run)
 
 
 def _latency(values: list[float]) -> dict[str, Any]:
@@ -55,15 +57,14 @@ def collect(log_dir: str, *, since: str | None = None, session: str | None = Non
     by_handler: dict[str, list[float]] = defaultdict(list)
     handler_errors: Counter[str] = Counter()
     hook_errors = 0
-    for entry in entries(os.path.join(log_dir, LOG_FILE)):
+    runtime_records = filtered(
+        entries(os.path.join(log_dir, LOG_FILE)),
+        since,
+        lambda rec: rec.get("hook", "runtime") == "runtime",
+        session=session,
+    )
+    for entry in runtime_records:
         rec = entry.record
-        if rec.get("hook", "runtime") != "runtime":
-            continue
-        ts = rec.get("ts")
-        if since is not None and isinstance(ts, str) and ts < since:
-            continue
-        if not session_matches(session, rec.get("session_id")):
-            continue
         duration = rec.get("duration_ms")
         if isinstance(duration, (int, float)):
             by_event[str(rec.get("event"))].append(float(duration))

@@ -14,10 +14,11 @@ import sys
 from typing import Any
 
 from lib.cli._observe import (
-    add_common,
+    add_reading_command,
     color,
     dump_json,
     entries,
+    filtered,
     log_paths,
     parse_since,
     session_matches,
@@ -34,13 +35,13 @@ __all__ = ["draw_tree", "register"]
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``traces`` command."""
-    parser = subparsers.add_parser(
+    parser = add_reading_command(
+        subparsers,
         "traces",
         help="list traces, draw one as a span tree, export OTLP/JSON",
         description="Traces of .claude/logs/traces.jsonl: a session is a trace, each hook invocation a span.",
+        func=_list,
     )
-    add_common(parser)
-    parser.set_defaults(func=_list)
     actions = parser.add_subparsers(dest="traces_action", metavar="ACTION")
     show = actions.add_parser("show", help="draw the span tree of a trace with durations")
     show.add_argument("trace", metavar="ID", help="trace id or session id (a prefix is enough)")
@@ -190,14 +191,11 @@ def _follow(args: argparse.Namespace) -> int:
     path = os.path.join(log_paths(args).log_dir, TRACE_FILE)
     since = parse_since(args.since)
     colored = use_color() and not args.json
-    for entry in entries(path, follow=True):
+    spans = filtered(
+        entries(path, follow=True), since, lambda r: r.get("type", "span") == "span", session=args.session
+    )
+    for entry in spans:
         record = entry.record
-        if record.get("type", "span") != "span":
-            continue
-        if not session_matches(args.session, record.get("session_id")):
-            continue
-        if since is not None and str(record.get("start_time", "")) < since:
-            continue
         if args.json:
             print(dump_json(record), flush=True)
             continue
