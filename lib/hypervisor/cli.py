@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, TypeVar
 
 from lib.hypervisor.runner import (
     EXIT_INTERRUPTED,
@@ -28,46 +28,45 @@ from lib.hypervisor.runner import (
 __all__ = ["build_parser", "main"]
 
 
-def _env_float(name: str, default: float) -> float:
+Number = TypeVar("Number", int, float)
+
+_ENV_EXPECTED = {
+    int: "an integer; unset it or give a whole number",
+    float: "a number; unset it or give seconds",
+}
+
+
+def _env_number(name: str, default: Number) -> Number:
+    """The environment variable ``name`` read as the type of ``default`` (an int or a float);
+    ``default`` when it is unset or blank."""
     value = os.environ.get(name)
     if value is None or not value.strip():
         return default
     try:
-        return float(value)
+        return type(default)(value)
     except ValueError:
-        raise SystemExit(f"hypervisor: {name}={value!r} is not a number; unset it or give seconds") from None
+        raise SystemExit(f"hypervisor: {name}={value!r} is not {_ENV_EXPECTED[type(default)]}") from None
 
 
-def _env_int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    if value is None or not value.strip():
-        return default
-    try:
-        return int(value)
-    except ValueError:
-        raise SystemExit(
-            f"hypervisor: {name}={value!r} is not an integer; unset it or give a whole number"
-        ) from None
+def _number_type(
+    convert: Callable[[str], Number], expected: str, low: Number, too_low: str
+) -> Callable[[str], Number]:
+    """An argparse ``type``: ``convert`` the text, refusing what is not ``expected`` or is below ``low``."""
+
+    def parse(text: str) -> Number:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {expected}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{text!r} {too_low}")
+        return value
+
+    return parse
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
-    return value
-
-
-def _non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must not be negative")
-    return value
+_positive_int = _number_type(int, "a whole number", 1, "must be at least 1")
+_non_negative_float = _number_type(float, "a number of seconds", 0.0, "must not be negative")
 
 
 def _phase_ids(text: str) -> list[str]:
@@ -104,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--max-parallel",
         type=_positive_int,
-        default=_env_int("HYPERVISOR_MAX_PARALLEL", 4),
+        default=_env_number("HYPERVISOR_MAX_PARALLEL", 4),
         metavar="N",
         help="parallel mode: phases at once (default 4)",
     )
@@ -135,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--max-attempts",
         type=_positive_int,
-        default=_env_int("HYPERVISOR_MAX_ATTEMPTS", 3),
+        default=_env_number("HYPERVISOR_MAX_ATTEMPTS", 3),
         metavar="N",
         help="failed attempts per phase before it fails (default 3)",
     )
@@ -143,21 +142,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--backoff-base",
         type=_non_negative_float,
         metavar="S",
-        default=_env_float("HYPERVISOR_BACKOFF_BASE", 2.0),
+        default=_env_number("HYPERVISOR_BACKOFF_BASE", 2.0),
         help="first retry delay in seconds, doubled per retry (default 2)",
     )
     run.add_argument(
         "--backoff-max",
         type=_non_negative_float,
         metavar="S",
-        default=_env_float("HYPERVISOR_BACKOFF_MAX", 60.0),
+        default=_env_number("HYPERVISOR_BACKOFF_MAX", 60.0),
         help="retry delay cap (default 60)",
     )
     run.add_argument(
         "--breaker-threshold",
         type=_positive_int,
         metavar="N",
-        default=_env_int("HYPERVISOR_BREAKER_THRESHOLD", 5),
+        default=_env_number("HYPERVISOR_BREAKER_THRESHOLD", 5),
         help="stop the run after N consecutive failed attempts (default 5)",
     )
     run.add_argument(
@@ -172,7 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--kill-grace",
         type=_non_negative_float,
         metavar="S",
-        default=_env_float("HYPERVISOR_KILL_GRACE", 5.0),
+        default=_env_number("HYPERVISOR_KILL_GRACE", 5.0),
         help="SIGTERM to SIGKILL delay when stopping a phase (default 5)",
     )
     run.add_argument(
