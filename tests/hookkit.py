@@ -6,6 +6,9 @@ stdout read back).
 test's ``hook_project`` is a fresh project directory that shares that virtual environment (a symlink at
 ``.claude/hooks-runtime``) and carries the same ``settings.json``, so state and logs never leak
 between tests.
+
+Also for the unit tests: :class:`FakeClock`, the clock the pure logic is given in tests, and
+:func:`run_without_site`, which runs code in a bare interpreter started like the hook command.
 """
 
 from __future__ import annotations
@@ -13,12 +16,35 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 PAYLOADS = REPO / "examples" / "recorded-session.jsonl"
 RUNTIME_REL = Path(".claude") / "hooks-runtime"
+
+
+class FakeClock:
+    """A clock (seconds since the epoch) that stands still until the test moves it."""
+
+    def __init__(self, now: float = 1_700_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock ``seconds`` forward."""
+        self.now += seconds
+
+
+def run_without_site(code: str) -> str:
+    """The standard output of ``python -S -c code`` run in the repository: a process that starts as
+    the hook command does (without ``site``), to see what a piece of the runtime imports."""
+    return subprocess.run(
+        [sys.executable, "-S", "-c", code], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout
 
 
 def load_payloads() -> list[dict[str, Any]]:

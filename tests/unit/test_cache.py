@@ -12,29 +12,22 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from hookkit import FakeClock
 
 from lib.cache import CacheEntry, CachePersistence, TTLCache
 
 T0 = 1_700_000_000.0
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> FakeClock:
+    return FakeClock(T0)
 
 
 # -- TTLCache --------------------------------------------------------------------------------------
 
 
-def test_values_expire_after_their_ttl(clock: Clock) -> None:
+def test_values_expire_after_their_ttl(clock: FakeClock) -> None:
     cache = TTLCache(clock=clock)
     cache.set("a", {"x": 1}, ttl=10)
     cache.set("forever", 1)
@@ -45,14 +38,14 @@ def test_values_expire_after_their_ttl(clock: Clock) -> None:
     assert cache.get("forever") == 1 and len(cache) == 1
 
 
-def test_default_ttl_applies_when_none_is_given(clock: Clock) -> None:
+def test_default_ttl_applies_when_none_is_given(clock: FakeClock) -> None:
     cache = TTLCache(default_ttl=5, clock=clock)
     cache.set("a", 1)
     clock.now += 5
     assert cache.get("a") is None
 
 
-def test_least_recently_used_is_evicted_past_max_entries(clock: Clock) -> None:
+def test_least_recently_used_is_evicted_past_max_entries(clock: FakeClock) -> None:
     cache = TTLCache(max_entries=2, clock=clock)
     cache.set("a", 1)
     cache.set("b", 2)
@@ -61,7 +54,7 @@ def test_least_recently_used_is_evicted_past_max_entries(clock: Clock) -> None:
     assert sorted(cache) == ["a", "c"]
 
 
-def test_expired_entries_go_before_live_ones_are_evicted(clock: Clock) -> None:
+def test_expired_entries_go_before_live_ones_are_evicted(clock: FakeClock) -> None:
     cache = TTLCache(max_entries=2, clock=clock)
     cache.set("live", 1)
     cache.set("short", 2, ttl=1)
@@ -70,7 +63,7 @@ def test_expired_entries_go_before_live_ones_are_evicted(clock: Clock) -> None:
     assert sorted(cache) == ["live", "new"]
 
 
-def test_delete_clear_purge(clock: Clock) -> None:
+def test_delete_clear_purge(clock: FakeClock) -> None:
     cache = TTLCache(clock=clock)
     cache.set("a", 1, ttl=1)
     cache.set("b", 2)
@@ -93,7 +86,7 @@ def test_a_non_positive_ttl_is_rejected(bad: float) -> None:
 # -- persistence -----------------------------------------------------------------------------------
 
 
-def test_save_and_restore_round_trip(tmp_path: Path, clock: Clock) -> None:
+def test_save_and_restore_round_trip(tmp_path: Path, clock: FakeClock) -> None:
     cache = TTLCache(clock=clock)
     cache.set("a", {"nested": [1, "two", None]}, ttl=60)
     cache.set("b", "forever")
@@ -108,7 +101,7 @@ def test_save_and_restore_round_trip(tmp_path: Path, clock: Clock) -> None:
     assert store.restore_into(fresh) == 2 and fresh.get("a") == {"nested": [1, "two", None]}
 
 
-def test_restore_drops_entries_that_expired_meanwhile(tmp_path: Path, clock: Clock) -> None:
+def test_restore_drops_entries_that_expired_meanwhile(tmp_path: Path, clock: FakeClock) -> None:
     cache = TTLCache(clock=clock)
     cache.set("short", 1, ttl=5)
     cache.set("long", 2, ttl=500)
@@ -118,7 +111,7 @@ def test_restore_drops_entries_that_expired_meanwhile(tmp_path: Path, clock: Clo
     assert list(store.restore()) == ["long"]
 
 
-def test_save_skips_expired_entries(tmp_path: Path, clock: Clock) -> None:
+def test_save_skips_expired_entries(tmp_path: Path, clock: FakeClock) -> None:
     store = CachePersistence(str(tmp_path / "cache.json"), clock=clock)
     assert store.save({"old": CacheEntry(1, T0 - 1, T0 - 100), "new": CacheEntry(2, None, T0)}) == 1
     assert list(json.loads((tmp_path / "cache.json").read_text())["entries"]) == ["new"]
@@ -145,7 +138,7 @@ def test_a_corrupt_file_restores_empty_and_is_moved_aside(
     assert list(store.restore()) == ["a"]
 
 
-def test_malformed_entries_are_skipped_one_by_one(tmp_path: Path, clock: Clock) -> None:
+def test_malformed_entries_are_skipped_one_by_one(tmp_path: Path, clock: FakeClock) -> None:
     path = tmp_path / "cache.json"
     path.write_text(
         json.dumps(
@@ -172,7 +165,7 @@ def test_entries_must_be_plain_data_and_nothing_is_written_otherwise(tmp_path: P
     assert list(store.restore()) == ["keep"]
 
 
-def test_save_replaces_and_merge_adds(tmp_path: Path, clock: Clock) -> None:
+def test_save_replaces_and_merge_adds(tmp_path: Path, clock: FakeClock) -> None:
     store = CachePersistence(str(tmp_path / "cache.json"), clock=clock)
     store.save({"a": CacheEntry(1, None, T0), "b": CacheEntry(2, None, T0)})
     store.save({"c": CacheEntry(3, None, T0)})

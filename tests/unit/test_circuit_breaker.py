@@ -10,6 +10,7 @@ import threading
 import time
 
 import pytest
+from hookkit import FakeClock
 from pydantic import ValidationError
 
 from lib.circuit_breaker import (
@@ -26,17 +27,6 @@ from lib.circuit_breaker import (
 )
 
 
-class Clock:
-    def __init__(self, now: float = 1_700_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 class Boom(Exception):
     pass
 
@@ -46,12 +36,12 @@ def boom() -> None:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> FakeClock:
+    return FakeClock()
 
 
 @pytest.fixture
-def breaker(clock: Clock) -> CircuitBreaker:
+def breaker(clock: FakeClock) -> CircuitBreaker:
     return CircuitBreaker("svc", CircuitBreakerConfig(max_failures=3, cooldown_seconds=30), clock=clock)
 
 
@@ -94,7 +84,7 @@ def test_an_open_breaker_raises_circuit_breaker_error_without_calling(breaker: C
 
 
 def test_after_the_cooldown_one_trial_goes_through_and_closes_it(
-    breaker: CircuitBreaker, clock: Clock
+    breaker: CircuitBreaker, clock: FakeClock
 ) -> None:
     trip(breaker)
     clock.advance(29.9)
@@ -107,7 +97,7 @@ def test_after_the_cooldown_one_trial_goes_through_and_closes_it(
     assert breaker.state == CLOSED
 
 
-def test_a_failed_trial_reopens_with_a_doubled_cooldown(breaker: CircuitBreaker, clock: Clock) -> None:
+def test_a_failed_trial_reopens_with_a_doubled_cooldown(breaker: CircuitBreaker, clock: FakeClock) -> None:
     trip(breaker)
     clock.advance(30)
     with pytest.raises(Boom):
@@ -116,7 +106,7 @@ def test_a_failed_trial_reopens_with_a_doubled_cooldown(breaker: CircuitBreaker,
     assert breaker.snapshot().retry_after == 60.0
 
 
-def test_excluded_exceptions_do_not_count(clock: Clock) -> None:
+def test_excluded_exceptions_do_not_count(clock: FakeClock) -> None:
     b = CircuitBreaker("x", BreakerParams(max_failures=1), clock=clock, exclude=(KeyError,))
     with pytest.raises(KeyError):
         b.call(lambda: {}["missing"])
@@ -124,7 +114,7 @@ def test_excluded_exceptions_do_not_count(clock: Clock) -> None:
 
 
 def test_base_exceptions_give_back_the_trial_slot_without_counting(
-    breaker: CircuitBreaker, clock: Clock
+    breaker: CircuitBreaker, clock: FakeClock
 ) -> None:
     trip(breaker)
     clock.advance(30)
@@ -176,7 +166,7 @@ def test_fallback_answers_while_open_with_the_call_arguments(breaker: CircuitBre
     assert charge("o2", amount=7) == "queued o2 {'amount': 7}"
 
 
-def test_the_breaker_wide_fallback_serves_call(clock: Clock) -> None:
+def test_the_breaker_wide_fallback_serves_call(clock: FakeClock) -> None:
     b = CircuitBreaker("x", BreakerParams(max_failures=1), clock=clock, fallback=lambda: "cached")
     with pytest.raises(Boom):
         b.call(boom)
@@ -200,7 +190,7 @@ def test_context_manager_success_counts(breaker: CircuitBreaker) -> None:
     assert breaker.consecutive_failures == 0
 
 
-def test_async_functions_are_protected(breaker: CircuitBreaker, clock: Clock) -> None:
+def test_async_functions_are_protected(breaker: CircuitBreaker, clock: FakeClock) -> None:
     @breaker.protect
     async def fetch(x: int) -> int:
         await asyncio.sleep(0)
@@ -224,7 +214,7 @@ def test_async_functions_are_protected(breaker: CircuitBreaker, clock: Clock) ->
     assert asyncio.run(scenario()) == [4, "negative", "negative", "negative", OPEN]
 
 
-def test_async_fallback_may_be_sync_or_async(clock: Clock) -> None:
+def test_async_fallback_may_be_sync_or_async(clock: FakeClock) -> None:
     b = CircuitBreaker("x", BreakerParams(max_failures=1), clock=clock)
 
     async def failing() -> str:
@@ -268,7 +258,7 @@ def test_call_async(breaker: CircuitBreaker) -> None:
     assert asyncio.run(breaker.call_async(double, 21)) == 42
 
 
-def test_a_cancelled_task_does_not_count_as_a_failure(breaker: CircuitBreaker, clock: Clock) -> None:
+def test_a_cancelled_task_does_not_count_as_a_failure(breaker: CircuitBreaker, clock: FakeClock) -> None:
     trip(breaker)
     clock.advance(30)
 
@@ -291,7 +281,7 @@ def test_a_cancelled_task_does_not_count_as_a_failure(breaker: CircuitBreaker, c
 # -- half-open concurrency in one process -------------------------------------------------------------
 
 
-def test_half_open_lets_exactly_half_open_max_threads_through(clock: Clock) -> None:
+def test_half_open_lets_exactly_half_open_max_threads_through(clock: FakeClock) -> None:
     b = CircuitBreaker("x", BreakerParams(max_failures=1, cooldown_seconds=1, half_open_max=2), clock=clock)
     with pytest.raises(Boom):
         b.call(boom)
@@ -323,7 +313,7 @@ def test_half_open_lets_exactly_half_open_max_threads_through(clock: Clock) -> N
 # -- listeners -----------------------------------------------------------------------------------------
 
 
-def test_listeners_see_every_transition_in_order(breaker: CircuitBreaker, clock: Clock) -> None:
+def test_listeners_see_every_transition_in_order(breaker: CircuitBreaker, clock: FakeClock) -> None:
     seen: list[StateChange] = []
     breaker.add_listener(seen.append)
     trip(breaker)
@@ -355,7 +345,7 @@ def test_a_failing_listener_warns_and_does_not_break_the_call(breaker: CircuitBr
 # -- operator actions ----------------------------------------------------------------------------------
 
 
-def test_force_open_refuses_until_reset(breaker: CircuitBreaker, clock: Clock) -> None:
+def test_force_open_refuses_until_reset(breaker: CircuitBreaker, clock: FakeClock) -> None:
     breaker.force_open()
     clock.advance(10**6)
     with pytest.raises(CircuitBreakerError) as info:
@@ -406,7 +396,7 @@ def test_get_circuit_breaker_returns_one_breaker_per_name() -> None:
         get_circuit_breaker("test-registry-a", CircuitBreakerConfig(max_failures=3))
 
 
-def test_a_registry_shares_its_storage_and_resets_all(clock: Clock) -> None:
+def test_a_registry_shares_its_storage_and_resets_all(clock: FakeClock) -> None:
     reg = CircuitBreakerRegistry(clock=clock)
     a, b = reg.get("a", BreakerParams(max_failures=1)), reg.get("b", BreakerParams(max_failures=1))
     for br in (a, b):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hookkit import FakeClock
 
 from lib.breaker.config import BreakerSettings
 from lib.breaker.machine import CLOSED, HALF_OPEN, OPEN, BreakerParams
@@ -121,16 +122,8 @@ def test_a_bad_bash_key_mode_is_rejected() -> None:
 # -- the hook flow -------------------------------------------------------------------------------------
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def tools(storage: object = None, **section: object) -> tuple[ToolBreakers, Clock]:
-    clock = Clock()
+def tools(storage: object = None, **section: object) -> tuple[ToolBreakers, FakeClock]:
+    clock = FakeClock(T0)
     settings = ToolBreakerSettings.from_mapping(validated(**section))
     return ToolBreakers(storage or MemoryStorage(), settings, clock=clock), clock  # type: ignore[arg-type]
 

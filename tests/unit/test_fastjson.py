@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from lib import fastjson
-from tests.hookkit import REPO
+from tests.hookkit import run_without_site
 
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
@@ -114,9 +112,7 @@ def test_the_hot_path_does_not_import_json_or_re() -> None:
         "s = fastjson.dumps(v, ensure_ascii=False); "
         "print(s, 'json' in sys.modules, 're' in sys.modules)"
     )
-    out = subprocess.run(
-        [sys.executable, "-S", "-c", code], cwd=REPO, capture_output=True, text=True, check=True
-    ).stdout
+    out = run_without_site(code)
     assert out.strip() == '{"a":[1,2.5,"é",null]} False False'
 
 
@@ -129,9 +125,7 @@ def test_errors_are_jsons_even_before_json_is_imported() -> None:
         "    except ValueError as exc:\n"
         "        print(type(exc).__name__, exc)\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-S", "-c", code], cwd=REPO, capture_output=True, text=True, check=True
-    ).stdout
+    out = run_without_site(code)
     expected = []
     for raw in (b'{"a": 1', b"[1,]", b"nope", b"{} x"):
         with pytest.raises(json.JSONDecodeError) as exc:

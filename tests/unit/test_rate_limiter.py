@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from hookkit import FakeClock
 
 from lib.config_models import RateLimitSection
 from lib.rate_limiter import (
@@ -23,14 +24,6 @@ from lib.rate_limiter import (
 )
 
 T0 = 1_700_000_000.0
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 # -- the window ------------------------------------------------------------------------------------
@@ -59,14 +52,14 @@ def test_slide_does_not_modify_its_input() -> None:
 
 
 def test_peek_does_not_record(tmp_path: Path) -> None:
-    limiter = RateLimiter(clock=Clock())
+    limiter = RateLimiter(clock=FakeClock(T0))
     assert limiter.peek("k", 1, 60).allowed
     assert limiter.acquire("k", 1, 60).allowed
     assert not limiter.peek("k", 1, 60).allowed
 
 
 def test_a_decision_says_what_remains_and_when_a_slot_frees() -> None:
-    clock = Clock()
+    clock = FakeClock(T0)
     limiter = RateLimiter(clock=clock)
     first = limiter.acquire("k", 3, 60)
     assert (first.allowed, first.used, first.remaining) == (True, 1, 2)
@@ -84,7 +77,7 @@ def test_a_decision_says_what_remains_and_when_a_slot_frees() -> None:
 
 
 def test_a_lowered_limit_waits_for_enough_calls_to_leave() -> None:
-    clock = Clock()
+    clock = FakeClock(T0)
     limiter = RateLimiter(clock=clock)
     for i in range(5):
         clock.now = T0 + i
@@ -103,7 +96,7 @@ def test_invalid_limits_are_rejected(limit: int, window: float) -> None:
 
 
 def test_windows_persist_in_ratelimits_json(tmp_path: Path) -> None:
-    clock = Clock()
+    clock = FakeClock(T0)
     limiter = RateLimiter.open(str(tmp_path), clock=clock)
     limiter.acquire("Bash@s1", 2, 60, meta={"tool": "Bash", "session_id": "s1"})
     again = RateLimiter.open(str(tmp_path), clock=clock)
@@ -116,7 +109,7 @@ def test_windows_persist_in_ratelimits_json(tmp_path: Path) -> None:
 
 
 def test_empty_windows_of_other_keys_are_pruned(tmp_path: Path) -> None:
-    clock = Clock()
+    clock = FakeClock(T0)
     limiter = RateLimiter.open(str(tmp_path), clock=clock)
     limiter.acquire("old-session", 5, 60)
     clock.now += 61
@@ -125,7 +118,7 @@ def test_empty_windows_of_other_keys_are_pruned(tmp_path: Path) -> None:
 
 
 def test_status_and_reset(tmp_path: Path) -> None:
-    clock = Clock()
+    clock = FakeClock(T0)
     limiter = RateLimiter.open(str(tmp_path), clock=clock)
     for key in ("Bash@a", "Bash@b", "Read@a"):
         limiter.acquire(key, 5, 60, meta={"tool": key.split("@")[0]})
@@ -139,7 +132,7 @@ def test_status_and_reset(tmp_path: Path) -> None:
 
 def test_a_corrupt_file_starts_empty(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "ratelimits.json").write_text("[1, 2")
-    limiter = RateLimiter.open(str(tmp_path), clock=Clock())
+    limiter = RateLimiter.open(str(tmp_path), clock=FakeClock(T0))
     assert limiter.acquire("k", 1, 60).allowed
     assert "moved aside" in capsys.readouterr().err
 
@@ -148,7 +141,7 @@ def test_malformed_windows_are_ignored(tmp_path: Path) -> None:
     (tmp_path / "ratelimits.json").write_text(
         json.dumps({"windows": {"k": {"calls": ["x", None, T0], "limit": 2, "window_seconds": 60}, "bad": 3}})
     )
-    limiter = RateLimiter.open(str(tmp_path), clock=Clock())
+    limiter = RateLimiter.open(str(tmp_path), clock=FakeClock(T0))
     decision = limiter.acquire("k", 2, 60)
     assert decision.allowed and decision.used == 2
 
@@ -231,7 +224,7 @@ def test_bad_action_or_scope_is_rejected() -> None:
 
 
 def test_sessions_have_separate_windows_in_session_scope() -> None:
-    limits = ToolRateLimits(RateLimiter(clock=Clock()), RateLimitSettings(default=(1, 60)))
+    limits = ToolRateLimits(RateLimiter(clock=FakeClock(T0)), RateLimitSettings(default=(1, 60)))
     assert limits.check("Bash", "s1").allowed  # type: ignore[union-attr]
     assert not limits.check("Bash", "s1").allowed  # type: ignore[union-attr]
     assert limits.check("Bash", "s2").allowed  # type: ignore[union-attr]
@@ -239,13 +232,15 @@ def test_sessions_have_separate_windows_in_session_scope() -> None:
 
 
 def test_project_scope_shares_one_window() -> None:
-    limits = ToolRateLimits(RateLimiter(clock=Clock()), RateLimitSettings(default=(1, 60), scope="project"))
+    limits = ToolRateLimits(
+        RateLimiter(clock=FakeClock(T0)), RateLimitSettings(default=(1, 60), scope="project")
+    )
     assert limits.check("Bash", "s1").allowed  # type: ignore[union-attr]
     assert not limits.check("Bash", "s2").allowed  # type: ignore[union-attr]
 
 
 def test_the_reason_says_count_limit_remaining_and_reset() -> None:
-    clock = Clock()
+    clock = FakeClock(T0)
     limits = ToolRateLimits(RateLimiter(clock=clock), RateLimitSettings(default=(2, 60)))
     limits.check("WebFetch", "s")
     clock.now += 20
@@ -263,7 +258,7 @@ def test_the_reason_says_count_limit_remaining_and_reset() -> None:
 
 
 def test_long_windows_read_in_minutes() -> None:
-    limits = ToolRateLimits(RateLimiter(clock=Clock()), RateLimitSettings(default=(1, 3600)))
+    limits = ToolRateLimits(RateLimiter(clock=FakeClock(T0)), RateLimitSettings(default=(1, 3600)))
     limits.check("Bash", "s")
     refused = limits.check("Bash", "s")
     assert "in the last 60 min" in limits.reason("Bash", refused)  # type: ignore[arg-type]

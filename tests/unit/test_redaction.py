@@ -269,10 +269,7 @@ def test_skipping_texts_without_a_secret_name_changes_nothing(text: str) -> None
 
 
 def test_plain_texts_do_not_import_re() -> None:
-    import subprocess
-    import sys
-
-    from tests.hookkit import REPO
+    from tests.hookkit import run_without_site
 
     code = (
         "import sys; from lib.redaction import redact, redact_text; "
@@ -280,7 +277,4 @@ def test_plain_texts_do_not_import_re() -> None:
         "t = redact_text('PostToolUse Bash: exit code 3 at 12:00'); "
         "print('re' in sys.modules)"
     )
-    out = subprocess.run(
-        [sys.executable, "-S", "-c", code], cwd=REPO, capture_output=True, text=True, check=True
-    ).stdout
-    assert out.strip() == "False"
+    assert run_without_site(code).strip() == "False"
