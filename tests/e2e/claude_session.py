@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mock_anthropic import MessagesRequest, MockAnthropic, RecordedRequest, Script, ToolResult
+from mock_anthropic import MessagesRequest, MockAnthropic, RecordedRequest, Script, ToolResult, ToolUse
 
 __all__ = [
     "E2E_DIR",
@@ -217,6 +217,16 @@ class ClaudeRun:
             if result.tool_use_id == tool_use_id:
                 return result
         raise AssertionError(f"no tool_result for {tool_use_id}\n{self.describe()}")
+
+    def assert_only_denial(self, call: ToolUse, reason: str) -> None:
+        """Assert that a PreToolUse hook denied ``call`` with ``reason``, and that it is the session's
+        only denial: the result lists it in ``permission_denials``, and the model got Claude Code's
+        error result ``PreToolUse:<tool> hook error: <reason>`` for it."""
+        denial = {"tool_name": call.name, "tool_use_id": call.id, "tool_input": dict(call.input)}
+        assert self.permission_denials == [denial], self.describe()
+        result = self.tool_result_for(call.id)
+        expected = (True, f"PreToolUse:{call.name} hook error: {reason}")
+        assert (result.is_error, result.text) == expected, self.describe()
 
     def assert_success(self) -> None:
         """Fail with :meth:`describe` unless the CLI exited 0 with a non-error ``success`` result."""

@@ -70,13 +70,8 @@ def test_pretooluse_json_deny_reaches_model_and_result(run_claude: ClaudeRunner,
     assert not (project / "forbidden-file").exists()
     assert (project / "allowed-file").exists()
     denied_call, allowed_call = run.last_request.tool_uses()
-    assert run.permission_denials == [
-        {"tool_name": "Bash", "tool_use_id": denied_call.id, "tool_input": dict(denied_call.input)}
-    ]
-    [denial] = run.turn_requests[1].tool_results()
-    assert denial.tool_use_id == denied_call.id
-    assert denial.is_error is True
-    assert denial.text == f"PreToolUse:Bash hook error: {DENY_REASON}"
+    assert [r.tool_use_id for r in run.turn_requests[1].tool_results()] == [denied_call.id]
+    run.assert_only_denial(denied_call, DENY_REASON)
     assert run.tool_result_for(allowed_call.id).is_error is False
 
 

@@ -60,13 +60,8 @@ def test_user_handler_denies_a_command_in_a_real_session(
     assert not (project / "deploy-to-prod.txt").exists()
     assert (project / "fine.txt").read_text() == "fine\n"
     deploy_call, fine_call = run.last_request.tool_uses()
-    assert run.permission_denials == [
-        {"tool_name": "Bash", "tool_use_id": deploy_call.id, "tool_input": dict(deploy_call.input)}
-    ]
-    [denial] = run.turn_requests[1].tool_results()
-    assert denial.tool_use_id == deploy_call.id
-    assert denial.is_error is True
-    assert denial.text == f"PreToolUse:Bash hook error: {DENY_REASON}"
+    assert [r.tool_use_id for r in run.turn_requests[1].tool_results()] == [deploy_call.id]
+    run.assert_only_denial(deploy_call, DENY_REASON)
     allowed = run.tool_result_for(fine_call.id)
     assert (allowed.is_error, allowed.text) == (False, "(Bash completed with no output)")
 
