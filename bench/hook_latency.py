@@ -325,22 +325,10 @@ def build_rows(project: str, runtime_python: str, peers: dict[str, str]) -> list
             pre,
         ),
     ]
-    if "cchooks" in peers:
-        rows.append(
-            Row(
-                "cchooks, minimal PreToolUse",
-                ["/bin/sh", "-c", f'"{peers["cchooks"]}" "{PEERS}/cchooks_pre.py"'],
-                pre,
-            )
-        )
-    if "fasthooks" in peers:
-        rows.append(
-            Row(
-                "fasthooks, minimal PreToolUse",
-                ["/bin/sh", "-c", f'"{peers["fasthooks"]}" "{PEERS}/fasthooks_pre.py"'],
-                pre,
-            )
-        )
+    for peer in ("cchooks", "fasthooks"):
+        if peer in peers:
+            command = f'"{peers[peer]}" "{PEERS}/{peer}_pre.py"'
+            rows.append(Row(f"{peer}, minimal PreToolUse", ["/bin/sh", "-c", command], pre))
     for event, command in registered_commands():
         payload = payload_for(event, recorded)
         tool = payload.get("tool_name")
