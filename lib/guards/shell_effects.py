@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import posixpath
 
-from lib.guards.lazy_re import compiled
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from lib.guards.shell_parse import Arg, Command
@@ -125,7 +123,7 @@ def mode_and_targets(args: list[Arg]) -> tuple[str, list[Arg]]:
             not dashdash
             and v.startswith("-")
             and not have_mode
-            and not compiled(_MODE).fullmatch(v)
+            and not _is_mode(v)
             and all(ch in "RrfvchHLP" for ch in v[1:])
         ):
             continue
@@ -134,6 +132,13 @@ def mode_and_targets(args: list[Arg]) -> tuple[str, list[Arg]]:
             continue
         targets.append(a)
     return mode, targets
+
+
+def _is_mode(text: str) -> bool:
+    """True for a chmod mode (``755``, ``u+x``, ``-x``); only asked of arguments starting with ``-``."""
+    import re  # rare: a chmod/chown argument like -x before the mode
+
+    return re.fullmatch(_MODE, text) is not None
 
 
 def _remote(value: str) -> bool:
