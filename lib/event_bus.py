@@ -48,9 +48,9 @@ __all__ = [
     "Consumer",
     "Event",
     "EventBus",
-    "Subscribers",
     "Subscription",
     "check_topic",
+    "deliver",
     "event_matches",
     "topic_matches",
 ]
@@ -151,59 +151,39 @@ class Event:
 
 
 class Subscription:
-    """An in-process subscription; call :meth:`cancel` to stop receiving events."""
+    """An in-process subscription, in a bus object's list of them from its creation; call
+    :meth:`cancel` to stop receiving events."""
 
-    __slots__ = ("_subscribers", "callback", "pattern")
+    __slots__ = ("_subscriptions", "callback", "pattern")
 
-    def __init__(self, subscribers: Subscribers, pattern: str, callback: Subscriber) -> None:
-        self._subscribers = subscribers
+    def __init__(self, subscriptions: list[Subscription], pattern: str, callback: Subscriber) -> None:
+        self._subscriptions = subscriptions
         self.pattern = pattern
         self.callback = callback
+        subscriptions.append(self)
 
     def cancel(self) -> None:
         """Unsubscribe (idempotent)."""
-        self._subscribers.remove(self)
+        if self in self._subscriptions:
+            self._subscriptions.remove(self)
 
 
-class Subscribers:
-    """The in-process subscribers of one bus object (the file bus or the Redis one).
-
-    :meth:`deliver` calls every subscriber whose pattern matches the event's topic; one that raises
-    is reported on stderr and in :attr:`errors`, and the others still get the event.
-    """
-
-    __slots__ = ("_subscriptions", "errors")
-
-    def __init__(self) -> None:
-        self._subscriptions: list[Subscription] = []
-        #: ``(subscription pattern, error text)`` of subscribers that raised, newest last
-        self.errors: list[tuple[str, str]] = []
-
-    def add(self, pattern: str, callback: Subscriber) -> Subscription:
-        """Call ``callback(event)`` for every delivered event whose topic matches ``pattern``."""
-        sub = Subscription(self, pattern, callback)
-        self._subscriptions.append(sub)
-        return sub
-
-    def remove(self, sub: Subscription) -> None:
-        """Drop a subscription (idempotent)."""
-        if sub in self._subscriptions:
-            self._subscriptions.remove(sub)
-
-    def deliver(self, event: Event) -> None:
-        """Hand ``event`` to the matching subscribers, isolating each one's errors."""
-        for sub in list(self._subscriptions):
-            if not topic_matches(sub.pattern, event.topic):
-                continue
-            try:
-                sub.callback(event)
-            except Exception as exc:
-                text = f"{type(exc).__name__}: {exc}"
-                self.errors.append((sub.pattern, text))
-                sys.stderr.write(
-                    f"claude-hooks: warning: event subscriber for {sub.pattern!r} raised on {event.topic} "
-                    f"(event {event.id}): {text}\n"
-                )
+def deliver(event: Event, subscriptions: list[Subscription], errors: list[tuple[str, str]]) -> None:
+    """Hand ``event`` to the subscriptions whose pattern matches its topic (the file bus and the Redis
+    bus both call this). One that raises is reported on stderr and in ``errors`` (``(pattern, error
+    text)``), and the others still get the event."""
+    for sub in list(subscriptions):
+        if not topic_matches(sub.pattern, event.topic):
+            continue
+        try:
+            sub.callback(event)
+        except Exception as exc:
+            text = f"{type(exc).__name__}: {exc}"
+            errors.append((sub.pattern, text))
+            sys.stderr.write(
+                f"claude-hooks: warning: event subscriber for {sub.pattern!r} raised on {event.topic} "
+                f"(event {event.id}): {text}\n"
+            )
 
 
 def check_topic(topic: str) -> None:
@@ -246,7 +226,9 @@ class EventBus:
         self.correlation_id = correlation_id
         self._clock = clock
         self._writer = JsonlWriter(self.path, max_bytes=max_bytes, backups=backups, lock_timeout=lock_timeout)
-        self._subscribers = Subscribers()
+        self._subscriptions: list[Subscription] = []
+        #: ``(subscription pattern, error text)`` of subscribers that raised, newest last
+        self.subscriber_errors: list[tuple[str, str]] = []
 
     # -- publishing -------------------------------------------------------------------------------
 
@@ -296,17 +278,12 @@ class EventBus:
             for (position, _), (topic, body) in zip(written, bodies, strict=True)
         ]
         for event in published:
-            self._subscribers.deliver(event)
+            deliver(event, self._subscriptions, self.subscriber_errors)
         return published
 
     def subscribe(self, pattern: str, callback: Subscriber) -> Subscription:
         """Call ``callback(event)`` for every event this bus object publishes whose topic matches."""
-        return self._subscribers.add(pattern, callback)
-
-    @property
-    def subscriber_errors(self) -> list[tuple[str, str]]:
-        """``(subscription pattern, error text)`` of subscribers that raised, newest last."""
-        return self._subscribers.errors
+        return Subscription(self._subscriptions, pattern, callback)
 
     # -- reading ----------------------------------------------------------------------------------
 

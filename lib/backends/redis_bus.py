@@ -28,7 +28,7 @@ import time
 
 from lib.backends.fallback import report_fallback
 from lib.backends.redis_client import BLOCK_SECONDS, BackendUnavailable, call, command
-from lib.event_bus import Event, Subscribers, check_topic, event_matches
+from lib.event_bus import Event, Subscription, check_topic, deliver, event_matches
 from lib.hook_logger import iso_timestamp
 
 TYPE_CHECKING = False
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from lib.backends.settings import BackendSettings
-    from lib.event_bus import EventBus, Subscription
+    from lib.event_bus import EventBus
 
     Subscriber = Callable[[Event], None]
     Decoder = Callable[[bytes], object]
@@ -121,7 +121,9 @@ class RedisEventBus:
         self._fallback_factory = fallback
         self._fallback: EventBus | None = None
         self._warn = warn
-        self._subscribers = Subscribers()
+        self._subscriptions: list[Subscription] = []
+        #: ``(subscription pattern, error text)`` of subscribers that raised, newest last
+        self.subscriber_errors: list[tuple[str, str]] = []
 
     # -- publishing -------------------------------------------------------------------------------
 
@@ -172,17 +174,12 @@ class RedisEventBus:
             event = self._fallback.publish(topic, body, session_id=sid, correlation_id=cid, source=src)
         else:
             event = Event(event_id(entry), ts, topic, src, body, sid, cid)
-        self._subscribers.deliver(event)
+        deliver(event, self._subscriptions, self.subscriber_errors)
         return event
 
     def subscribe(self, pattern: str, callback: Subscriber) -> Subscription:
         """Call ``callback(event)`` for every event this bus object publishes whose topic matches."""
-        return self._subscribers.add(pattern, callback)
-
-    @property
-    def subscriber_errors(self) -> list[tuple[str, str]]:
-        """``(subscription pattern, error text)`` of subscribers that raised, newest last."""
-        return self._subscribers.errors
+        return Subscription(self._subscriptions, pattern, callback)
 
     # -- reading ----------------------------------------------------------------------------------
 
