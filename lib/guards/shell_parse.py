@@ -31,8 +31,6 @@ from __future__ import annotations
 
 import posixpath
 
-from lib.guards.lazy_re import compiled
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -45,7 +43,6 @@ MAX_INPUT = 256 * 1024
 MAX_DEPTH = 12
 #: Most simple commands collected from one command line.
 MAX_COMMANDS = 2000
-_MAX_BRACE = 64
 _MAX_LOOP_VALUES = 16
 _MAX_SYNTAX_DEPTH = 64
 
@@ -53,18 +50,17 @@ _MAX_SYNTAX_DEPTH = 64
 # Lexing
 # ---------------------------------------------------------------------------------------------
 
-# word parts
-_LIT, _VAR, _CMD, _PROC, _ARITH, _TILDE, _SPECIAL = range(7)
+# word parts (shared with the parser's lazily imported helpers: shell_braces, shell_wrappers, ...)
+LIT, VAR, CMD, PROC, ARITH, TILDE, SPECIAL = range(7)
 
 _WORD_STOP = " \t\n\r\f\v;&|()<>\\'\"$`"
 _NOMETA_STOP = "\\'\"$`"
 _DQ_STOP = '\\$`"'
 _HEREDOC_STOP = "\\$`"
 _NAME_START = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
-_NAME_CHARS = _NAME_START | frozenset("0123456789")
-_TILDE_CHARS = _NAME_CHARS | frozenset(".+-")
+NAME_CHARS = _NAME_START | frozenset("0123456789")
+TILDE_CHARS = NAME_CHARS | frozenset(".+-")
 _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
-_QUOTE_SAFE = _NAME_CHARS | frozenset("./:=@%+,-")
 _BLANKS = " \t\r\f\v\x00"
 
 _EOF = ("eof",)
@@ -80,11 +76,12 @@ _RESERVED = frozenset(
 _REDIR_OPS = ("<<<", "<<-", "<<", "<>", "<&", "<", ">>", ">|", ">&", ">")
 
 
-def _has_glob(text: str) -> bool:
+def has_glob(text: str) -> bool:
+    """True when ``text`` has glob characters."""
     return "*" in text or "?" in text or "[" in text
 
 
-def _span(s: str, i: int, chars: frozenset[str]) -> int:
+def span(s: str, i: int, chars: frozenset[str]) -> int:
     """The index after the run of ``chars`` starting at ``i``."""
     n = len(s)
     while i < n and s[i] in chars:
@@ -96,7 +93,7 @@ def _name_end(s: str, i: int) -> int:
     """The index after a shell variable name starting at ``i`` (``i`` itself when there is none)."""
     if i >= len(s) or s[i] not in _NAME_START:
         return i
-    return _span(s, i + 1, _NAME_CHARS)
+    return span(s, i + 1, NAME_CHARS)
 
 
 def assignment_prefix(text: str) -> tuple[str, int] | None:
@@ -158,7 +155,7 @@ class Word:
         """The word's text if it is a single unquoted literal (how reserved words are spelled)."""
         if len(self.parts) == 1:
             p = self.parts[0]
-            if p[0] == _LIT and not p[2]:
+            if p[0] == LIT and not p[2]:
                 return p[1]  # type: ignore[return-value]
         return None
 
@@ -166,19 +163,19 @@ class Word:
         """The word with quotes removed and expansions left as written (heredoc delimiters)."""
         out = []
         for p in self.parts:
-            if p[0] == _LIT:
+            if p[0] == LIT:
                 out.append(str(p[1]))
-            elif p[0] == _VAR:
+            elif p[0] == VAR:
                 out.append("$" + str(p[1]))
-            elif p[0] == _TILDE:
+            elif p[0] == TILDE:
                 out.append("~" + str(p[1]))
-            elif p[0] == _SPECIAL:
+            elif p[0] == SPECIAL:
                 out.append("$" + str(p[1]))
         return "".join(out)
 
     def quoted(self) -> bool:
         """True when any part of the word was quoted."""
-        return any(p[0] == _LIT and p[2] for p in self.parts)
+        return any(p[0] == LIT and p[2] for p in self.parts)
 
     def __repr__(self) -> str:
         return f"Word({self.parts!r})"
@@ -312,23 +309,23 @@ def _read_ansi_c(s: str, i: int, n: int, issues: list[str]) -> tuple[str, int]:
 def _param_part(inner: str, quoted: bool) -> tuple[object, ...]:
     """A ``${...}`` expansion as a part: (VAR, name, op, argument, quoted)."""
     if inner.startswith("#") and len(inner) > 1:
-        return (_VAR, inner[1:], "len", "", quoted)
+        return (VAR, inner[1:], "len", "", quoted)
     if inner.startswith("!"):
-        return (_VAR, inner[1:], "indirect", "", quoted)
+        return (VAR, inner[1:], "indirect", "", quoted)
     end = _name_end(inner, 0)
     if end:
         name = inner[:end]
     elif inner[:1] and (inner[0].isdigit() or inner[0] in "@*#?$!-"):
         name = inner[0]
     else:
-        return (_VAR, "", "other", inner, quoted)
+        return (VAR, "", "other", inner, quoted)
     rest = inner[len(name) :]
     if not rest:
-        return (_VAR, name, "", "", quoted)
+        return (VAR, name, "", "", quoted)
     for op in (":-", ":=", ":?", ":+", "-", "=", "?", "+"):
         if rest.startswith(op):
-            return (_VAR, name, op, rest[len(op) :], quoted)
-    return (_VAR, name, "other", rest, quoted)
+            return (VAR, name, op, rest[len(op) :], quoted)
+    return (VAR, name, "other", rest, quoted)
 
 
 def _read_dollar(
@@ -337,20 +334,20 @@ def _read_dollar(
     """Read an expansion starting at ``s[i] == '$'``; append its part; return the next index."""
     j = i + 1
     if j >= n:
-        parts.append((_LIT, "$", q))
+        parts.append((LIT, "$", q))
         return j
     c = s[j]
     if c == "(":
         if j + 1 < n and s[j + 1] == "(":
             end = _find_close(s, j + 2, n, "pp")
             if end >= 0 and s[end - 1] == ")":
-                parts.append((_ARITH, s[j + 2 : end - 1]))
+                parts.append((ARITH, s[j + 2 : end - 1]))
                 return end + 1
         end = _find_close(s, j + 1, n, "p")
         if end < 0:
             issues.append("unterminated $(...)")
             end = n
-        parts.append((_CMD, s[j + 1 : end], q))
+        parts.append((CMD, s[j + 1 : end], q))
         return end + 1
     if c == "{":
         end = _find_close(s, j + 1, n, "c")
@@ -361,18 +358,18 @@ def _read_dollar(
         return end + 1
     if c == "'" and not q:
         text, k = _read_ansi_c(s, j + 1, n, issues)
-        parts.append((_LIT, text, True))
+        parts.append((LIT, text, True))
         return k
     if c == '"' and not q:
         return _read_dquote(s, j + 1, n, parts, issues, scan=scan)
     end = _name_end(s, j)
     if end > j:
-        parts.append((_VAR, s[j:end], "", "", q))
+        parts.append((VAR, s[j:end], "", "", q))
         return end
     if c in "0123456789@*#?$!-":
-        parts.append((_SPECIAL, c, q))
+        parts.append((SPECIAL, c, q))
         return j + 1
-    parts.append((_LIT, "$", q))
+    parts.append((LIT, "$", q))
     return j
 
 
@@ -383,7 +380,7 @@ def _read_backtick(
     if end < 0:
         issues.append("unterminated backtick")
         end = n
-    parts.append((_CMD, _unescape_backtick(s[i + 1 : end]), q))
+    parts.append((CMD, _unescape_backtick(s[i + 1 : end]), q))
     return end + 1
 
 
@@ -409,7 +406,7 @@ def _read_dquote(
             break
         c = s[i]
         if c == '"':
-            parts.append((_LIT, "".join(chunks), True))
+            parts.append((LIT, "".join(chunks), True))
             return i + 1
         if c == "\\":
             if i + 1 < n:
@@ -425,7 +422,7 @@ def _read_dquote(
             i += 1
             continue
         if chunks:
-            parts.append((_LIT, "".join(chunks), True))
+            parts.append((LIT, "".join(chunks), True))
             chunks = []
         if c == "$":
             i = _read_dollar(s, i, n, parts, issues, True, scan)
@@ -433,7 +430,7 @@ def _read_dquote(
             i = _read_backtick(s, i, n, parts, issues, True)
     if not heredoc:
         issues.append("unterminated double quote")
-    parts.append((_LIT, "".join(chunks), True))
+    parts.append((LIT, "".join(chunks), True))
     return n
 
 
@@ -447,9 +444,9 @@ def _read_word(
     scan = scan if scan is not None else _Scan(s)
     start = i
     if i < n and s[i] == "~":
-        end = _span(s, i + 1, _TILDE_CHARS)
+        end = span(s, i + 1, TILDE_CHARS)
         if end >= n or s[end] == "/" or (meta and s[end] in _WORD_STOP and s[end] not in "\\'\"$`"):
-            parts.append((_TILDE, s[i + 1 : end]))
+            parts.append((TILDE, s[i + 1 : end]))
             i = end
     while i < n:
         j = min(scan.stop(i, stop), n)
@@ -464,22 +461,22 @@ def _read_word(
                 i += 2
                 continue
             if buf:
-                parts.append((_LIT, "".join(buf), False))
+                parts.append((LIT, "".join(buf), False))
                 buf = []
             if i + 1 < n:
-                parts.append((_LIT, s[i + 1], True))
+                parts.append((LIT, s[i + 1], True))
             i += 2
             continue
         if c in "'\"$`":
             if buf:
-                parts.append((_LIT, "".join(buf), False))
+                parts.append((LIT, "".join(buf), False))
                 buf = []
             if c == "'":
                 k = s.find("'", i + 1)
                 if k < 0:
                     issues.append("unterminated single quote")
                     k = n
-                parts.append((_LIT, s[i + 1 : k], True))
+                parts.append((LIT, s[i + 1 : k], True))
                 i = k + 1
             elif c == '"':
                 i = _read_dquote(s, i + 1, n, parts, issues, scan=scan)
@@ -490,9 +487,9 @@ def _read_word(
             continue
         break  # an unquoted blank or operator
     if buf:
-        parts.append((_LIT, "".join(buf), False))
+        parts.append((LIT, "".join(buf), False))
     if i == start:  # never loop without progress
-        parts.append((_LIT, s[i : i + 1], False))
+        parts.append((LIT, s[i : i + 1], False))
         i += 1
     return Word(parts), i
 
@@ -547,7 +544,7 @@ class _Lexer:
             self.i = min(i, n)
             body = "\n".join(lines) + ("\n" if lines else "")
             if quoted:
-                holder[0] = Word([(_LIT, body, True)])
+                holder[0] = Word([(LIT, body, True)])
             else:
                 parts: list[tuple[object, ...]] = []
                 _read_dquote(body, 0, len(body), parts, self.issues, heredoc=True)
@@ -590,7 +587,7 @@ class _Lexer:
                     self.issues.append("unterminated process substitution")
                     end = n
                 self.i = end + 1
-                return ("w", Word([(_PROC, s[i + 2 : end], c)]))
+                return ("w", Word([(PROC, s[i + 2 : end], c)]))
             return self._redirect(i, -1)
         if c == "&":
             for op in ("&>>", "&>"):
@@ -856,7 +853,7 @@ class _Parser:
                 break
             if t[0] == "w":
                 values.append(t[1].literal())  # type: ignore[attr-defined]
-        return Word([name_word.parts[0], (_LIT, " ".join(values), True)])
+        return Word([name_word.parts[0], (LIT, " ".join(values), True)])
 
     def parse_for(self) -> tuple[object, ...] | None:
         self.take()
@@ -933,7 +930,7 @@ class _Parser:
         return ("case", subject, bodies)
 
     def parse_test(self) -> tuple[object, ...]:
-        words: list[Word] = [Word([(_LIT, "[[", False)])]
+        words: list[Word] = [Word([(LIT, "[[", False)])]
         while True:
             t = self.take()
             if t[0] == "eof":
@@ -943,7 +940,7 @@ class _Parser:
                     break
                 words.append(t[1])  # type: ignore[arg-type]
             elif t[0] in ("op", "r"):
-                words.append(Word([(_LIT, str(t[1]), False)]))
+                words.append(Word([(LIT, str(t[1]), False)]))
         return ("simple", words, [])
 
 
@@ -1105,8 +1102,9 @@ class ParseResult:
 # Evaluation: expansion, prefixes, nested commands
 # ---------------------------------------------------------------------------------------------
 
-_SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "fish", "busybox", "rbash", "yash"})
-_ELEVATORS = frozenset({"sudo", "doas", "pkexec", "run0"})
+SHELL_NAMES = frozenset(
+    {"sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "fish", "busybox", "rbash", "yash"}
+)
 _GUARDED = object()  # a variable known to be non-empty, value unknown
 
 
@@ -1331,9 +1329,14 @@ class _Evaluator:
         cmd.substitutions = subs
         cmd.stdin = producer
         if stdin_text is None and producer is not None and producer.name in ("echo", "printf"):
-            stdin_text = _echo_text(producer)
+            stdin_text = echo_text(producer)
         cmd.stdin_text = stdin_text
-        core, wrappers, elevated, extra_env, payload = _strip_prefixes(args)
+        if args and posixpath.basename(args[0].value) in _WRAPPER_NAMES:
+            from lib.guards.shell_wrappers import strip_prefixes
+
+            core, wrappers, elevated, extra_env, payload = strip_prefixes(args)
+        else:
+            core, wrappers, elevated, extra_env, payload = args[:], [], False, [], None
         cmd.args = core
         cmd.wrappers = wrappers
         cmd.elevated = elevated
@@ -1353,7 +1356,7 @@ class _Evaluator:
         args = cmd.args
         if not args:
             return
-        if name in _SHELLS:
+        if name in SHELL_NAMES:
             code, reads_stdin = _shell_payload(args)
             if code is not None:
                 self.script(code, scope.child(f"{name} -c"), pipes)
@@ -1367,14 +1370,21 @@ class _Evaluator:
             if cmd.stdin_text is not None:
                 self.script(cmd.stdin_text, scope.child(f"{name} <stdin"), pipes)
         elif name == "xargs":
-            inner = _xargs_command(args, cmd.stdin)
+            from lib.guards.shell_nested import xargs_command
+
+            inner = xargs_command(args, cmd.stdin)
             if inner:
                 self.emit(inner, scope.child("xargs"), pipes, [], [], [], [], None, None)
         elif name == "find":
-            for inner in _find_exec_commands(args):
-                self.emit(inner, scope.child("find -exec"), pipes, [], [], [], [], None, None)
+            if any(a.value in _FIND_EXEC for a in args):
+                from lib.guards.shell_nested import find_exec_commands
+
+                for inner in find_exec_commands(args):
+                    self.emit(inner, scope.child("find -exec"), pipes, [], [], [], [], None, None)
         elif name == "ssh":
-            remote = _ssh_remote_command(args)
+            from lib.guards.shell_nested import ssh_remote_command
+
+            remote = ssh_remote_command(args)
             if remote:
                 rscope = scope.child("ssh", remote=True)
                 rscope.env = {"HOME": "/home/.remote"}
@@ -1385,9 +1395,11 @@ class _Evaluator:
             if code is None and cmd.stdin_text is not None and _reads_script_from_stdin(args):
                 code = cmd.stdin_text
             if code:
-                for shell_text in _embedded_shell_strings(code):
+                from lib.guards.shell_nested import embedded_argv_lists, embedded_shell_strings
+
+                for shell_text in embedded_shell_strings(code):
                     self.script(shell_text, scope.child(f"{name} -c"), pipes)
-                for argv in _embedded_argv_lists(code):
+                for argv in embedded_argv_lists(code):
                     self.emit(
                         [Arg(v) for v in argv], scope.child(f"{name} -c"), pipes, [], [], [], [], None, None
                     )
@@ -1431,8 +1443,13 @@ class _Evaluator:
 
     def expand(self, word: Word, scope: _Scope, subs: list[Command]) -> list[Arg]:
         """Expand ``word`` into the arguments it becomes (brace expansion, field splitting)."""
+        alternatives = [word.parts]
+        if any(p[0] == LIT and not p[2] and "{" in str(p[1]) for p in word.parts):
+            from lib.guards.shell_braces import brace_expand
+
+            alternatives = brace_expand(word.parts)
         out: list[Arg] = []
-        for parts in _brace_expand(word.parts):
+        for parts in alternatives:
             out.extend(self._expand_parts(parts, scope, subs, split=True))
         return out
 
@@ -1440,7 +1457,7 @@ class _Evaluator:
         self, parts: list[tuple[object, ...]], scope: _Scope, subs: list[Command], split: bool
     ) -> list[Arg]:
         for p in parts:  # a `for` variable over a literal list: one argument per value
-            if p[0] == _VAR:
+            if p[0] == VAR:
                 loop = self._lookup(str(p[1]), scope)
                 if isinstance(loop, _Loop):
                     out: list[Arg] = []
@@ -1454,13 +1471,13 @@ class _Evaluator:
         dynamic = glob = guarded = False
         for p in parts:
             kind = p[0]
-            if kind == _LIT:
+            if kind == LIT:
                 text = str(p[1])
                 value.append(text)
                 empty.append(text)
-                if not p[2] and _has_glob(text):
+                if not p[2] and has_glob(text):
                     glob = True
-            elif kind == _VAR:
+            elif kind == VAR:
                 name, op, argraw, q = str(p[1]), str(p[2]), str(p[3]), bool(p[4])
                 known = self._lookup(name, scope)
                 if op == "" and isinstance(known, str):
@@ -1468,7 +1485,7 @@ class _Evaluator:
                         return [Arg(v) for v in known.split()]
                     value.append(known)
                     empty.append(known)
-                    glob = glob or (not q and _has_glob(known))
+                    glob = glob or (not q and has_glob(known))
                 elif op in ("", "other", "len", "indirect"):
                     dynamic = True
                     value.append("$" + name if op == "" else "${" + name + "}")
@@ -1514,7 +1531,7 @@ class _Evaluator:
                         dynamic = True
                         value.append("${" + name + ":+" + alt.value + "}")
                         empty.append("")
-            elif kind == _CMD:
+            elif kind == CMD:
                 body = str(p[1])
                 via = (*scope.via, "$()")
                 inner = self.script(body, scope.child("$()"))
@@ -1529,22 +1546,22 @@ class _Evaluator:
                     dynamic = True
                     value.append("$(" + body + ")")
                     empty.append("")
-            elif kind == _PROC:
+            elif kind == PROC:
                 via_name = f"{p[2]}()"
                 inner = self.script(str(p[1]), scope.child(via_name))
                 subs.extend(c for c in inner if c.via == (*scope.via, via_name))
                 dynamic = True
                 value.append("/dev/fd/63")
                 empty.append("/dev/fd/63")
-            elif kind == _ARITH:
+            elif kind == ARITH:
                 for ep in _word_from_text(str(p[1]), self.result.issues).parts:
-                    if ep[0] == _CMD:
+                    if ep[0] == CMD:
                         inner = self.script(str(ep[1]), scope.child("$()"))
                         subs.extend(c for c in inner if c.via == (*scope.via, "$()"))
                 dynamic = True
                 value.append("$((" + str(p[1]) + "))")
                 empty.append("0")
-            elif kind == _TILDE:
+            elif kind == TILDE:
                 resolved = self._tilde(str(p[1]), scope)
                 if resolved is None:
                     dynamic = True
@@ -1553,7 +1570,7 @@ class _Evaluator:
                 else:
                     value.append(resolved)
                     empty.append(resolved)
-            else:  # _SPECIAL: $1, $@, $?, ...
+            else:  # SPECIAL: $1, $@, $?, ...
                 dynamic = True
                 value.append("$" + str(p[1]))
                 empty.append("")
@@ -1592,7 +1609,7 @@ class _Evaluator:
         if c.name == "git" and argv[1:] == ["rev-parse", "--show-toplevel"]:
             return self.project_dir
         if c.name == "echo" and not any(a.dynamic for a in c.args):
-            return _echo_text(c).rstrip("\n")
+            return echo_text(c).rstrip("\n")
         if c.name == "mktemp":
             return "/tmp/tmp.mktemp"
         return None
@@ -1622,7 +1639,7 @@ def _split_assignment(word: Word) -> tuple[str, Word] | None:
     if not word.parts:
         return None
     first = word.parts[0]
-    if first[0] != _LIT or first[2]:
+    if first[0] != LIT or first[2]:
         return None
     text = str(first[1])
     found = assignment_prefix(text)
@@ -1631,13 +1648,13 @@ def _split_assignment(word: Word) -> tuple[str, Word] | None:
     rest = text[found[1] :]
     parts: list[tuple[object, ...]] = []
     if rest.startswith("~") and (len(rest) == 1 or rest[1] == "/"):
-        parts.append((_TILDE, ""))
+        parts.append((TILDE, ""))
         rest = rest[1:]
     if rest:
-        parts.append((_LIT, rest, False))
+        parts.append((LIT, rest, False))
     parts.extend(word.parts[1:])
     if not parts:
-        parts.append((_LIT, "", True))
+        parts.append((LIT, "", True))
     return found[0], Word(parts)
 
 
@@ -1649,93 +1666,7 @@ def _join(cwd: str | None, path: str) -> str | None:
     return posixpath.normpath(posixpath.join(cwd, path))
 
 
-def _brace_expand(parts: list[tuple[object, ...]]) -> list[list[tuple[object, ...]]]:
-    """Bash brace expansion over the unquoted literal parts of a word (capped)."""
-    for idx, p in enumerate(parts):
-        if p[0] != _LIT or p[2] or "{" not in str(p[1]):
-            continue
-        text = str(p[1])
-        found = _find_brace(text)
-        if found is None:
-            continue
-        start, end, alternatives = found
-        out: list[list[tuple[object, ...]]] = []
-        for alt in alternatives[:_MAX_BRACE]:
-            new_text = text[:start] + alt + text[end + 1 :]
-            replaced: list[tuple[object, ...]] = [(_LIT, new_text, False)]
-            if idx == 0 and new_text.startswith("~"):  # brace expansion happens before tilde expansion
-                end_user = _span(new_text, 1, _TILDE_CHARS)
-                if end_user == len(new_text) or new_text[end_user] == "/":
-                    replaced = [(_TILDE, new_text[1:end_user])]
-                    if new_text[end_user:]:
-                        replaced.append((_LIT, new_text[end_user:], False))
-            new_parts = [*parts[:idx], *replaced, *parts[idx + 1 :]]
-            out.extend(_brace_expand(new_parts))
-            if len(out) >= _MAX_BRACE:
-                return out[:_MAX_BRACE]
-        return out
-    return [parts]
-
-
-def _find_brace(text: str) -> tuple[int, int, list[str]] | None:
-    """The first ``{a,b}`` or ``{1..5}`` group in ``text``: (start, end, alternatives)."""
-    i = 0
-    n = len(text)
-    while i < n:
-        start = text.find("{", i)
-        if start < 0 or (start > 0 and text[start - 1] == "$"):
-            if start < 0:
-                return None
-            i = start + 1
-            continue
-        depth = 0
-        commas: list[int] = []
-        for j in range(start, n):
-            ch = text[j]
-            if ch == "{":
-                depth += 1
-            elif ch == "}":
-                depth -= 1
-                if depth == 0:
-                    inner = text[start + 1 : j]
-                    if commas:
-                        cuts = [start, *commas, j]
-                        return start, j, [text[cuts[k] + 1 : cuts[k + 1]] for k in range(len(cuts) - 1)]
-                    seq = _brace_sequence(inner)
-                    if seq is not None:
-                        return start, j, seq
-                    break
-            elif ch == "," and depth == 1:
-                commas.append(j)
-        i = start + 1
-    return None
-
-
-def _small_int(text: str, digits: int) -> int | None:
-    body = text[1:] if text.startswith("-") else text
-    if not body or len(body) > digits or not body.isdigit() or not body.isascii():
-        return None
-    return int(text)
-
-
-def _brace_sequence(inner: str) -> list[str] | None:
-    """``{1..5}``, ``{10..0..2}``, ``{a..e}`` -> the values (capped)."""
-    pieces = inner.split("..")
-    if len(pieces) in (2, 3):
-        a, b = _small_int(pieces[0], 6), _small_int(pieces[1], 6)
-        step = _small_int(pieces[2], 4) if len(pieces) == 3 else 1
-        if a is not None and b is not None and step is not None:
-            step = abs(step) or 1
-            rng = range(a, b + 1, step) if a <= b else range(a, b - 1, -step)
-            return [str(v) for v in rng[:_MAX_BRACE]]
-    if len(pieces) == 2 and all(len(p) == 1 and p.isascii() and p.isalpha() for p in pieces):
-        x, y = ord(pieces[0]), ord(pieces[1])
-        letters = range(x, y + 1) if x <= y else range(x, y - 1, -1)
-        return [chr(v) for v in letters[:_MAX_BRACE]]
-    return None
-
-
-def _echo_text(cmd: Command) -> str:
+def echo_text(cmd: Command) -> str:
     """What ``echo``/``printf`` with literal arguments prints (approximately)."""
     args = [a.value for a in cmd.args[1:]]
     if cmd.name == "printf":
@@ -1754,7 +1685,7 @@ def _echo_text(cmd: Command) -> str:
 # -- prefixes ---------------------------------------------------------------------------------
 
 # name -> (options taking a value, long options taking a value, number of positional args to skip)
-_PREFIXES: dict[str, tuple[str, tuple[str, ...], int]] = {
+WRAPPERS: dict[str, tuple[str, tuple[str, ...], int]] = {
     "sudo": (
         "uUgCDhpprtT",
         (
@@ -1833,140 +1764,11 @@ _PREFIXES: dict[str, tuple[str, tuple[str, ...], int]] = {
 }
 
 
-def _strip_prefixes(
-    args: list[Arg],
-) -> tuple[list[Arg], list[str], bool, list[tuple[str, Arg]], tuple[str, str] | None]:
-    """Strip wrapper commands: returns (core args, wrappers, elevated, env assignments, shell payload)."""
-    wrappers: list[str] = []
-    elevated = False
-    env: list[tuple[str, Arg]] = []
-    i = 0
-    n = len(args)
-    for _ in range(32):
-        if i >= n:
-            break
-        name = posixpath.basename(args[i].value)
-        if name == "taskset" and i + 1 < n and args[i + 1].value.startswith("-") and "p" in args[i + 1].value:
-            break
-        spec = _PREFIXES.get(name)
-        if name == "command" and i + 1 < n and args[i + 1].value in ("-v", "-V"):
-            break  # `command -v rm` looks rm up, it does not run it
-        if name in ("su", "runuser", "flock", "watch", "script"):
-            payload = _string_runner(name, args[i:])
-            if payload is not None:
-                wrappers.append(name)
-                return args[:0], wrappers, elevated or name in ("su", "runuser"), env, (name, payload)
-            if name in ("su", "runuser"):
-                break
-            if name == "flock":
-                j = _flock_command_start(args, i)
-                if j is None:
-                    break
-                wrappers.append(name)
-                i = j
-                continue
-            break
-        if spec is None:
-            break
-        short, long_opts, positional = spec
-        wrappers.append(name)
-        if name in _ELEVATORS:
-            elevated = True
-        i += 1
-        while i < n:
-            v = args[i].value
-            if v == "--":
-                i += 1
-                break
-            found = assignment_prefix(v) if name == "env" else None
-            if found is not None:
-                env.append((found[0], Arg(v[found[1] :], args[i].dynamic, args[i].glob)))
-                i += 1
-                continue
-            if name == "env" and (v in ("-S", "--split-string") or v.startswith(("-S", "--split-string="))):
-                text = v[2:] if v.startswith("-S") and len(v) > 2 else v.partition("=")[2] if "=" in v else ""
-                if not text and i + 1 < n:
-                    i += 1
-                    text = args[i].value
-                rest = " ".join(_quote(a.value) for a in args[i + 1 :])
-                return args[:0], wrappers, elevated, env, ("env -S", (text + " " + rest).strip())
-            if v.startswith("--"):
-                key = v.split("=", 1)[0]
-                i += 1
-                if key in long_opts and "=" not in v:
-                    i += 1
-                continue
-            if v.startswith("-") and len(v) > 1 and not (name in ("nice", "kill") and v[1:].isdigit()):
-                i += 1
-                letters = v[1:]
-                for k, ch in enumerate(letters):
-                    if ch in short:
-                        if k == len(letters) - 1:
-                            i += 1  # value is the next word
-                        break
-                continue
-            if name == "nice" and v.startswith("-") and v[1:].isdigit():
-                i += 1
-                continue
-            break
-        i += positional
-    if i > n:
-        i = n
-    return args[i:], wrappers, elevated, env, None
-
-
-def _quote(value: str) -> str:
-    if value and all(c in _QUOTE_SAFE for c in value):
-        return value
-    return "'" + value.replace("'", "'\\''") + "'"
-
-
-def _string_runner(name: str, args: list[Arg]) -> str | None:
-    """The shell string run by ``su -c``, ``runuser -c``, ``flock -c``, ``watch``, ``script -c``."""
-    rest = args[1:]
-    if name == "watch":
-        i = 0
-        while i < len(rest):
-            v = rest[i].value
-            if v == "--":
-                i += 1
-                break
-            if v in ("-n", "--interval", "-q", "--equexit"):
-                i += 2
-                continue
-            if v.startswith("-"):
-                i += 1
-                continue
-            break
-        words = [a.value for a in rest[i:]]
-        return " ".join(words) if words else None
-    for i, a in enumerate(rest):
-        v = a.value
-        if v in ("-c", "--command") and i + 1 < len(rest):
-            return rest[i + 1].value
-        if v.startswith("--command="):
-            return v.partition("=")[2]
-        if (
-            name in ("su", "runuser")
-            and v.startswith("-")
-            and not v.startswith("--")
-            and v.endswith("c")
-            and len(v) > 2
-            and i + 1 < len(rest)
-        ):
-            return rest[i + 1].value
-    return None
-
-
-def _flock_command_start(args: list[Arg], i: int) -> int | None:
-    """Index of the command in ``flock [options] FILE command ...``."""
-    j = i + 1
-    while j < len(args) and args[j].value.startswith("-"):
-        if args[j].value in ("-w", "--timeout", "-E", "--conflict-exit-code"):
-            j += 1
-        j += 1
-    j += 1  # the lock file
-    return j if j < len(args) else None
+#: First words that wrap another command (the table above, and the string runners ``su -c``,
+#: ``runuser -c``, ``flock``, ``watch``, ``script -c``): :mod:`lib.guards.shell_wrappers` strips them.
+_WRAPPER_NAMES = frozenset(WRAPPERS) | {"su", "runuser", "flock", "watch", "script"}
+#: ``find`` options that run a command (:func:`lib.guards.shell_nested.find_exec_commands`).
+_FIND_EXEC = frozenset({"-exec", "-execdir", "-ok", "-okdir"})
 
 
 # -- nested commands --------------------------------------------------------------------------
@@ -1978,7 +1780,7 @@ def _shell_payload(args: list[Arg]) -> tuple[str | None, bool]:
     i = 1
     n = len(args)
     if posixpath.basename(args[0].value) == "busybox":
-        if n < 2 or posixpath.basename(args[1].value) not in _SHELLS:
+        if n < 2 or posixpath.basename(args[1].value) not in SHELL_NAMES:
             return None, False
         i = 2
     while i < n:
@@ -2007,58 +1809,7 @@ def _shell_payload(args: list[Arg]) -> tuple[str | None, bool]:
     return None, True
 
 
-def _xargs_command(args: list[Arg], producer: Command | None) -> list[Arg]:
-    """The command ``xargs`` runs, with its input as arguments (literal when echoed, else dynamic)."""
-    value_opts = ("-d", "-E", "-e", "-I", "-L", "-l", "-n", "-P", "-s", "-a", "--delimiter", "--eof", "--replace",
-                  "--max-lines", "--max-args", "--max-procs", "--max-chars", "--arg-file", "--process-slot-var")  # fmt: skip
-    replace: str | None = None
-    i = 1
-    n = len(args)
-    while i < n:
-        v = args[i].value
-        if v == "--":
-            i += 1
-            break
-        if not v.startswith("-") or v == "-":
-            break
-        if v in ("-I", "--replace") and i + 1 < n:
-            replace = args[i + 1].value
-            i += 2
-            continue
-        if v.startswith("-I") and len(v) > 2:
-            replace = v[2:]
-        elif v.startswith("--replace="):
-            replace = v.partition("=")[2] or "{}"
-        elif v == "-i" or v.startswith("-i"):
-            replace = v[2:] or "{}"
-        if v in value_opts:
-            i += 2
-            continue
-        i += 1
-    command = list(args[i:]) or [Arg("echo")]
-    if (
-        producer is not None
-        and producer.name in ("echo", "printf")
-        and not any(a.dynamic for a in producer.args)
-    ):
-        items = [Arg(w) for w in _echo_text(producer).split()]
-    else:
-        items = [Arg("$XARGS_INPUT", dynamic=True, if_empty="")]
-    if replace:
-        out = []
-        for a in command:
-            if replace in a.value:
-                for item in items[:1]:
-                    out.append(
-                        Arg(a.value.replace(replace, item.value), a.dynamic or item.dynamic, a.glob, None)
-                    )
-            else:
-                out.append(a)
-        return out
-    return command + items
-
-
-_FIND_NARROWING = frozenset(
+FIND_NARROWING = frozenset(
     {
         "-name", "-iname", "-path", "-ipath", "-wholename", "-iwholename", "-regex", "-iregex",
         "-lname", "-ilname", "-newer", "-mtime", "-mmin", "-atime", "-amin", "-ctime", "-cmin",
@@ -2084,75 +1835,7 @@ def find_start_paths(args: list[Arg]) -> list[Arg]:
 
 def find_is_narrowed(args: list[Arg]) -> bool:
     """True when a ``find`` expression filters by name, path, time, size, ... (not just -type)."""
-    return any(a.value in _FIND_NARROWING for a in args[1:])
-
-
-def _find_exec_commands(args: list[Arg]) -> list[list[Arg]]:
-    """The commands a ``find`` runs through -exec/-execdir/-ok/-okdir, ``{}`` filled in."""
-    out: list[list[Arg]] = []
-    starts = find_start_paths(args)
-    narrowed = find_is_narrowed(args)
-    fills = starts[:8]
-    if narrowed:
-        # `find DIR -name NAME ... -exec rm -rf {} +` hits DIR/NAME (and deeper matches): judge DIR/NAME
-        values = [a.value for a in args]
-        predicates = {v for v in values if v.startswith("-") and v in _FIND_NARROWING}
-        names = [values[i + 1] for i, v in enumerate(values[:-1]) if v in ("-name", "-iname")]
-        if len(names) == 1 and predicates <= {"-name", "-iname"} and "/" not in names[0]:
-            fills = [
-                Arg(posixpath.join(s.value, names[0]), s.dynamic, s.glob or _has_glob(names[0]))
-                for s in starts[:8]
-            ]
-        else:
-            fills = [Arg("{}", dynamic=True)]
-    i = 1
-    n = len(args)
-    while i < n:
-        if args[i].value in ("-exec", "-execdir", "-ok", "-okdir"):
-            j = i + 1
-            inner: list[Arg] = []
-            while j < n and args[j].value not in (";", "+"):
-                inner.append(args[j])
-                j += 1
-            if inner:
-                for fill in fills:
-                    out.append(
-                        [
-                            Arg(
-                                a.value.replace("{}", fill.value),
-                                a.dynamic or fill.dynamic,
-                                a.glob or fill.glob,
-                                None,
-                            )
-                            if "{}" in a.value
-                            else a
-                            for a in inner
-                        ]
-                    )
-            i = j + 1
-            continue
-        i += 1
-    return out
-
-
-def _ssh_remote_command(args: list[Arg]) -> str | None:
-    """The command ``ssh [opts] host cmd...`` runs on the remote host."""
-    with_value = set("BbcDEeFIiJLlmOoPpQRSWw")
-    i = 1
-    n = len(args)
-    while i < n:
-        v = args[i].value
-        if v == "--":
-            i += 1
-            break
-        if v.startswith("-") and len(v) > 1:
-            last = v[-1]
-            i += 2 if last in with_value and len(v) == 2 else 1
-            continue
-        break
-    if i + 1 >= n:
-        return None
-    return " ".join(a.value for a in args[i + 1 :])
+    return any(a.value in FIND_NARROWING for a in args[1:])
 
 
 _INTERPRETERS = frozenset(
@@ -2179,53 +1862,10 @@ def _interpreter_code(args: list[Arg]) -> str | None:
     return None
 
 
-_EMBEDDED_SHELL = r"""(?:\bos\.system|\bos\.popen|\bsubprocess\.(?:run|call|check_call|check_output|Popen|getoutput|getstatusoutput)
-        |\bsystem|\bexec(?:Sync)?|\bspawnSync|\bshell_exec|\bpassthru)
-        \s*\(?\s*(?:r|f|b)?("([^"\\]*(?:\\.[^"\\]*)*)"|'([^'\\]*(?:\\.[^'\\]*)*)')"""
-_EMBEDDED_LIST = r"""\b(?:subprocess\.(?:run|call|check_call|check_output|Popen)|os\.exec\w*|spawn|execFile(?:Sync)?)\s*\(\s*
-        [^\[\)]*?\[([^\]]{1,2000})\]"""
-_EMBEDDED_DELETE = r"""\b(rmtree|remove_tree|rmSync|rm_rf|rm_r|remove|unlink|rmdir|unlinkSync)\s*\(\s*(?:r|f)?
-        (?:"([^"\\]*)"|'([^'\\]*)')([^)]{0,80})"""
-_STRING_LITERAL = r"""'([^'\\]*(?:\\.[^'\\]*)*)'|"([^"\\]*(?:\\.[^"\\]*)*)\""""
-
-
 def _reads_script_from_stdin(args: list[Arg]) -> bool:
     """``python3 - <<EOF``, ``node < x``: an interpreter with no script argument, or ``-``."""
     pos = [a.value for a in args[1:] if not a.value.startswith("-") or a.value == "-"]
     return not pos or pos[0] == "-"
-
-
-def _embedded_shell_strings(code: str) -> list[str]:
-    """Shell command strings passed to os.system / subprocess / system / execSync in inline code."""
-    out = []
-    for m in compiled(_EMBEDDED_SHELL, verbose=True).finditer(code[:65536]):
-        text = m.group(2) if m.group(2) is not None else m.group(3)
-        if text:
-            out.append(text)
-        if len(out) >= 16:
-            break
-    return out
-
-
-def _embedded_argv_lists(code: str) -> list[list[str]]:
-    """Argument lists like ``subprocess.run(["rm", "-rf", "/"])`` in inline code, and library deletes
-    (``shutil.rmtree('/x')``, ``os.remove(...)``, ``fs.rmSync(..., {recursive: true})``) as rm commands."""
-    out = []
-    for m in compiled(_EMBEDDED_DELETE, verbose=True).finditer(code[:65536]):
-        path = m.group(2) if m.group(2) is not None else m.group(3)
-        recursive = m.group(1) in ("rmtree", "rmSync", "rm_rf", "rm_r", "remove_tree") or "recursive" in (
-            m.group(4) or ""
-        )
-        out.append(["rm", "-rf", path] if recursive else ["rm", path])
-        if len(out) >= 16:
-            return out
-    for m in compiled(_EMBEDDED_LIST, verbose=True).finditer(code[:65536]):
-        argv = [a or b for a, b in compiled(_STRING_LITERAL).findall(m.group(1)) if a or b]
-        if argv:
-            out.append(argv)
-        if len(out) >= 16:
-            break
-    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -2283,7 +1923,9 @@ def _fallback(result: ParseResult, text: str, cwd: str | None, exc: BaseExceptio
     result.commands = []
     result.issues.append(f"parser error ({type(exc).__name__}); crude word split used")
     try:
-        for seg in compiled(r"&&|\|\||[;|&\n()`]|\$\(").split(text[:MAX_INPUT])[:MAX_COMMANDS]:
+        import re  # only after a parser error
+
+        for seg in re.split(r"&&|\|\||[;|&\n()`]|\$\(", text[:MAX_INPUT])[:MAX_COMMANDS]:
             words = [w.strip("'\"") for w in seg.split()]
             if words:
                 cmd = Command([Arg(w) for w in words])
