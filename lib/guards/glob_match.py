@@ -10,7 +10,8 @@ from __future__ import annotations
 
 __all__ = ["Glob", "has_magic", "literal_chars"]
 
-_STAR, _DSTAR, _DSTAR_SLASH, _ANY, _SET, _LIT = range(6)
+_STAR, _DSTAR, _DSTAR_SLASH, _ANY, _SET, _LIT = range(6)  # tokens
+_TOKENS, _EXACT, _SUFFIX, _PREFIX, _UNDER, _ANYDIR, _ANYDIR_UNDER = range(7)  # shapes
 
 
 def has_magic(text: str) -> bool:
@@ -62,54 +63,96 @@ def _parse_set(pattern: str, i: int) -> tuple[tuple[object, ...], int] | None:
     return (_SET, frozenset(singles), tuple(ranges), negate), end + 1
 
 
+def _tokenize(text: str) -> tuple[tuple[object, ...], ...]:
+    """The tokens of a (lower-cased) pattern for :func:`_match`."""
+    tokens: list[tuple[object, ...]] = []
+    lit: list[str] = []
+    i = 0
+    n = len(text)
+    while i < n:
+        c = text[i]
+        token: tuple[object, ...] | None = None
+        if c == "*":
+            if text.startswith("**", i):
+                i += 2
+                if i < n and text[i] == "/":
+                    i += 1
+                    token = (_DSTAR_SLASH,)
+                else:
+                    token = (_DSTAR,)
+            else:
+                i += 1
+                token = (_STAR,)
+        elif c == "?":
+            i += 1
+            token = (_ANY,)
+        elif c == "[":
+            parsed = _parse_set(text, i)
+            if parsed is not None:
+                token, i = parsed
+        if token is None:
+            lit.append(c)
+            i += 1
+            continue
+        if lit:
+            tokens.append((_LIT, "".join(lit)))
+            lit = []
+        tokens.append(token)
+    if lit:
+        tokens.append((_LIT, "".join(lit)))
+    return tuple(tokens)
+
+
+def _shape(text: str) -> tuple[int, str]:
+    """How a (lower-cased) pattern is matched: one of the string-method shapes with its literal, or
+    ``_TOKENS``. Most protected-path patterns (``id_rsa``, ``*.pem``, ``.env.*``, ``.ssh/**``,
+    ``**/.git/**``) have a shape, so they are neither tokenized nor matched recursively."""
+    if not has_magic(text):
+        return _EXACT, text
+    if text.startswith("**/"):
+        rest = text[3:]
+        if rest and not has_magic(rest):
+            return _ANYDIR, rest
+        if rest.endswith("**") and rest[:-2] and not has_magic(rest[:-2]):
+            return _ANYDIR_UNDER, rest[:-2]
+        return _TOKENS, ""
+    if text.startswith("*") and not has_magic(text[1:]):
+        return _SUFFIX, text[1:]
+    if text.endswith("**") and not has_magic(text[:-2]):
+        return _UNDER, text[:-2]
+    if text.endswith("*") and not has_magic(text[:-1]):
+        return _PREFIX, text[:-1]
+    return _TOKENS, ""
+
+
 class Glob:
     """A compiled glob; :meth:`match` tests a whole string."""
 
-    __slots__ = ("pattern", "tokens")
+    __slots__ = ("literal", "pattern", "shape", "tokens")
 
     def __init__(self, pattern: str) -> None:
         self.pattern = pattern
         text = pattern.lower()
-        tokens: list[tuple[object, ...]] = []
-        lit: list[str] = []
-        i = 0
-        n = len(text)
-        while i < n:
-            c = text[i]
-            token: tuple[object, ...] | None = None
-            if c == "*":
-                if text.startswith("**", i):
-                    i += 2
-                    if i < n and text[i] == "/":
-                        i += 1
-                        token = (_DSTAR_SLASH,)
-                    else:
-                        token = (_DSTAR,)
-                else:
-                    i += 1
-                    token = (_STAR,)
-            elif c == "?":
-                i += 1
-                token = (_ANY,)
-            elif c == "[":
-                parsed = _parse_set(text, i)
-                if parsed is not None:
-                    token, i = parsed
-            if token is None:
-                lit.append(c)
-                i += 1
-                continue
-            if lit:
-                tokens.append((_LIT, "".join(lit)))
-                lit = []
-            tokens.append(token)
-        if lit:
-            tokens.append((_LIT, "".join(lit)))
-        self.tokens = tuple(tokens)
+        self.shape, self.literal = _shape(text)
+        self.tokens = _tokenize(text) if self.shape == _TOKENS else ()
 
     def match(self, text: str) -> bool:
         """True when the whole of ``text`` matches (case-insensitively)."""
-        return _match(self.tokens, 0, text.lower(), 0, {})
+        t = text.lower()
+        shape, lit = self.shape, self.literal
+        if shape == _EXACT:
+            return t == lit
+        if shape == _SUFFIX:  # *lit: no '/' before lit
+            return t.endswith(lit) and "/" not in t[: len(t) - len(lit)]
+        if shape == _PREFIX:  # lit*: no '/' after lit
+            return t.startswith(lit) and "/" not in t[len(lit) :]
+        if shape == _UNDER:  # lit**
+            return t.startswith(lit)
+        if shape == _ANYDIR:  # **/lit: lit after zero or more whole directories
+            return t == lit or t.endswith("/" + lit)
+        if shape == _ANYDIR_UNDER:  # **/lit**
+            return t.startswith(lit) or "/" + lit in t
+        return _match(self.tokens, 0, t, 0, {})
 
     def __repr__(self) -> str:
         return f"Glob({self.pattern!r})"

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lib.guards.glob_match import Glob, has_magic, literal_chars
+from lib.guards.glob_match import Glob, _match, _tokenize, has_magic, literal_chars
 
 
 @pytest.mark.parametrize(
@@ -68,3 +68,26 @@ def test_agrees_with_fnmatch_on_file_names(pattern: str, name: str) -> None:
 @given(st.text(max_size=30), st.text(max_size=60))
 def test_never_raises(pattern: str, text: str) -> None:
     assert Glob(pattern).match(text) in (True, False)
+
+
+SHAPES = ["{}", "*{}", "{}*", "{}**", "**/{}", "**/{}**", "*{}*", "{}?", "**{}", "[ab]{}", "{}/*"]
+pieces = st.text(alphabet="aAbB./-", max_size=4)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.sampled_from(SHAPES), st.text(alphabet="ab./", min_size=1, max_size=4), pieces, pieces, st.data())
+def test_string_method_shapes_agree_with_the_token_matcher(
+    shape: str, lit: str, before: str, after: str, data: st.DataObject
+) -> None:
+    # exact, *lit, lit*, lit**, **/lit and **/lit** are matched with string methods, everything else
+    # token by token: both must give the same answer, also on texts built around the literal
+    pattern = shape.format(lit)
+    text = data.draw(st.sampled_from([before + lit + after, before + lit, lit + after, lit.upper(), before]))
+    assert Glob(pattern).match(text) == _match(_tokenize(pattern.lower()), 0, text.lower(), 0, {})
+
+
+@pytest.mark.parametrize(
+    "pattern", ["id_rsa", "*.pem", ".env.*", ".ssh/**", "**/.aws/credentials", "**/.git/**", "*", "**"]
+)
+def test_the_default_patterns_use_string_method_shapes(pattern: str) -> None:
+    assert Glob(pattern).tokens == ()
