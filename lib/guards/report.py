@@ -26,6 +26,8 @@ __all__ = ["TOPIC", "answer", "guards_off", "skipped"]
 #: Bus topic of guard decisions.
 TOPIC = "guard.decision"
 _SUBJECT_CHARS = 300
+#: The event :func:`guards_off` answered last, with its answer.
+_last_asked: tuple[HookEvent, str | None] | None = None
 
 
 def _short(text: str) -> str:
@@ -34,7 +36,18 @@ def _short(text: str) -> str:
 
 
 def guards_off(event: HookEvent) -> str | None:
-    """Why the guards are off for this event's session (the user's switch), or ``None``."""
+    """Why the guards are off for this event's session (the user's switch), or ``None``.
+
+    Asked once per event: the Bash and file guards of one tool call share the answer."""
+    global _last_asked
+    if _last_asked is not None and _last_asked[0] is event:
+        return _last_asked[1]
+    why = _why_off(event)
+    _last_asked = (event, why)
+    return why
+
+
+def _why_off(event: HookEvent) -> str | None:
     if switch.env_off(os.environ):
         return f"{switch.ENV}={os.environ.get(switch.ENV, '')} in Claude Code's environment"
     session_id = event.session_id

@@ -9,7 +9,10 @@ import pytest
 from lib.cli.guards import parse_duration
 from lib.guards import switch
 from lib.guards.git_head import current_branch
+from lib.guards.report import guards_off
 from lib.guards.settings import GuardSettings
+from lib.paths import Paths
+from lib.registry import HookEvent
 
 
 class TestSwitch:
@@ -44,6 +47,21 @@ class TestSwitch:
     def test_corrupt_state_counts_as_on(self) -> None:
         assert switch.session_off({"off": "garbage"}, "s1", 1.0) is None
         assert switch.session_off({"off": {"s1": "garbage"}}, "s1", 1.0) is None
+
+
+def test_the_switch_is_read_once_per_event(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(switch.ENV, raising=False)
+    paths = Paths(str(tmp_path))
+    data: dict[str, object] = {"session_id": "s1", "tool_name": "Bash"}
+    first = HookEvent("PreToolUse", data, paths=paths)
+    assert guards_off(first) is None
+    with first.store(switch.STORE).transaction() as state:
+        switch.turn_off(state, "s1", now=1.0)
+    # the Bash and the file guard of one call get the same answer; the next call sees the switch
+    assert guards_off(first) is None
+    assert guards_off(HookEvent("PreToolUse", dict(data), paths=paths)) == (
+        "switched off for this session with `python -m lib guards off`"
+    )
 
 
 @pytest.mark.parametrize(("text", "seconds"), [("90s", 90), ("30m", 1800), ("2h", 7200), ("1d", 86400), ("45", 45),
