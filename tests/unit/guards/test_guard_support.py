@@ -11,6 +11,7 @@ from lib.guards import switch
 from lib.guards.git_head import current_branch
 from lib.guards.report import guards_off
 from lib.guards.settings import GuardSettings
+from lib.guards.verdict import LEVELS, Rule
 from lib.paths import Paths
 from lib.registry import HookEvent
 
@@ -134,3 +135,21 @@ class TestGitHead:
         wt.mkdir()
         (wt / ".git").write_text(f"gitdir: {real}\n")
         assert current_branch(str(wt)) == "main"
+
+
+class TestRule:
+    def test_one_decision_per_level(self) -> None:
+        rule = Rule("x", "does x", "deny/ask/allow", "do y")
+        assert tuple(rule.decisions) == LEVELS
+        assert [rule.decision(level) for level in LEVELS] == ["deny", "ask", "allow"]
+        assert rule.to_dict() == {
+            "id": "x", "title": "does x", "strict": "deny", "standard": "ask", "permissive": "allow",
+            "instead": "do y",
+        }  # fmt: skip
+
+    @pytest.mark.parametrize(
+        "levels", ["deny/ask", "deny/ask/allow/allow", "deny/maybe/allow", "", "deny//allow"]
+    )
+    def test_bad_levels_are_refused(self, levels: str) -> None:
+        with pytest.raises(ValueError, match="levels must be"):
+            Rule("x", "does x", levels, "do y")
