@@ -1,4 +1,4 @@
-"""The off switch, the [guards] settings reader and the git HEAD lookup."""
+"""The off switch, the [guards] settings reader, the git HEAD lookup and rules as data."""
 
 from __future__ import annotations
 
