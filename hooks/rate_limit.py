@@ -25,7 +25,7 @@ def check(event: HookEvent) -> Outcome | None:
     settings = RateLimitSettings.from_mapping(event.section("rate_limit"))
     if settings.rule_for(event.tool_name) is None:
         return None
-    limits = ToolRateLimits(RateLimiter(event.store("ratelimits")), settings)
+    limits = ToolRateLimits(RateLimiter(event.store("ratelimits", durable=False)), settings)
     decision = limits.check(event.tool_name, event.session_id or None)
     if decision is None or decision.allowed:
         return None

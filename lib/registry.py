@@ -138,7 +138,7 @@ class HookEvent:
         """Queue an event for the bus; the runtime writes it once the handlers have run."""
         self.published.append((topic, payload))
 
-    def store(self, name: str) -> StateStore:
+    def store(self, name: str, *, durable: bool = True) -> StateStore:
         """The project's state store ``name`` on the configured backend (``[backend]`` in the config):
         ``<state_dir>/<name>.json`` by default, or a JSON document in Redis shared by every machine.
 
@@ -146,7 +146,7 @@ class HookEvent:
         """
         from lib.backends import open_state
 
-        return open_state(self.paths, self.config, name, warn=self.log.warning)
+        return open_state(self.paths, self.config, name, warn=self.log.warning, durable=durable)
 
 
 class Handler:

@@ -77,18 +77,21 @@ def open_state(
     *,
     lock_timeout: float | None = None,
     warn: Warn | None = None,
+    durable: bool = True,
 ) -> StateStore:
     """The project's state store ``name`` on the configured backend.
 
     ``file``: ``<state_dir>/<name>.json``. Redis: the JSON document ``<prefix>:{<namespace>}:state:<name>``;
     with ``fallback_to_file`` it is wrapped so that a call made while Redis is unavailable uses the
     file store (``warn`` receives the one-line notice). Nothing is connected until the first call.
+    ``durable=False`` skips the file store's fsync (for state that may lose its last update in a
+    machine crash, such as rate-limit windows).
     """
     from lib.store import open_store
 
     timeout = _lock_timeout(config) if lock_timeout is None else lock_timeout
     if backend_url(config) == "file":  # the hot path: nothing else to import
-        return open_store(paths.state_dir, name, lock_timeout=timeout)
+        return open_store(paths.state_dir, name, lock_timeout=timeout, durable=durable)
     from lib.backends.redis_store import RedisStore
 
     settings = backend_settings(paths, config)
@@ -98,7 +101,9 @@ def open_state(
         return store
     from lib.backends.fallback import FallbackStore
 
-    return FallbackStore(store, open_store(paths.state_dir, name, lock_timeout=timeout), warn)
+    return FallbackStore(
+        store, open_store(paths.state_dir, name, lock_timeout=timeout, durable=durable), warn
+    )
 
 
 def open_bus(

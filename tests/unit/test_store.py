@@ -138,3 +138,19 @@ def test_non_serialisable_state_names_the_file(tmp_path: Path) -> None:
     s = open_store(str(tmp_path), "x")
     with pytest.raises(StateError, match=r"x.json: state is not JSON-serialisable"), s.transaction() as state:
         state["bad"] = object()
+
+
+def test_durable_writes_fsync_and_non_durable_ones_do_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd))[1])
+    with open_store(str(tmp_path), "breakers").transaction() as state:
+        state["a"] = 1
+    assert len(synced) == 1
+    windows = open_store(str(tmp_path), "ratelimits", durable=False)
+    with windows.transaction() as state:
+        state["a"] = 1
+    assert len(synced) == 1  # no fsync, but still an atomic replace
+    assert windows.read() == {"a": 1} and not os.path.exists(windows.path + ".tmp")
