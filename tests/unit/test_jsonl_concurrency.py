@@ -140,6 +140,9 @@ def test_writer_killed_mid_record_leaves_a_torn_line_the_reader_skips(tmp_path: 
             while time.monotonic() < deadline:
                 small.append({"w": "small", "attempt": attempt, "seq": small_seq})
                 small_seq += 1
+                # pace the survivor like a hook process: a tight loop keeps the big writer waiting
+                # for the inode lock, and a kill there tears nothing
+                time.sleep(0.002)
             big.send_signal(signal.SIGKILL)
             big.wait()
             # other writers keep appending after the torn record
