@@ -75,7 +75,10 @@ def load_config(paths: Paths, environ: dict[str, str] | None = None) -> dict[str
         raw = _read_file(paths.config_file)
         config = validate_config(raw, paths.config_file, env)
     except ConfigError as exc:
-        defaults = validate_config(_fail_mode_only(raw), environ={})
+        try:  # the defaults, with the valid fail_mode and the env overrides still honoured
+            defaults = validate_config(_fail_mode_only(raw), environ=env)
+        except ConfigError:  # an override itself is the invalid part
+            defaults = validate_config(_fail_mode_only(raw), environ={})
         _write_cache(paths, cache_path, key, defaults, error=str(exc))
         raise ConfigError(str(exc), defaults=defaults) from None
     _write_cache(paths, cache_path, key, config)

@@ -197,9 +197,8 @@ def _import_handler_module(spec: str, project_dir: str, *, user: bool = True) ->
 
 
 def _fail_closed(event_name: str, config: dict[str, object]) -> bool:
-    runtime = config.get("runtime")
+    runtime = config.get("runtime")  # CLAUDE_HOOKS_FAIL_MODE is already applied by lib.config
     mode = runtime.get("fail_mode") if isinstance(runtime, dict) else None
-    mode = os.environ.get("CLAUDE_HOOKS_FAIL_MODE") or mode
     return event_name == "PreToolUse" and mode == "closed"
 
 

@@ -159,6 +159,10 @@ def test_fail_closed_denies_pretooluse_on_a_runtime_problem(hook_project: HookPr
 def test_env_var_overrides_fail_mode(hook_project: HookProject) -> None:
     result = hook_project.run(b"{oops", "PreToolUse", env={"CLAUDE_HOOKS_FAIL_MODE": "closed"})
     assert result.decision == "deny"
+    # also while the config file is broken: the defaults it falls back to keep the override
+    hook_project.write_config("[breaker]\nmax_failures = 0\n")
+    broken = hook_project.run(payload_for("PreToolUse", "Bash"), env={"CLAUDE_HOOKS_FAIL_MODE": "closed"})
+    assert broken.decision == "deny" and "config file is invalid" in broken.reason
 
 
 def test_config_error_fails_open_naming_file_and_key(hook_project: HookProject) -> None:
