@@ -20,7 +20,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from lib.paths import Paths
 
-__all__ = ["ENV_OVERRIDES", "ConfigError", "load_config", "validate_config"]
+__all__ = ["ENV_OVERRIDES", "ConfigError", "load_config", "read_config_file", "validate_config"]
 
 #: env var -> (section, key)
 ENV_OVERRIDES = {
@@ -72,7 +72,7 @@ def load_config(paths: Paths, environ: dict[str, str] | None = None) -> dict[str
         return config
     raw: dict[str, object] = {}
     try:
-        raw = _read_file(paths.config_file)
+        raw = read_config_file(paths.config_file)
         config = validate_config(raw, paths.config_file, env)
     except ConfigError as exc:
         try:  # the defaults, with the valid fail_mode and the env overrides still honoured
@@ -102,7 +102,7 @@ def _fail_mode_only(raw: dict[str, object]) -> dict[str, object]:
     return {"runtime": {"fail_mode": mode}} if mode in ("open", "closed") else {}
 
 
-def _read_file(path: str) -> dict[str, object]:
+def read_config_file(path: str) -> dict[str, object]:
     try:
         with open(path, "rb") as f:
             raw = f.read()

@@ -18,8 +18,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Validate (check), print the effective config as JSON (show), or the Markdown reference."""
-    from lib.config import ConfigError, validate_config
-    from lib.config import _read_file as read_config_file
+    from lib.config import ConfigError, read_config_file, validate_config
 
     if args.action == "reference":
         print(reference())
