@@ -24,15 +24,11 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
     from typing import TypeAlias
 
-    from lib.backends.fallback import FallbackStore
     from lib.backends.redis_bus import RedisEventBus
-    from lib.backends.redis_store import RedisStore
     from lib.backends.settings import BackendSettings
     from lib.event_bus import EventBus
     from lib.paths import Paths
-    from lib.store import JsonStore
-
-    StateStore: TypeAlias = JsonStore | RedisStore | FallbackStore
+    from lib.store import StateStore
     Warn: TypeAlias = Callable[[str], None]
 
 __all__ = [
