@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from lib.event_bus import EventBus
     from lib.paths import Paths
     from lib.store import StateStore
+
     Warn: TypeAlias = Callable[[str], None]
 
 __all__ = [
