@@ -1,8 +1,9 @@
-"""Built-in circuit breaker on Claude's tool calls: stop Claude from hammering a failing tool.
+"""Built-in circuit breaker on Claude's tool calls: stop Claude from hammering a failing call.
 
-- PostToolUseFailure records a failure (an interrupt by the user only frees a trial slot); the
-  failure that opens the breaker tells Claude and the user.
-- PostToolUse records a success.
+- PostToolUseFailure records a failure of the call's key (an interrupt by the user only frees a trial
+  slot); the failure that opens the breaker tells Claude and the user.
+- PostToolUse records a success; a successful edit or write of a file is progress and resets the
+  session's breakers (a test-fix loop never opens one).
 - PreToolUse denies while the breaker is open, with a reason written for Claude; after the
   cooldown it lets one trial call through (a lease on its ``tool_use_id``).
 - PostToolBatch and PermissionDenied give back trial slots of calls that never ran.
@@ -14,8 +15,9 @@ State: ``.claude/state/breakers.json``; settings: ``[breaker]`` in ``.claude/hoo
 from __future__ import annotations
 
 from lib.breaker.machine import CLOSED, HALF_OPEN, OPEN
+from lib.breaker.messages import error_summary, opened_notice
 from lib.breaker.storage import JsonStoreStorage
-from lib.breaker.tools import ToolBreakers, ToolBreakerSettings, error_summary
+from lib.breaker.tools import ToolBreakers, ToolBreakerSettings
 from lib.protocol.output import Outcome, context, deny, merge, system_message
 from lib.registry import hook
 
@@ -31,7 +33,7 @@ def _breakers(event: HookEvent) -> ToolBreakers | None:
     if section.get("enabled") is False and not section.get("overrides"):
         return None
     settings = ToolBreakerSettings.from_mapping(section)
-    return ToolBreakers(JsonStoreStorage(event.store("breakers")), settings)
+    return ToolBreakers(JsonStoreStorage(event.store("breakers")), settings, session_id=event.session_id)
 
 
 def _publish_changes(event: HookEvent, breakers: ToolBreakers) -> None:
@@ -40,7 +42,10 @@ def _publish_changes(event: HookEvent, breakers: ToolBreakers) -> None:
         event.publish(
             _TOPICS[change.new_state],
             {
-                "key": change.name,
+                "key": snap.key,
+                "name": change.name,
+                "scope": snap.scope,
+                "session": snap.session,
                 "tool_name": event.tool_name or None,
                 "from": change.old_state,
                 "to": change.new_state,
@@ -52,7 +57,8 @@ def _publish_changes(event: HookEvent, breakers: ToolBreakers) -> None:
         )
         event.log.info(
             f"circuit breaker {change.name} {change.old_state} -> {change.new_state}",
-            key=change.name,
+            key=snap.key,
+            scope=snap.scope,
             consecutive_failures=snap.consecutive_failures,
         )
 
@@ -76,6 +82,7 @@ def check(event: HookEvent) -> Outcome | None:
             "by": ["breaker.check"],
             "reason": denial.reason,
             "key": denial.key,
+            "scope": denial.scope,
             "tool_name": event.tool_name,
             "tool_use_id": event.tool_use_id,
             "state": err.state,
@@ -115,25 +122,16 @@ def failure(event: HookEvent) -> Outcome | None:
     opened = [c for c in breakers.changes if c.new_state == OPEN]
     if not opened:
         return None
-    change = opened[-1]
-    snap = change.snapshot
-    cooldown = f"{snap.cooldown:.0f}s" if snap.cooldown is not None else "a while"
-    what = "has" if change.old_state == CLOSED else "is still failing and has"
-    return merge(
-        [
-            context(
-                f"Circuit breaker: {event.tool_name} (breaker '{change.name}') {what} now failed "
-                f"{snap.consecutive_failures} times in a row (last error: {error_summary(snap.last_error)}). "
-                f"Further calls are blocked for {cooldown}. Do not retry the same call; take a different "
-                "approach (read the error, fix the cause or the arguments, or use another tool)."
-            ),
-            system_message(
-                f"claude-hooks: circuit breaker '{change.name}' opened after {snap.consecutive_failures} "
-                f"consecutive failures; {event.tool_name} calls are blocked for {cooldown}. "
-                f"To clear it: .claude/hooks-runtime/bin/python -m lib breakers reset '{change.name}'"
-            ),
-        ]
+    snap = opened[-1].snapshot
+    notice, message = opened_notice(
+        key=snap.key,
+        scope=snap.scope or "shared",
+        streak=snap.consecutive_failures,
+        last_error=snap.last_error,
+        cooldown=snap.cooldown,
+        reopened=opened[-1].old_state != CLOSED,
     )
+    return merge([context(notice), system_message(message)])
 
 
 def _release(event: HookEvent, tool_use_ids: list[str]) -> None:

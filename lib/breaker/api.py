@@ -57,12 +57,15 @@ class BreakerSnapshot:
         "forced",
         "half_open_in_flight",
         "half_open_successes",
+        "key",
         "last_error",
         "last_failure_at",
         "name",
         "now",
         "opened_at",
         "retry_at",
+        "scope",
+        "session",
         "state",
     )
 
@@ -83,6 +86,17 @@ class BreakerSnapshot:
         self.last_error: str | None = rec["last_error"]  # type: ignore[assignment]
         self.last_failure_at: float | None = rec["last_failure_at"]  # type: ignore[assignment]
         self.changed_at: float | None = rec["changed_at"]  # type: ignore[assignment]
+        #: The breaker key (``Bash:pytest``); the storage name for library breakers and older records.
+        self.key: str = rec["key"] or name  # type: ignore[assignment]
+        #: ``session`` or ``shared`` for the tool breakers of the hooks; ``None`` for library breakers.
+        self.scope: str | None = rec["scope"]  # type: ignore[assignment]
+        #: The session a ``session``-scoped breaker belongs to.
+        self.session: str | None = rec["session"]  # type: ignore[assignment]
+
+    @property
+    def streak(self) -> int:
+        """Failures in a row with no success (or, for tool breakers, no progress) in between."""
+        return self.consecutive_failures
 
     @property
     def retry_after(self) -> float | None:
@@ -96,7 +110,11 @@ class BreakerSnapshot:
         """Plain data for JSON output."""
         return {
             "name": self.name,
+            "key": self.key,
+            "scope": self.scope,
+            "session": self.session,
             "state": self.state,
+            "streak": self.consecutive_failures,
             "forced": self.forced,
             "consecutive_failures": self.consecutive_failures,
             "failures": self.failures,

@@ -8,9 +8,12 @@ The ``[breaker]`` section of ``.claude/hooks.toml``::
 
     [breaker]
     enabled = true
-    max_failures = 5
+    max_failures = 5                  # failures of one key in a row, with no progress in between
     cooldown_seconds = 60.0
-    bash_key = "first_word"           # "tool" | "first_word" | "normalized"
+    bash_key = "normalized"           # "tool" | "first_word" | "normalized" (Bash:git push)
+    shared_keys = ["WebFetch", "WebSearch", "mcp__*"]   # scoped across sessions; the rest per session
+    progress_tools = ["Edit", "Write", "MultiEdit", "NotebookEdit"]
+    broken_exit_codes = [126, 127]
 
     [breaker.overrides."Bash:npm"]    # a key, a tool name, or a glob such as "mcp__github__*"
     max_failures = 10
@@ -109,19 +112,35 @@ class BreakerOverride(BaseModel):
 
 
 class BreakerSettings(CircuitBreakerConfig):
-    """The ``[breaker]`` section: defaults for every tool's breaker, the Bash key mode, overrides.
-
-    Breaker keys: the tool name (``Bash``, ``Read``, ``mcp__github__create_issue``); with
-    ``bash_key = "first_word"`` a Bash call is keyed ``Bash:<program>`` (``Bash:git``), with
-    ``"normalized"`` ``Bash:<program> <subcommand>`` (``Bash:git push``). An override applies to the
-    first of: its exact key, the tool name, a glob pattern matching the key (in file order).
-    """
+    """The circuit breaker on Claude's tool calls. Each call has a key naming what fails (``Bash:pytest``,
+    ``Bash:git push``, ``WebFetch``, ``mcp__github__create_issue``); ``max_failures`` failures of a key
+    in a row with no progress in between (a success of that key, or a successful edit or write of a
+    file) open its breaker for the cooldown. Keys in ``shared_keys`` (failures from outside: servers,
+    the network) block every session of the project; all others only the session that failed. A Bash
+    failure in ``broken_exit_codes`` or a timeout counts for the shared ``Bash:<program>`` key. An
+    override applies to the first of: its exact key, the tool name, a glob matching the key."""
 
     enabled: bool = Field(True, description="Put a circuit breaker in front of Claude's tool calls.")
     bash_key: Literal["tool", "first_word", "normalized"] = Field(
-        "tool",
-        description="Breaker key for Bash: 'tool' (one breaker for all of Bash), 'first_word' "
-        "(Bash:git) or 'normalized' (Bash:git push).",
+        "normalized",
+        description="Breaker key for Bash: 'normalized' (Bash:git push, Bash:pytest), 'first_word' "
+        "(Bash:git) or 'tool' (one breaker for all of Bash).",
+    )
+    shared_keys: list[str] = Field(
+        default_factory=lambda: ["WebFetch", "WebSearch", "mcp__*"],
+        description="Keys or globs whose failures come from outside (servers, network): their breakers "
+        "are shared by every session of the project (and every machine on Redis). Other keys are per "
+        "session. Replacing the list drops the defaults; list them again to keep them.",
+    )
+    progress_tools: list[str] = Field(
+        default_factory=lambda: ["Edit", "Write", "MultiEdit", "NotebookEdit"],
+        description="Tools whose success is progress: it resets every breaker of the session, so a "
+        "test-fix loop never opens one.",
+    )
+    broken_exit_codes: list[int] = Field(
+        default_factory=lambda: [126, 127],
+        description="Bash exit codes meaning the program itself is broken (127 not found, 126 not "
+        "executable; timeouts too): they count for the shared Bash:<program> key.",
     )
     overrides: dict[str, BreakerOverride] = Field(
         default_factory=dict,
@@ -131,6 +150,9 @@ class BreakerSettings(CircuitBreakerConfig):
 
     @model_validator(mode="after")
     def _check_overrides(self) -> BreakerSettings:
+        for name in ("shared_keys", "progress_tools"):
+            if any(not item.strip() for item in getattr(self, name)):
+                raise ValueError(f"{name}: an entry is empty; remove it or write a tool name or glob")
         base = {name: getattr(self, name) for name in PARAM_NAMES}
         for key, override in self.overrides.items():
             if not key.strip():

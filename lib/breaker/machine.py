@@ -59,6 +59,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CLOSED",
     "HALF_OPEN",
+    "IDENTITY_FIELDS",
     "OPEN",
     "PARAM_NAMES",
     "STATES",
@@ -70,6 +71,7 @@ __all__ = [
     "force_open",
     "new_record",
     "normalise",
+    "progress",
     "record_failure",
     "record_success",
     "release",
@@ -234,7 +236,15 @@ def new_record() -> dict[str, object]:
         "last_error": None,
         "last_failure_at": None,
         "changed_at": None,
+        "key": None,
+        "scope": None,
+        "session": None,
     }
+
+
+#: Fields naming what a record is about (set by the tool breakers, see :mod:`lib.breaker.keys`): the
+#: breaker key, its scope (``session``/``shared``) and the session it belongs to. Transitions keep them.
+IDENTITY_FIELDS = ("key", "scope", "session")
 
 
 def _num(value: object) -> float | None:
@@ -276,6 +286,9 @@ def normalise(raw: object) -> dict[str, object]:
         rec["window"] = window
     error = raw.get("last_error")
     rec["last_error"] = error if isinstance(error, str) else None
+    for name in IDENTITY_FIELDS:
+        value = raw.get(name)
+        rec[name] = value if isinstance(value, str) else None
     if state == OPEN and rec["retry_at"] is None and rec["forced"] is None:
         rec["retry_at"] = rec["opened_at"] or 0.0  # unknown end of cooldown: let the next caller probe
     return rec
@@ -417,7 +430,9 @@ def record_failure(
     rec["failures"] = _int(rec, "failures") + 1
     rec["last_failure_at"] = now
     if error is not None:
-        rec["last_error"] = error[:MAX_ERROR_CHARS]
+        from lib.redaction import redact_text  # stdlib only; imports re only when a secret may be there
+
+        rec["last_error"] = redact_text(error[: MAX_ERROR_CHARS + 512])[:MAX_ERROR_CHARS]
     if rec["forced"] is not None:
         return Step(rec)
     state = rec["state"]
@@ -435,6 +450,20 @@ def record_failure(
         return Step(rec, transitions=((HALF_OPEN, OPEN),))
     rec["consecutive_failures"] = _int(rec, "consecutive_failures") + 1
     return Step(rec)
+
+
+def progress(record: object, now: float) -> Step:
+    """Claude made progress (a file edited or written): a fresh CLOSED breaker (the streak, the
+    cooldown growth and any open state cleared), unless the state is forced. Identity is kept."""
+    rec = normalise(record)
+    if rec["forced"] is not None:
+        return Step(rec)
+    old = str(rec["state"])
+    fresh = new_record()
+    for name in IDENTITY_FIELDS:
+        fresh[name] = rec[name]
+    fresh["changed_at"] = now if old != CLOSED else rec["changed_at"]
+    return Step(fresh, transitions=((old, CLOSED),) if old != CLOSED else ())
 
 
 def release(record: object, now: float, lease_id: str) -> Step:

@@ -9,12 +9,17 @@ MULTI/SET/EXEC, retry on a conflict.
 
 The JSON store keeps every breaker of a project in one file, ``breakers.json``::
 
-    {"version": 1, "breakers": {"Bash": {"state": "open", "consecutive_failures": 5, ...}}}
+    {"version": 2, "breakers": {"Bash:pytest@<session id>": {"state": "open", "key": "Bash:pytest",
+                                "scope": "session", "session": "<session id>", ...}}}
+
+Version 2 added the identity fields ``key``/``scope``/``session`` (:data:`lib.breaker.machine.IDENTITY_FIELDS`);
+a version-1 record has none, is still read by the library API, and is ignored (as if reset) by the
+tool breakers of the hooks, whose keys and scopes changed.
 """
 
 from __future__ import annotations
 
-from lib.breaker.machine import new_record, normalise
+from lib.breaker.machine import IDENTITY_FIELDS, new_record, normalise
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -43,7 +48,7 @@ if TYPE_CHECKING:
 __all__ = ["FORMAT_VERSION", "JsonStoreStorage", "MemoryStorage"]
 
 #: The ``version`` written into ``breakers.json``.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 #: Past this many records, the healthy ones (closed, no failure pending) that failed longest ago are
 #: dropped, so per-command keys cannot grow the file that every PreToolUse reads without bound.
@@ -51,11 +56,12 @@ MAX_RECORDS = 200
 
 
 _FRESH = new_record()
+_NOT_STATE = frozenset(("changed_at", *IDENTITY_FIELDS))
 
 
 def _is_fresh(record: dict[str, object]) -> bool:
     """A record with nothing worth keeping (as after a reset): stored as no record at all."""
-    return all(record.get(k) == v for k, v in _FRESH.items() if k != "changed_at")
+    return all(record.get(k) == v for k, v in _FRESH.items() if k not in _NOT_STATE)
 
 
 def _trim(records: dict[str, object], keep: str) -> None:
@@ -96,6 +102,11 @@ class MemoryStorage:
         """Copies of every record."""
         with self._lock:
             return {name: normalise(rec) for name, rec in self._records.items()}
+
+    def load_many(self, names: Iterable[str]) -> dict[str, dict[str, object] | None]:
+        """Copies of the records of ``names`` (``None`` for those never stored)."""
+        with self._lock:
+            return {n: None if n not in self._records else normalise(self._records[n]) for n in names}
 
     def apply(self, name: str, change: Callable[[object], Step]) -> Step:
         """Run ``change`` under the lock and keep its record (a fresh record is dropped)."""
@@ -152,6 +163,11 @@ class JsonStoreStorage:
         """Every record from a lock-free snapshot, sorted by name."""
         records = self._records(self.store.read())
         return {name: normalise(records[name]) for name in sorted(records)}
+
+    def load_many(self, names: Iterable[str]) -> dict[str, dict[str, object] | None]:
+        """The records of ``names`` from one lock-free snapshot (one read of the store)."""
+        records = self._records(self.store.read())
+        return {n: None if records.get(n) is None else normalise(records[n]) for n in names}
 
     def apply(self, name: str, change: Callable[[object], Step]) -> Step:
         """Run ``change`` on a snapshot; if it changes the record, run it again under the lock and save.

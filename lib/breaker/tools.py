@@ -1,10 +1,20 @@
 """Circuit breakers keyed by Claude Code tool calls: what the breaker hooks do, without the hook glue.
 
-PreToolUse asks :meth:`ToolBreakers.check` (a lock-free read while the breaker is closed; the lock
-only to reserve a half-open trial slot, leased to the call's ``tool_use_id``). PostToolUse reports a
-success, PostToolUseFailure a failure (an interrupt by the user only gives the trial slot back), and
-a call refused after its slot was reserved gives it back through :meth:`ToolBreakers.release_calls`
-or, failing that, when the lease expires.
+The model (see :mod:`lib.breaker.keys` for keys and scopes):
+
+- A call's key names what fails (``Bash:pytest``, ``WebFetch``, ``mcp__github__create_issue``). Its
+  failures form one streak; ``max_failures`` of them with no progress in between open its breaker.
+- Progress breaks a streak: a success of the same key, or a successful edit or write of a file
+  (``progress_tools``), which resets every breaker of the session.
+- Local tools are scoped per session (record ``<key>@<session id>``); external ones (``shared_keys``)
+  are shared by every session (record ``<key>``), and so is ``Bash:<program>`` for failures saying
+  the program itself is broken (exit 127/126, a timeout).
+
+PreToolUse asks :meth:`ToolBreakers.check` (one lock-free read of the breakers a call is subject to;
+the lock only to reserve a half-open trial slot, leased to the call's ``tool_use_id``). PostToolUse
+reports a success, PostToolUseFailure a failure (an interrupt by the user only gives the trial slot
+back), and a call refused after its slot was reserved gives it back through
+:meth:`ToolBreakers.release_calls` or, failing that, when the lease expires.
 
 Settings come from the ``[breaker]`` section (validated by :class:`lib.breaker.config.BreakerSettings`,
 read here as plain values so the hook path never imports pydantic).
@@ -15,136 +25,70 @@ from __future__ import annotations
 import time
 
 from lib.breaker import machine
-from lib.breaker.machine import HALF_OPEN, PARAM_NAMES, BreakerParams
+from lib.breaker.keys import (
+    BASH_KEY_MODES,
+    DEFAULT_SHARED_KEYS,
+    SESSION,
+    SHARED,
+    bash_command_key,
+    breaker_key,
+    broken_tool_failure,
+    glob_match,
+    is_shared,
+    program_key,
+)
+from lib.breaker.machine import CLOSED, PARAM_NAMES, BreakerParams
+from lib.breaker.messages import denial_reason, error_summary
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
 
-    from lib.breaker.api import CircuitBreaker, CircuitBreakerError, StateChange
+    from lib.breaker.api import CircuitBreakerError, StateChange
     from lib.breaker.storage import BreakerStorage
 
 __all__ = [
     "BASH_KEY_MODES",
+    "DEFAULT_PROGRESS_TOOLS",
     "Denial",
+    "Target",
     "ToolBreakerSettings",
     "ToolBreakers",
+    "bash_command_key",
     "breaker_key",
     "error_summary",
-    "format_denial",
 ]
 
-BASH_KEY_MODES = ("tool", "first_word", "normalized")
-
-# Programs that run another program given after their own options, and their options taking a value.
-_WRAPPERS: dict[str, frozenset[str]] = {
-    "sudo": frozenset({"-u", "-g", "-C", "-D", "-h", "-p", "-r", "-t", "-T", "-U"}),
-    "env": frozenset({"-u", "-C", "-S", "--unset", "--chdir"}),
-    "nice": frozenset({"-n", "--adjustment"}),
-    "timeout": frozenset({"-s", "-k", "--signal", "--kill-after"}),
-    "stdbuf": frozenset({"-i", "-o", "-e"}),
-    "nohup": frozenset(),
-    "time": frozenset({"-f", "-o"}),
-    "command": frozenset(),
-    "exec": frozenset({"-a"}),
-    "builtin": frozenset(),
-}
-# Set-up commands that rarely are "the" command of a compound line (``cd repo && make``).
-_PRELUDE = frozenset({"cd", "pushd", "popd", "export", "source", ".", "set", "unset", "true", ":", "alias"})
-_SEPARATORS = frozenset({"&&", "||", ";", "|", "&", "|&", ";;", "\n", "(", ")"})
-
-
-def _is_assignment(token: str) -> bool:
-    name, eq, _ = token.partition("=")
-    return bool(eq) and name.isidentifier()
-
-
-def _is_word(token: str) -> bool:
-    return bool(token) and token[0].isalpha() and all(c.isalnum() or c in "-_:" for c in token)
-
-
-def _segments(command: str) -> list[list[str]]:
-    import shlex
-
-    lexer = shlex.shlex(command, posix=True, punctuation_chars=";&|()")
-    lexer.whitespace_split = True
-    lexer.commenters = ""
-    try:
-        tokens = list(lexer)
-    except ValueError:  # unbalanced quotes: fall back to whitespace
-        tokens = command.split()
-    segments: list[list[str]] = [[]]
-    for token in tokens:
-        if token in _SEPARATORS or (token and not token.strip(";&|()")):
-            segments.append([])
-        else:
-            segments[-1].append(token)
-    return [s for s in segments if s]
-
-
-def _program(words: list[str]) -> tuple[str, list[str]]:
-    """The program a simple command runs and its arguments, past assignments and wrappers."""
-    i = 0
-    while i < len(words):
-        word = words[i]
-        if _is_assignment(word):
-            i += 1
-            continue
-        name = word.rsplit("/", 1)[-1]
-        if name in _WRAPPERS and i + 1 < len(words):
-            takes_value = _WRAPPERS[name]
-            i += 1
-            while i < len(words) and (
-                words[i].startswith("-") or _is_assignment(words[i]) or words[i].replace(".", "").isdigit()
-            ):
-                i += 2 if words[i] in takes_value else 1
-            continue
-        return name, words[i + 1 :]
-    return "", []
-
-
-def bash_command_key(command: str, mode: str) -> str:
-    """The part of a Bash command a breaker key uses: ``git`` (first_word) or ``git push`` (normalized).
-
-    Leading ``VAR=value`` assignments, wrappers (``sudo``, ``env``, ``timeout 10``...) and a directory
-    are dropped; in a compound line set-up commands (``cd``, ``export``, ``source``) are skipped in
-    favour of the first real command. ``normalized`` adds the first argument when it is a plain word
-    (a subcommand: ``npm test``, ``cargo build``, ``docker compose``); options, paths and file names
-    are left out. Returns ``""`` for an empty command.
-    """
-    programs = [_program(words) for words in _segments(command)]
-    programs = [p for p in programs if p[0]]
-    if not programs:
-        return ""
-    name, args = next((p for p in programs if p[0] not in _PRELUDE), programs[0])
-    if mode != "normalized" or not args or not _is_word(args[0]):
-        return name
-    return f"{name} {args[0]}"
-
-
-def breaker_key(tool_name: str, tool_input: Mapping[str, object] | None, bash_key: str = "tool") -> str:
-    """The breaker key of one tool call: the tool name, or ``Bash:<command key>`` per ``bash_key``."""
-    if tool_name != "Bash" or bash_key == "tool" or not isinstance(tool_input, dict):
-        return tool_name
-    command = tool_input.get("command")
-    if not isinstance(command, str):
-        return tool_name
-    part = bash_command_key(command, bash_key)
-    return f"Bash:{part}" if part else tool_name
+#: Tools whose success is progress: a file was edited or written.
+DEFAULT_PROGRESS_TOOLS = ("Edit", "Write", "MultiEdit", "NotebookEdit")
+#: Bash exit codes saying the program itself is broken: 126 not executable, 127 not found.
+DEFAULT_BROKEN_EXIT_CODES = (126, 127)
 
 
 class ToolBreakerSettings:
-    """The ``[breaker]`` section as plain values: enabled, Bash key mode, defaults, per-key overrides."""
+    """The ``[breaker]`` section as plain values: enabled, key and scope rules, defaults, overrides."""
 
-    __slots__ = ("_resolved", "bash_key", "defaults", "enabled", "overrides")
+    __slots__ = (
+        "_resolved",
+        "bash_key",
+        "broken_exit_codes",
+        "defaults",
+        "enabled",
+        "overrides",
+        "progress_tools",
+        "shared_keys",
+    )
 
     def __init__(
         self,
         *,
         enabled: bool = True,
-        bash_key: str = "tool",
+        bash_key: str = "normalized",
         defaults: BreakerParams | None = None,
         overrides: Mapping[str, Mapping[str, object]] | None = None,
+        shared_keys: Iterable[str] = DEFAULT_SHARED_KEYS,
+        progress_tools: Iterable[str] = DEFAULT_PROGRESS_TOOLS,
+        broken_exit_codes: Iterable[int] = DEFAULT_BROKEN_EXIT_CODES,
     ) -> None:
         if bash_key not in BASH_KEY_MODES:
             raise ValueError(
@@ -154,6 +98,9 @@ class ToolBreakerSettings:
         self.bash_key = bash_key
         self.defaults = defaults or BreakerParams()
         self.overrides = {k: dict(v) for k, v in (overrides or {}).items()}
+        self.shared_keys = tuple(shared_keys)
+        self.progress_tools = tuple(progress_tools)
+        self.broken_exit_codes = frozenset(broken_exit_codes)
         self._resolved: dict[tuple[str, str], BreakerParams | None] = {}
 
     @classmethod
@@ -161,15 +108,28 @@ class ToolBreakerSettings:
         """Build from the validated ``[breaker]`` dict of the config cache (``None``: all defaults)."""
         section = section or {}
         overrides = section.get("overrides") or {}
+
+        def strings(name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+            value = section.get(name)
+            return tuple(str(v) for v in value) if isinstance(value, list) else default
+
+        codes = section.get("broken_exit_codes")
         return cls(
             enabled=bool(section.get("enabled", True)),
-            bash_key=str(section.get("bash_key", "tool")),
+            bash_key=str(section.get("bash_key", "normalized")),
             defaults=BreakerParams.from_mapping(section),
             overrides={
                 str(k): {f: x for f, x in v.items() if x is not None}
                 for k, v in overrides.items()  # type: ignore[attr-defined]
                 if isinstance(v, dict)
             },
+            shared_keys=strings("shared_keys", DEFAULT_SHARED_KEYS),
+            progress_tools=strings("progress_tools", DEFAULT_PROGRESS_TOOLS),
+            broken_exit_codes=(
+                [c for c in codes if isinstance(c, int)]
+                if isinstance(codes, list)
+                else DEFAULT_BROKEN_EXIT_CODES
+            ),
         )
 
     def _override_for(self, key: str, tool_name: str) -> Mapping[str, object] | None:
@@ -177,12 +137,9 @@ class ToolBreakerSettings:
             return self.overrides[key]
         if tool_name in self.overrides:
             return self.overrides[tool_name]
-        if self.overrides:
-            from fnmatch import fnmatchcase  # imports re: only when overrides are configured
-
-            for pattern, override in self.overrides.items():
-                if fnmatchcase(key, pattern):
-                    return override
+        for pattern, override in self.overrides.items():
+            if glob_match(key, pattern):
+                return override
         return None
 
     def params_for(self, key: str, tool_name: str) -> BreakerParams | None:
@@ -201,40 +158,52 @@ class ToolBreakerSettings:
         self._resolved[cache_key] = params if enabled else None
         return self._resolved[cache_key]
 
-
-def error_summary(error: str | None, limit: int = 240) -> str:
-    """The telling part of an error message on one line: its first line, and its last if different.
-
-    Bash failures read ``Exit code 1`` followed by the output; the last line is usually the cause.
-    """
-    if not error:
-        return "(no error message)"
-    lines = [line.strip() for line in error.splitlines() if line.strip()]
-    if not lines:
-        return "(no error message)"
-    text = lines[0] if len(lines) == 1 else f"{lines[0]} … {lines[-1]}"
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    def scope_of(self, key: str, tool_name: str) -> str:
+        """``shared`` for keys listed in ``shared_keys`` (by key or tool name), else ``session``."""
+        return SHARED if is_shared(key, tool_name, self.shared_keys) else SESSION
 
 
-def _subject(key: str, tool_name: str) -> str:
-    if key.startswith("Bash:") and tool_name == "Bash":
-        return f"Bash commands `{key[len('Bash:') :]}`"
-    return f"the {tool_name} tool" if key == tool_name else f"{tool_name} ({key})"
+class Target:
+    """One breaker a call is subject to: its key, scope, session, storage name and parameters."""
 
+    __slots__ = ("key", "name", "params", "scope", "session")
 
-def _when(retry_at: float, now: float) -> str:
-    seconds = max(0, round(retry_at - now))
-    clock = time.strftime("%H:%M:%S UTC", time.gmtime(retry_at))
-    return f"in {seconds}s (at {clock})"
+    def __init__(self, key: str, scope: str, session: str, params: BreakerParams) -> None:
+        self.key = key
+        self.scope = scope
+        self.session = session if scope == SESSION else None
+        self.name = f"{key}@{session or 'unknown'}" if scope == SESSION else key
+        self.params = params
+
+    def owns(self, record: object) -> bool:
+        """Whether a stored record is this breaker's (older versions stored no key/scope: not ours)."""
+        return (
+            isinstance(record, dict) and record.get("key") == self.key and record.get("scope") == self.scope
+        )
+
+    def tagged(self, change: Callable[[object], machine.Step]) -> Callable[[object], machine.Step]:
+        """``change`` run on this breaker's record (a record of an older version counts as none), its
+        result carrying this breaker's identity."""
+
+        def run(record: object) -> machine.Step:
+            step = change(record if self.owns(record) else None)
+            step.record.update(key=self.key, scope=self.scope, session=self.session)
+            return step
+
+        return run
+
+    def __repr__(self) -> str:
+        return f"Target({self.name!r}, scope={self.scope!r})"
 
 
 class Denial:
-    """A refused tool call: the breaker key, the error, and the reason written for Claude."""
+    """A refused tool call: the breaker that refused it, the error, and the reason written for Claude."""
 
-    __slots__ = ("error", "key", "reason")
+    __slots__ = ("error", "key", "reason", "scope")
 
-    def __init__(self, key: str, error: CircuitBreakerError, reason: str) -> None:
+    def __init__(self, key: str, scope: str, error: CircuitBreakerError, reason: str) -> None:
         self.key = key
+        self.scope = scope
         self.error = error
         self.reason = reason
 
@@ -242,110 +211,188 @@ class Denial:
         return f"Denial({self.key!r}, state={self.error.state!r}, retry_after={self.error.retry_after!r})"
 
 
-def format_denial(key: str, tool_name: str, error: CircuitBreakerError, now: float) -> str:
-    """The deny reason Claude reads: what failed, how often, the last error, when, and what to do."""
-    subject = _subject(key, tool_name)
-    last = error_summary(error.last_error)
-    if error.retry_at is None:
-        return (
-            f"Circuit breaker: {subject} is blocked by the user (breaker '{key}' forced open) until they reset it. "
-            f"Last error: {last}. Do not retry it; take a different approach."
-        )
-    when = _when(error.retry_at, now)
-    if error.state == HALF_OPEN:
-        return (
-            f"Circuit breaker: {subject} failed repeatedly (last error: {last}) and a trial call is now "
-            f"checking whether it works again. Do not call it now; it may be retried {when} at the latest. "
-            "Meanwhile try a different approach."
-        )
-    return (
-        f"Circuit breaker open: {subject} failed {error.consecutive_failures} times in a row. "
-        f"Last error: {last}. It is blocked and may be retried {when}. "
-        "Do not repeat the same call: meanwhile try a different approach (read the error, fix the "
-        "cause or the arguments, or use another tool)."
-    )
+def _success(params: BreakerParams, now: float, lease: str | None) -> Callable[[object], machine.Step]:
+    return lambda rec: machine.record_success(rec, params, now, lease)
+
+
+def _failure(
+    params: BreakerParams, now: float, lease: str | None, error: str
+) -> Callable[[object], machine.Step]:
+    return lambda rec: machine.record_failure(rec, params, now, lease, error)
+
+
+def _load_many(storage: BreakerStorage, names: list[str]) -> dict[str, dict[str, object] | None]:
+    load_many = getattr(storage, "load_many", None)
+    if load_many is not None:
+        return load_many(names)  # type: ignore[no-any-return]
+    return {name: storage.load(name) for name in names}
 
 
 class ToolBreakers:
-    """The breakers of one project's tools over one storage; see the module docstring."""
+    """The breakers of one session's tool calls over the project's storage; see the module docstring."""
 
     def __init__(
         self,
         storage: BreakerStorage,
         settings: ToolBreakerSettings | None = None,
         *,
+        session_id: str = "",
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.storage = storage
         self.settings = settings or ToolBreakerSettings()
+        self.session_id = session_id
         self.clock = clock
         #: State changes made by this process, in order (for the event bus and messages).
         self.changes: list[StateChange] = []
+
+    # -- which breakers a call is subject to --------------------------------------------------
 
     def key_for(self, tool_name: str, tool_input: Mapping[str, object] | None) -> str:
         """The breaker key of a tool call under the configured Bash key mode."""
         return breaker_key(tool_name, tool_input, self.settings.bash_key)
 
-    def breaker(self, key: str, tool_name: str) -> CircuitBreaker | None:
-        """The breaker for ``key`` (``None`` when disabled for it). Storage errors raise."""
+    def _target(self, key: str, tool_name: str, scope: str | None = None) -> Target | None:
         params = self.settings.params_for(key, tool_name)
         if params is None:
             return None
-        from lib.breaker.api import CircuitBreaker
+        return Target(key, scope or self.settings.scope_of(key, tool_name), self.session_id, params)
 
-        return CircuitBreaker(
-            key,
-            params,
-            storage=self.storage,
-            clock=self.clock,
-            listeners=(self.changes.append,),
-            fail_open=False,
-        )
+    def own_target(self, tool_name: str, tool_input: Mapping[str, object] | None) -> Target | None:
+        """The breaker where this call's ordinary failures count."""
+        return self._target(self.key_for(tool_name, tool_input), tool_name)
+
+    def program_target(self, tool_name: str, tool_input: Mapping[str, object] | None) -> Target | None:
+        """The shared ``Bash:<program>`` breaker where failures of a broken program count."""
+        key = program_key(tool_name, tool_input)
+        return None if key is None else self._target(key, tool_name, SHARED)
+
+    def targets(self, tool_name: str, tool_input: Mapping[str, object] | None) -> list[Target]:
+        """Every breaker that may refuse this call: its own, the same key shared (a key forced open by
+        the user blocks it in every session), and for Bash its program's shared breaker."""
+        found: list[Target] = []
+        own = self.own_target(tool_name, tool_input)
+        if own is not None:
+            found.append(own)
+            if own.scope == SESSION:
+                found.append(Target(own.key, SHARED, self.session_id, own.params))
+        program = self.program_target(tool_name, tool_input)
+        if program is not None and all(t.name != program.name for t in found):
+            found.append(program)
+        return found
+
+    # -- applying transitions ------------------------------------------------------------------
+
+    def _apply(self, target: Target, change: Callable[[object], machine.Step], now: float) -> machine.Step:
+        step = self.storage.apply(target.name, target.tagged(change))
+        if step.transitions:
+            from lib.breaker.api import BreakerSnapshot, StateChange
+
+            snap = BreakerSnapshot(target.name, step.record, now)
+            self.changes.extend(
+                StateChange(target.name, old, new, now, snap) for old, new in step.transitions
+            )
+        return step
+
+    @staticmethod
+    def _settled(
+        snapshot: dict[str, object] | None, target: Target, change: Callable[[object], machine.Step]
+    ) -> bool:
+        """Whether ``change`` admits and leaves ``snapshot`` as it is (then nothing is stored, nothing
+        reported, and the hook never takes the lock)."""
+        if snapshot is not None and not target.owns(snapshot):
+            return False  # a record of an older version: rewrite it as ours
+        step = change(snapshot)
+        return step.admitted and not step.transitions and step.record == machine.normalise(snapshot)
+
+    def _update(
+        self, target: Target, snapshot: dict[str, object] | None, change: Callable[[object], machine.Step]
+    ) -> None:
+        if not self._settled(snapshot, target, change):
+            self._apply(target, change, self.clock())
+
+    # -- the hook events -------------------------------------------------------------------------
 
     def check(
         self, tool_name: str, tool_input: Mapping[str, object] | None, tool_use_id: str | None
     ) -> Denial | None:
         """PreToolUse: ``None`` to let the call through, or a :class:`Denial`."""
-        key = self.key_for(tool_name, tool_input)
-        params = self.settings.params_for(key, tool_name)
-        if params is None:
+        targets = self.targets(tool_name, tool_input)
+        if not targets:
             return None
         now = self.clock()
-        if self._settled(key, lambda rec: machine.acquire(rec, params, now, tool_use_id or "")):
-            return None  # a closed breaker admits without a change: nothing to store or report
-        from lib.breaker.api import CircuitBreakerError
+        lease = tool_use_id or ""
+        snapshots = _load_many(self.storage, [t.name for t in targets])
+        taken: list[Target] = []
+        for target in targets:
+            params = target.params
 
-        breaker = self.breaker(key, tool_name)
-        if breaker is None:
-            return None
-        try:
-            breaker.allow(lease_id=tool_use_id)
-        except CircuitBreakerError as err:
-            return Denial(key, err, format_denial(key, tool_name, err, self.clock()))
+            def acquire(rec: object, params: BreakerParams = params) -> machine.Step:
+                return machine.acquire(rec, params, now, lease)
+
+            if self._settled(snapshots[target.name], target, acquire):
+                continue  # a closed breaker admits without a change: nothing to store or report
+            step = self._apply(target, acquire, now)
+            if step.admitted:
+                taken.append(target)
+                continue
+            for held in taken:  # refused after all: give back the trial slots taken for this call
+                self._apply(held, lambda rec: machine.release(rec, now, lease), now)
+            return self._denial(target, step, now)
         return None
 
-    def _settled(self, key: str, change: Callable[[object], machine.Step]) -> bool:
-        """Whether ``change`` admits and leaves the stored record of ``key`` as it is (read
-        lock-free, as the storage itself first tries it): then a :class:`CircuitBreaker` would store
-        nothing and report no state change, and the hook need not load :mod:`lib.breaker.api`."""
-        snapshot = self.storage.load(key)
-        step = change(snapshot)
-        return step.admitted and not step.transitions and step.record == machine.normalise(snapshot)
+    def _denial(self, target: Target, step: machine.Step, now: float) -> Denial:
+        from lib.breaker.api import CircuitBreakerError
+
+        rec = step.record
+        streak: int = rec["consecutive_failures"]  # type: ignore[assignment]
+        last_error: str | None = rec["last_error"]  # type: ignore[assignment]
+        state = str(rec["state"])
+        error = CircuitBreakerError(
+            target.key,
+            state,
+            retry_at=step.retry_at,
+            now=now,
+            consecutive_failures=streak,
+            last_error=last_error,
+        )
+        reason = denial_reason(
+            key=target.key,
+            scope=target.scope,
+            state=state,
+            streak=streak,
+            last_error=last_error,
+            retry_at=step.retry_at,
+            now=now,
+            progress_tools=self.settings.progress_tools,
+        )
+        return Denial(target.key, target.scope, error, reason)
+
+    def _run(self, plan: list[tuple[Target | None, Callable[[object], machine.Step]]]) -> None:
+        """Apply each ``(target, change)`` (the first change wins where two targets are one breaker)."""
+        steps: dict[str, tuple[Target, Callable[[object], machine.Step]]] = {}
+        for target, change in plan:
+            if target is not None and target.name not in steps:
+                steps[target.name] = (target, change)
+        if not steps:
+            return
+        snapshots = _load_many(self.storage, list(steps))
+        for name, (target, change) in steps.items():
+            self._update(target, snapshots[name], change)
 
     def record_success(
         self, tool_name: str, tool_input: Mapping[str, object] | None, tool_use_id: str | None
     ) -> None:
-        """PostToolUse."""
-        key = self.key_for(tool_name, tool_input)
-        params = self.settings.params_for(key, tool_name)
-        if params is None:
-            return
+        """PostToolUse: a success of the call's own key (and, for Bash, of its program); a successful
+        edit or write of a file is progress for every breaker of the session."""
         now = self.clock()
-        if self._settled(key, lambda rec: machine.record_success(rec, params, now, tool_use_id)):
-            return  # a closed breaker without failures: nothing to reset
-        breaker = self.breaker(key, tool_name)
-        if breaker is not None:
-            breaker.resume(tool_use_id).success()
+        plan: list[tuple[Target | None, Callable[[object], machine.Step]]] = []
+        for target in (self.own_target(tool_name, tool_input), self.program_target(tool_name, tool_input)):
+            if target is not None:
+                plan.append((target, _success(target.params, now, tool_use_id)))
+        self._run(plan)
+        if tool_name in self.settings.progress_tools:
+            self.progress()
 
     def record_failure(
         self,
@@ -356,21 +403,48 @@ class ToolBreakers:
         *,
         is_interrupt: bool = False,
     ) -> None:
-        """PostToolUseFailure; an interrupt by the user says nothing about the tool and only frees
-        its trial slot."""
-        breaker = self.breaker(self.key_for(tool_name, tool_input), tool_name)
-        if breaker is None:
-            return
-        permit = breaker.resume(tool_use_id)
+        """PostToolUseFailure. A failure saying the program is broken (exit 127/126, a timeout) counts
+        for the program's shared breaker; any other failure for the call's own breaker, and (the
+        program ran) as a success of the program's. An interrupt by the user says nothing about the
+        tool and only frees its trial slots."""
+        own = self.own_target(tool_name, tool_input)
+        program = self.program_target(tool_name, tool_input)
+        now = self.clock()
+        lease = tool_use_id or ""
+
+        def release(rec: object) -> machine.Step:
+            return machine.release(rec, now, lease)
+
         if is_interrupt:
-            permit.release()
-        else:
-            permit.failure(error or "(no error message)")
+            self._run([(own, release), (program, release)])
+            return
+        message = error or "(no error message)"
+        if program is not None and broken_tool_failure(error, self.settings.broken_exit_codes):
+            self._run([(program, _failure(program.params, now, tool_use_id, message)), (own, release)])
+        elif own is not None:
+            success = _success(program.params, now, tool_use_id) if program is not None else release
+            self._run([(own, _failure(own.params, now, tool_use_id, message)), (program, success)])
+
+    def progress(self) -> list[str]:
+        """Claude made progress: reset every (unforced) breaker of this session; returns their names."""
+        if not self.session_id:
+            return []
+        now = self.clock()
+        done = []
+        for name, record in self.storage.load_all().items():
+            if record.get("scope") != SESSION or record.get("session") != self.session_id:
+                continue
+            if (record["state"] == CLOSED and not record["consecutive_failures"]) or record["forced"]:
+                continue
+            target = Target(str(record["key"]), SESSION, self.session_id, self.settings.defaults)
+            self._apply(target, lambda rec: machine.progress(rec, now), now)
+            done.append(name)
+        return done
 
     def release_calls(self, tool_use_ids: Iterable[str]) -> list[str]:
         """Give back the trial slots held by these calls (refused or batch finished without a result).
 
-        Reads lock-free and writes only the breakers that hold one of the leases; returns their keys.
+        Reads lock-free and writes only the breakers that hold one of the leases; returns their names.
         """
         ids = {i for i in tool_use_ids if isinstance(i, str)}
         if not ids:

@@ -41,7 +41,7 @@ def test_two_breaker_objects_on_one_file_share_the_state(tmp_path: Path) -> None
     first.record_failure("c")
     assert second.state == OPEN and second.snapshot().last_error == "c"
     saved = json.loads((tmp_path / "breakers.json").read_text())
-    assert saved["version"] == 1 and saved["breakers"]["Bash"]["state"] == "open"
+    assert saved["version"] == 2 and saved["breakers"]["Bash"]["state"] == "open"
 
 
 def test_the_state_file_is_private(tmp_path: Path) -> None:

@@ -3,13 +3,14 @@ PreToolUse / PostToolUse / PostToolUseFailure flow over a fake clock."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from hookkit import FakeClock
 
 from lib.breaker.config import BreakerSettings
-from lib.breaker.machine import CLOSED, HALF_OPEN, OPEN, BreakerParams
+from lib.breaker.machine import CLOSED, HALF_OPEN, OPEN, BreakerParams, force_open
 from lib.breaker.storage import JsonStoreStorage, MemoryStorage
 from lib.breaker.tools import (
     ToolBreakers,
@@ -39,6 +40,13 @@ T0 = 1_700_000_000.0
         ("ls -la", "ls", "ls"),
         ("echo 'unterminated", "echo", "echo"),
         ("  ", "", ""),
+        ('git "push" origin', "git", "git"),
+        ("ls src", "ls", "ls"),
+        ("pytest tests/unit -x", "pytest", "pytest"),
+        ("make test || true # the tests", "make", "make test"),
+        ("(cd sub; cargo build)", "cargo", "cargo build"),
+        ("echo a \\\n  && npm run lint", "echo", "echo"),
+        ("x=1\nuv run pytest", "uv", "uv run"),
     ],
 )
 def test_bash_command_keys(command: str, first_word: str, normalized: str) -> None:
@@ -81,7 +89,23 @@ def test_settings_from_the_validated_section() -> None:
 
 def test_no_section_means_the_defaults() -> None:
     s = ToolBreakerSettings.from_mapping(None)
-    assert s.enabled and s.bash_key == "tool" and s.params_for("Read", "Read") == BreakerParams()
+    assert s.enabled and s.bash_key == "normalized" and s.params_for("Read", "Read") == BreakerParams()
+    assert s.shared_keys == ("WebFetch", "WebSearch", "mcp__*")
+    assert s.progress_tools == ("Edit", "Write", "MultiEdit", "NotebookEdit")
+    assert s.broken_exit_codes == {126, 127}
+    assert s.scope_of("mcp__github__create_issue", "mcp__github__create_issue") == "shared"
+    assert s.scope_of("Bash:pytest", "Bash") == s.scope_of("Read", "Read") == "session"
+
+
+def test_the_validated_section_gives_the_same_defaults() -> None:
+    s = ToolBreakerSettings.from_mapping(validated(shared_keys=["Bash:curl", "WebFetch"]))
+    assert s.scope_of("Bash:curl", "Bash") == "shared" and s.scope_of("WebSearch", "WebSearch") == "session"
+    assert s.progress_tools == ("Edit", "Write", "MultiEdit", "NotebookEdit")
+
+
+def test_empty_list_entries_are_rejected_with_the_field_name() -> None:
+    with pytest.raises(ValueError, match="shared_keys: an entry is empty"):
+        BreakerSettings(shared_keys=["WebFetch", " "])
 
 
 def test_overrides_exact_key_then_tool_then_glob() -> None:
@@ -122,41 +146,151 @@ def test_a_bad_bash_key_mode_is_rejected() -> None:
 # -- the hook flow -------------------------------------------------------------------------------------
 
 
-def tools(storage: object = None, **section: object) -> tuple[ToolBreakers, FakeClock]:
+def tools(
+    storage: object = None, *, session: str = "s1", **section: object
+) -> tuple[ToolBreakers, FakeClock]:
     clock = FakeClock(T0)
     settings = ToolBreakerSettings.from_mapping(validated(**section))
-    return ToolBreakers(storage or MemoryStorage(), settings, clock=clock), clock  # type: ignore[arg-type]
+    return ToolBreakers(storage or MemoryStorage(), settings, session_id=session, clock=clock), clock  # type: ignore[arg-type]
 
 
 BASH_GIT = {"command": "git push origin main"}
+PYTEST = {"command": "pytest -x tests/test_a.py"}
+WRITE = {"file_path": "/p/a.py", "content": "x"}
 
 
-def fail_n(tb: ToolBreakers, n: int, tool_input: dict[str, object] = BASH_GIT) -> None:
+def fail_n(tb: ToolBreakers, n: int, tool_input: dict[str, object] = BASH_GIT, tool: str = "Bash") -> None:
     for i in range(n):
-        tb.record_failure("Bash", tool_input, f"f{i}", "Exit code 128\nfatal: could not read from remote")
+        tb.record_failure(tool, tool_input, f"f{i}", "Exit code 128\nfatal: could not read from remote")
 
 
-def test_the_deny_reason_tells_claude_what_failed_when_and_what_to_do() -> None:
-    tb, clock = tools(max_failures=3, cooldown_seconds=60, bash_key="first_word")
-    fail_n(tb, 3)
+def test_the_deny_reason_names_key_streak_error_retry_time_and_progress() -> None:
+    tb, clock = tools(max_failures=3, cooldown_seconds=60)
+    fail_n(tb, 3, PYTEST)
     clock.now += 18
-    denial = tb.check("Bash", {"command": "git fetch"}, "t1")
-    assert denial is not None and denial.key == "Bash:git"
+    denial = tb.check("Bash", {"command": "pytest tests/test_b.py"}, "t1")
+    assert denial is not None and (denial.key, denial.scope) == ("Bash:pytest", "session")
     assert denial.reason == (
-        "Circuit breaker open: Bash commands `git` failed 3 times in a row. "
-        "Last error: Exit code 128 … fatal: could not read from remote. "
+        "Circuit breaker open: `Bash:pytest` failed 3 times in a row in this session with no progress "
+        "in between. Last error: Exit code 128 … fatal: could not read from remote. "
         "It is blocked and may be retried in 42s (at 22:14:20 UTC). "
-        "Do not repeat the same call: meanwhile try a different approach (read the error, fix the "
-        "cause or the arguments, or use another tool)."
+        "Change something before running `pytest` again: a successful Edit, Write, MultiEdit or "
+        "NotebookEdit of a file (or a success of this same call) ends the block; repeating the same "
+        "call will not."
     )
-    assert tb.check("Bash", {"command": "ls"}, "t2") is None  # other programs have their own breaker
+    assert tb.check("Bash", {"command": "git status"}, "t2") is None  # other commands: other breakers
 
 
-def test_per_tool_keys_deny_every_bash_call() -> None:
+def test_a_test_fix_loop_never_opens_a_breaker() -> None:
+    tb, clock = tools()
+    for i in range(20):
+        tb.record_failure("Bash", PYTEST, f"p{i}", "Exit code 1\n1 failed")
+        clock.now += 5
+        assert tb.check("Write", WRITE, f"w{i}") is None
+        tb.record_success("Write", WRITE, f"w{i}")
+        assert tb.check("Bash", PYTEST, f"p{i + 1}") is None
+    assert tb.changes == []
+
+
+def test_progress_also_ends_an_open_breaker_of_the_session() -> None:
     tb, _ = tools(max_failures=2)
+    fail_n(tb, 2, PYTEST)
+    assert tb.check("Bash", PYTEST, "t") is not None
+    tb.record_success("Edit", {"file_path": "/p/a.py"}, "e")
+    assert tb.check("Bash", PYTEST, "t2") is None
+    assert [(c.old_state, c.new_state) for c in tb.changes] == [(CLOSED, OPEN), (OPEN, CLOSED)]
+
+
+def test_progress_does_not_reset_other_sessions_or_shared_keys() -> None:
+    storage = MemoryStorage()
+    first, _ = tools(storage, max_failures=2, session="a")
+    second, _ = tools(storage, max_failures=2, session="b")
+    fail_n(first, 2, PYTEST)
+    fail_n(first, 2, {"url": "https://x"}, tool="WebFetch")
+    second.record_success("Write", WRITE, "w")
+    assert first.check("Bash", PYTEST, "t") is not None
+    first.record_success("Write", WRITE, "w")
+    assert first.check("Bash", PYTEST, "t") is None
+    assert first.check("WebFetch", {"url": "https://y"}, "t") is not None  # the network did not change
+
+
+def test_a_success_of_the_same_key_breaks_the_streak_other_keys_do_not() -> None:
+    tb, _ = tools(max_failures=3)
+    fail_n(tb, 2, PYTEST)
+    tb.record_success("Bash", {"command": "git status"}, "g")  # not progress for pytest
+    fail_n(tb, 1, PYTEST)
+    assert tb.check("Bash", PYTEST, "t") is not None
+    tb2, _ = tools(max_failures=3)
+    fail_n(tb2, 2, PYTEST)
+    tb2.record_success("Bash", {"command": "pytest -k other"}, "ok")
+    fail_n(tb2, 2, PYTEST)
+    assert tb2.check("Bash", PYTEST, "t") is None
+
+
+def test_session_keys_never_block_another_session() -> None:
+    storage = MemoryStorage()
+    first, _ = tools(storage, session="a")
+    second, _ = tools(storage, session="b")
+    fail_n(first, 5, PYTEST)
+    assert first.check("Bash", PYTEST, "t") is not None
+    assert second.check("Bash", PYTEST, "t") is None
+    assert second.check("Bash", {"command": "git status"}, "t") is None
+
+
+def test_external_keys_are_shared_across_sessions() -> None:
+    storage = MemoryStorage()
+    first, _ = tools(storage, session="a")
+    second, _ = tools(storage, session="b")
+    fail_n(first, 5, {"query": "x"}, tool="mcp__github__search")
+    denial = second.check("mcp__github__search", {"query": "y"}, "t")
+    assert denial is not None and denial.scope == "shared"
+    assert (
+        "across this project's sessions" in denial.reason
+        and "editing files does not unblock" in denial.reason
+    )
+    assert second.check("mcp__github__other", {}, "t") is None
+
+
+def test_command_not_found_counts_for_the_programs_shared_key() -> None:
+    storage = MemoryStorage()
+    first, _ = tools(storage, session="a")
+    second, _ = tools(storage, session="b")
+    for i, sub in enumerate(["lint", "test", "build", "fmt", "check"]):
+        first.record_failure(
+            "Bash", {"command": f"ruff {sub}"}, f"r{i}", "Exit code 127\nbash: ruff: command not found"
+        )
+    denial = second.check("Bash", {"command": "ruff format ."}, "t")
+    assert denial is not None and (denial.key, denial.scope) == ("Bash:ruff", "shared")
+    assert "`ruff` itself looks broken" in denial.reason
+    assert second.check("Bash", {"command": "git status"}, "t") is None
+
+
+def test_a_timeout_is_a_broken_program_and_an_ordinary_failure_is_a_success_for_it() -> None:
+    tb, _ = tools(max_failures=2)
+    timed_out = "Exit code 143\nCommand timed out after 2m 0s"
+    tb.record_failure("Bash", {"command": "npm install"}, "a", timed_out)
+    tb.record_failure("Bash", {"command": "npm ci"}, "b", "Exit code 1\nERR! missing")  # npm ran
+    tb.record_failure("Bash", {"command": "npm install"}, "c", timed_out)
+    assert tb.check("Bash", {"command": "npm test"}, "t") is None
+    tb.record_failure("Bash", {"command": "npm install"}, "d", timed_out)
+    assert tb.check("Bash", {"command": "npm test"}, "t") is not None
+
+
+def test_broken_exit_codes_are_configurable() -> None:
+    tb, _ = tools(max_failures=1, broken_exit_codes=[2])
+    tb.record_failure("Bash", {"command": "ls /nope"}, "a", "Exit code 2\nls: cannot access")
+    assert tb.check("Bash", {"command": "ls /tmp"}, "t") is not None  # shared Bash:ls
+    tb2, _ = tools(max_failures=1, broken_exit_codes=[2])
+    tb2.record_failure("Bash", {"command": "ls /nope"}, "a", "Exit code 127\n")
+    assert tb2.check("Bash", {"command": "ls /tmp"}, "t") is not None  # 127 is now ordinary: session key
+
+
+def test_per_tool_keys_deny_every_bash_call_of_the_session() -> None:
+    tb, _ = tools(max_failures=2, bash_key="tool")
     fail_n(tb, 2)
     denial = tb.check("Bash", {"command": "ls"}, "t")
-    assert denial is not None and denial.key == "Bash" and "the Bash tool failed 2 times" in denial.reason
+    assert denial is not None and denial.key == "Bash" and "`Bash` failed 2 times" in denial.reason
+    assert "before calling Bash again" in denial.reason
     assert tb.check("Read", {"file_path": "/x"}, "r") is None
 
 
@@ -178,14 +312,27 @@ def test_after_the_cooldown_one_trial_passes_and_two_successes_close() -> None:
     ]
 
 
+def test_a_refused_call_gives_back_the_trial_slot_it_took_on_another_breaker() -> None:
+    storage = MemoryStorage()
+    tb, clock = tools(storage, max_failures=1, cooldown_seconds=60)
+    tb.record_failure("Bash", {"command": "make test"}, "a", "Exit code 127\n")  # shared Bash:make
+    clock.now += 60
+    fail_n(tb, 1, {"command": "make test"})  # session Bash:make test opens now
+    denial = tb.check("Bash", {"command": "make test"}, "t")
+    assert denial is not None and denial.key == "Bash:make test"
+    other, _ = tools(storage, max_failures=1, session="s2")
+    other.clock = tb.clock
+    assert other.check("Bash", {"command": "make all"}, "u") is None  # the program's trial slot is free
+
+
 def test_an_interrupted_trial_frees_its_slot_without_counting() -> None:
     tb, clock = tools(max_failures=1, cooldown_seconds=60)
     fail_n(tb, 1)
     clock.now += 60
     assert tb.check("Bash", BASH_GIT, "trial") is None
     tb.record_failure("Bash", BASH_GIT, "trial", "Interrupted by user", is_interrupt=True)
-    snap = tb.breaker("Bash", "Bash").snapshot()  # type: ignore[union-attr]
-    assert snap.state == HALF_OPEN and snap.half_open_in_flight == 0
+    record = tb.storage.load("Bash:git push@s1")
+    assert record is not None and record["state"] == HALF_OPEN and record["leases"] == {}
     assert tb.check("Bash", BASH_GIT, "next") is None
 
 
@@ -202,7 +349,7 @@ def test_release_calls_frees_trial_slots_of_calls_that_never_ran(tmp_path: Path)
     clock.now += 60
     assert tb.check("Bash", BASH_GIT, "refused-later") is None
     assert tb.check("Bash", BASH_GIT, "other") is not None
-    assert tb.release_calls(["unrelated", "refused-later"]) == ["Bash"]
+    assert tb.release_calls(["unrelated", "refused-later"]) == ["Bash:git push@s1"]
     assert tb.release_calls(["refused-later"]) == []  # nothing held any more: read only
     assert tb.check("Bash", BASH_GIT, "other") is None
 
@@ -213,9 +360,13 @@ def test_disabled_tools_are_never_denied() -> None:
     assert tb.check("Bash", BASH_GIT, "t") is None
 
 
-def test_forced_open_reason() -> None:
-    tb, _ = tools()
-    tb.breaker("Read", "Read").force_open()  # type: ignore[union-attr]
+def test_a_key_forced_open_shared_blocks_every_session() -> None:
+    storage = MemoryStorage()
+    tb, _ = tools(storage)
+    from lib.breaker.tools import Target
+
+    target = Target("Read", "shared", "", BreakerParams())
+    storage.apply(target.name, target.tagged(lambda rec: force_open(rec, T0)))
     denial = tb.check("Read", {"file_path": "/x"}, "t")
     assert (
         denial is not None
@@ -224,9 +375,43 @@ def test_forced_open_reason() -> None:
     )
 
 
+def test_records_of_the_previous_version_are_ignored_and_rewritten(tmp_path: Path) -> None:
+    (tmp_path / "breakers.json").write_text(
+        json.dumps(
+            {
+                "version": 1,
+                "breakers": {
+                    "Bash": {"state": "open", "retry_at": T0 + 600, "consecutive_failures": 5},
+                    "Bash:git": {"state": "open", "retry_at": T0 + 600},
+                },
+            }
+        )
+    )
+    storage = JsonStoreStorage.open(str(tmp_path))
+    tb, _ = tools(storage, bash_key="first_word")
+    assert tb.check("Bash", BASH_GIT, "t") is None  # the old shared "Bash:git" record is not ours
+    assert "Bash:git" not in storage.load_all()  # rewritten as a fresh record: gone
+    assert storage.load_all()["Bash"]["state"] == OPEN  # other records are left for the library API
+
+
 def test_open_state_survives_into_a_new_tool_breakers_on_the_same_file(tmp_path: Path) -> None:
     tb, clock = tools(JsonStoreStorage.open(str(tmp_path)), max_failures=2)
     fail_n(tb, 2)
-    again = ToolBreakers(JsonStoreStorage.open(str(tmp_path)), tb.settings, clock=clock)
+    again = ToolBreakers(JsonStoreStorage.open(str(tmp_path)), tb.settings, session_id="s1", clock=clock)
     denial = again.check("Bash", BASH_GIT, "t")
     assert denial is not None and denial.error.state == OPEN
+    record = again.storage.load("Bash:git push@s1")
+    assert record is not None and (record["key"], record["scope"], record["session"]) == (
+        "Bash:git push",
+        "session",
+        "s1",
+    )
+
+
+def test_the_stored_last_error_is_redacted() -> None:
+    tb, _ = tools()
+    tb.record_failure(
+        "Bash", PYTEST, "a", "Exit code 1\nAPI_KEY=sk-ant-api03-abcdefghijklmnopqrstuvwxyz012345"
+    )
+    record = tb.storage.load("Bash:pytest@s1")
+    assert record is not None and "abcdefghijklmnop" not in str(record["last_error"])
