@@ -5,7 +5,14 @@
     python -m lib breakers open NAME        # refuse calls until reset
     python -m lib breakers close NAME       # admit calls whatever fails, until reset
 
-NAME is a breaker key (``Bash``, ``Bash:git``, ``mcp__github__create_issue``) or a glob (``'Bash:*'``).
+NAME is a breaker key (``Bash:pytest``, ``Bash:git push``, ``mcp__github__create_issue``), a record
+name (``Bash:pytest@<session id>``, as listed) or a glob (``'Bash:*'``); a key names its breakers in
+every session. Forcing a key that has no record yet makes a shared one: it applies to every session.
+
+The list shows each breaker's key, scope (``session``: only the session that failed is blocked;
+``shared``: every session of the project), session, state, streak (failures in a row with no
+progress) and when it may be retried; ``--json`` gives the same per breaker as ``key``, ``scope``,
+``session``, ``state``, ``streak``, ``retry_at`` (epoch seconds) and ``retry_after`` (seconds).
 """
 
 from __future__ import annotations
@@ -15,10 +22,13 @@ import json
 import sys
 import time
 
+from lib.breaker import machine
 from lib.breaker.api import BreakerSnapshot, CircuitBreaker
+from lib.breaker.keys import SHARED
 from lib.breaker.machine import HALF_OPEN, OPEN
+from lib.breaker.messages import error_summary
 from lib.breaker.storage import JsonStoreStorage
-from lib.breaker.tools import error_summary
+from lib.breaker.tools import Target
 from lib.cli._state import add_json_option, name_matches, open_cli_state, print_table, report_changes
 
 __all__ = ["register"]
@@ -95,12 +105,14 @@ def _list(args: argparse.Namespace) -> int:
     if not snaps:
         print(f"No circuit breakers recorded ({storage.path}).")
         return 0
-    rows = [("NAME", "STATE", "FAILURES", "OPENED AT (UTC)", "RETRY AFTER", "LAST ERROR")]
+    rows = [("KEY", "SCOPE", "SESSION", "STATE", "STREAK", "OPENED AT (UTC)", "RETRY AFTER", "LAST ERROR")]
     rows += [
         (
-            s.name,
+            s.key,
+            s.scope or "-",
+            (s.session or "-")[:12],
             _state_label(s),
-            str(s.consecutive_failures),
+            str(s.streak),
             _clock(s.opened_at) if s.state != "closed" else "-",
             _retry_label(s),
             _one_line(s.last_error),
@@ -111,12 +123,13 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _match(names: list[str], known: list[str]) -> tuple[list[str], list[str]]:
-    """The known breakers matching ``names`` (exact or glob), and the names that matched nothing."""
+def _match(names: list[str], known: dict[str, str]) -> tuple[list[str], list[str]]:
+    """The known breakers (record name -> key) matching ``names`` by record name or key, exact or
+    glob, and the names that matched nothing."""
     found: list[str] = []
     missing = []
     for name in names:
-        hits = [k for k in known if name_matches(k, name)]
+        hits = [n for n, key in known.items() if name_matches(n, name) or name_matches(key, name)]
         if not hits:
             missing.append(name)
         found.extend(h for h in hits if h not in found)
@@ -142,26 +155,37 @@ def _reset(args: argparse.Namespace) -> int:
         print("breakers reset: give NAME ... or --all", file=sys.stderr)
         return 2
     storage = _storage(args)
-    known = list(storage.load_all())
+    known = _known(storage)
     if args.all:
-        return _report(args, "reset", storage.delete(None), [], known)
+        return _report(args, "reset", storage.delete(None), [], list(known))
     found, missing = _match(args.names, known)
     done = storage.delete(found) if found else []
-    return _report(args, "reset", done, missing, known)
+    return _report(args, "reset", done, missing, list(known))
+
+
+def _known(storage: JsonStoreStorage) -> dict[str, str]:
+    """Record name -> breaker key of every stored breaker."""
+    return {name: str(rec["key"] or name) for name, rec in storage.load_all().items()}
 
 
 def _force(args: argparse.Namespace) -> int:
     storage = _storage(args)
-    known = list(storage.load_all())
+    known = _known(storage)
     exact = [n for n in args.names if not any(c in n for c in "*?[")]
     found, missing = _match(args.names, known)
-    # forcing a breaker that has not failed yet is allowed for exact names
-    found += [n for n in exact if n not in found]
+    # forcing a breaker that has not failed yet is allowed for exact names: a shared one, so that
+    # the hooks of every session honour it
+    new = [n for n in exact if n not in found and n not in known.values()]
     missing = [n for n in missing if n not in exact]
+    now = time.time()
+    force = machine.force_open if args.force == "open" else machine.force_close
+    for name in new:
+        target = Target(name, SHARED, "", machine.BreakerParams())
+        storage.apply(target.name, target.tagged(lambda rec: force(rec, now)))
     for name in found:
         breaker = CircuitBreaker(name, storage=storage, fail_open=False)
         if args.force == "open":
             breaker.force_open()
         else:
             breaker.force_close()
-    return _report(args, f"forced {args.force}", found, missing, known)
+    return _report(args, f"forced {args.force}", found + new, missing, list(known))

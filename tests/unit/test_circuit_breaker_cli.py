@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from lib.breaker.storage import JsonStoreStorage
+from lib.breaker.tools import ToolBreakers, ToolBreakerSettings
 from lib.circuit_breaker import BreakerParams, CircuitBreaker
 from lib.rate_limiter import RateLimiter
 
@@ -39,9 +40,11 @@ def test_list_shows_state_failures_opened_at_and_retry_after(project: Path) -> N
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     assert lines[0].split() == [
-        "NAME",
+        "KEY",
+        "SCOPE",
+        "SESSION",
         "STATE",
-        "FAILURES",
+        "STREAK",
         "OPENED",
         "AT",
         "(UTC)",
@@ -51,10 +54,51 @@ def test_list_shows_state_failures_opened_at_and_retry_after(project: Path) -> N
         "ERROR",
     ]
     git = lines[1].split()
-    assert git[:3] == ["Bash:git", "open", "2"]
-    assert git[5] in ("120s", "119s")
+    assert git[:5] == ["Bash:git", "-", "-", "open", "2"]  # a library breaker: no scope, no session
+    assert git[7] in ("120s", "119s")
     assert "Exit code 128 … fatal: not a git repository" in lines[1]
-    assert lines[2].split()[:3] == ["Read", "closed", "1"]
+    assert lines[2].split()[:5] == ["Read", "-", "-", "closed", "1"]
+
+
+def hook_breakers(project: Path, session: str) -> ToolBreakers:
+    storage = JsonStoreStorage.open(str(project / ".claude" / "state"))
+    return ToolBreakers(
+        storage, ToolBreakerSettings(defaults=BreakerParams(max_failures=2)), session_id=session
+    )
+
+
+def test_list_shows_key_scope_session_streak_and_retry_of_tool_breakers(tmp_path: Path) -> None:
+    tools = hook_breakers(tmp_path, "0123456789abcdef-session")
+    for _ in range(2):
+        tools.record_failure("Bash", {"command": "pytest -x"}, None, "Exit code 1\n1 failed")
+    tools.record_failure("WebFetch", {"url": "https://x"}, None, "Request failed with status code 503")
+    rows = [line.split() for line in cli(tmp_path, "breakers").stdout.splitlines()]
+    assert rows[1][:5] == ["Bash:pytest", "session", "0123456789ab", "open", "2"]
+    assert rows[1][7] in ("60s", "59s")
+    assert rows[2][:5] == ["WebFetch", "shared", "-", "closed", "1"]
+    data = json.loads(cli(tmp_path, "breakers", "--json").stdout)["breakers"]
+    pytest_breaker = data[0]
+    assert pytest_breaker["name"] == "Bash:pytest@0123456789abcdef-session"
+    assert (pytest_breaker["key"], pytest_breaker["scope"], pytest_breaker["session"]) == (
+        "Bash:pytest",
+        "session",
+        "0123456789abcdef-session",
+    )
+    assert pytest_breaker["streak"] == 2 and 0 < pytest_breaker["retry_after"] <= 60
+    # a key resets its breakers in every session
+    hook_breakers(tmp_path, "other").record_failure("Bash", {"command": "pytest"}, None, "Exit code 1")
+    out = cli(tmp_path, "breakers", "reset", "Bash:pytest", "--json")
+    assert sorted(json.loads(out.stdout)["reset"]) == [
+        "Bash:pytest@0123456789abcdef-session",
+        "Bash:pytest@other",
+    ]
+
+
+def test_a_key_forced_open_from_the_cli_blocks_every_session(tmp_path: Path) -> None:
+    assert cli(tmp_path, "breakers", "open", "Bash:git push").returncode == 0
+    denial = hook_breakers(tmp_path, "any").check("Bash", {"command": "git push origin"}, "t")
+    assert denial is not None and "blocked by the user" in denial.reason
+    assert hook_breakers(tmp_path, "any").check("Bash", {"command": "git pull"}, "t") is None
 
 
 def test_list_json(project: Path) -> None:

@@ -4,6 +4,7 @@ PreToolUse / PostToolUse / PostToolUseFailure flow over a fake clock."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -154,12 +155,12 @@ def tools(
     return ToolBreakers(storage or MemoryStorage(), settings, session_id=session, clock=clock), clock  # type: ignore[arg-type]
 
 
-BASH_GIT = {"command": "git push origin main"}
-PYTEST = {"command": "pytest -x tests/test_a.py"}
-WRITE = {"file_path": "/p/a.py", "content": "x"}
+BASH_GIT: dict[str, object] = {"command": "git push origin main"}
+PYTEST: dict[str, object] = {"command": "pytest -x tests/test_a.py"}
+WRITE: dict[str, object] = {"file_path": "/p/a.py", "content": "x"}
 
 
-def fail_n(tb: ToolBreakers, n: int, tool_input: dict[str, object] = BASH_GIT, tool: str = "Bash") -> None:
+def fail_n(tb: ToolBreakers, n: int, tool_input: Mapping[str, object] = BASH_GIT, tool: str = "Bash") -> None:
     for i in range(n):
         tb.record_failure(tool, tool_input, f"f{i}", "Exit code 128\nfatal: could not read from remote")
 
