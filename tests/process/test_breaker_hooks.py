@@ -67,7 +67,7 @@ def run_parallel(project: HookProject, payloads: list[dict[str, Any]]) -> list[H
 
 
 def breakers(project: HookProject) -> dict[str, dict[str, Any]]:
-    """``python -m lib breakers --json`` from the installed runtime, by name."""
+    """``python -m lib breakers --json`` from the installed runtime, by key (one session here)."""
     python = project.path / ".claude" / "hooks-runtime" / "bin" / "python"
     proc = subprocess.run(
         [str(python), "-m", "lib", "--project", str(project.path), "breakers", "--json"],
@@ -77,7 +77,7 @@ def breakers(project: HookProject) -> dict[str, dict[str, Any]]:
         timeout=60,
     )
     assert proc.returncode == 0, proc.stderr
-    return {b["name"]: b for b in json.loads(proc.stdout)["breakers"]}
+    return {b["key"]: b for b in json.loads(proc.stdout)["breakers"]}
 
 
 def topics(project: HookProject) -> list[str]:
@@ -93,7 +93,7 @@ def test_parallel_failures_below_the_threshold_keep_the_tool_usable(hook_project
     configure(hook_project, "[breaker]\nmax_failures = 5\n")
     results = run_parallel(hook_project, [failure(i) for i in range(4)])
     assert all(r.json is None for r in results)
-    assert breakers(hook_project)["Bash"]["consecutive_failures"] == 4
+    assert breakers(hook_project)["Bash:git push"]["consecutive_failures"] == 4
     assert hook_project.run(pre(1)).decision is None
 
 
@@ -104,28 +104,36 @@ def test_parallel_failures_open_the_breaker_at_exactly_the_threshold(hook_projec
     assert len(announced) == 1  # exactly one process made the CLOSED -> OPEN transition
     out = announced[0]
     assert out is not None
-    assert "circuit breaker 'Bash' opened after 5 consecutive failures" in out["systemMessage"]
-    assert "Further calls are blocked for 60s" in out["hookSpecificOutput"]["additionalContext"]
-    state = breakers(hook_project)["Bash"]
+    assert (
+        "circuit breaker 'Bash:git push' (session) opened after 5 consecutive failures"
+        in out["systemMessage"]
+    )
+    assert (
+        "Further calls are blocked in this session for 60s" in out["hookSpecificOutput"]["additionalContext"]
+    )
+    state = breakers(hook_project)["Bash:git push"]
     assert state["state"] == "open" and state["consecutive_failures"] == 8 and state["failures"] == 8
     assert state["retry_at"] - state["opened_at"] == 60  # stragglers did not extend the cooldown
     assert topics(hook_project).count("breaker.opened") == 1
 
-    denied = hook_project.run(pre("next", "ls -la"))
+    denied = hook_project.run(pre("next", "git push --force"))
     assert denied.decision == "deny"
     reason = denied.reason
-    assert reason.startswith("Circuit breaker open: the Bash tool failed 8 times in a row.")
+    assert reason.startswith(
+        "Circuit breaker open: `Bash:git push` failed 8 times in a row in this session with no progress"
+    )
     assert "Last error: Exit code 128 … fatal: could not read from remote repository." in reason
     wait = re.search(r"may be retried in (\d+)s \(at \d\d:\d\d:\d\d UTC\)", reason)
     assert wait is not None and 0 < int(wait.group(1)) <= 60, reason
-    assert "try a different approach" in reason
+    assert "Change something before running `git push` again" in reason
+    assert hook_project.run(pre("other", "ls -la")).decision is None  # another command: its own breaker
     assert "tool.denied" in topics(hook_project)
 
 
 def test_after_the_cooldown_one_trial_passes_then_successes_close_it(hook_project: HookProject) -> None:
     configure(hook_project, "[breaker]\nmax_failures = 2\ncooldown_seconds = 1.5\nsuccess_threshold = 2\n")
     run_parallel(hook_project, [failure(i) for i in range(2)])
-    state = breakers(hook_project)["Bash"]
+    state = breakers(hook_project)["Bash:git push"]
     assert state["state"] == "open"
     assert hook_project.run(pre("early")).decision == "deny"
     wait_until(state["retry_at"] + 0.05)
@@ -136,13 +144,13 @@ def test_after_the_cooldown_one_trial_passes_then_successes_close_it(hook_projec
     refused = [r for r in trials if r.decision == "deny"]
     assert len(refused) == 5
     assert all("a trial call is now checking whether it works again" in r.reason for r in refused)
-    assert breakers(hook_project)["Bash"]["state"] == "half_open"
+    assert breakers(hook_project)["Bash:git push"]["state"] == "half_open"
 
     assert hook_project.run(post(f"trial{passed[0]}")).code == 0
-    assert breakers(hook_project)["Bash"]["state"] == "half_open"  # 1 of 2 successes
+    assert breakers(hook_project)["Bash:git push"]["state"] == "half_open"  # 1 of 2 successes
     assert hook_project.run(pre("second")).decision is None
     assert hook_project.run(post("second")).code == 0
-    assert breakers(hook_project)["Bash"]["state"] == "closed"
+    assert breakers(hook_project)["Bash:git push"]["state"] == "closed"
     assert hook_project.run(pre("after")).decision is None
     seen = topics(hook_project)
     assert seen.index("breaker.opened") < seen.index("breaker.half_open") < seen.index("breaker.closed")
@@ -151,11 +159,11 @@ def test_after_the_cooldown_one_trial_passes_then_successes_close_it(hook_projec
 def test_a_failed_trial_reopens_it(hook_project: HookProject) -> None:
     configure(hook_project, "[breaker]\nmax_failures = 1\ncooldown_seconds = 1\ncooldown_multiplier = 3\n")
     hook_project.run(failure(0))
-    wait_until(breakers(hook_project)["Bash"]["retry_at"] + 0.05)
+    wait_until(breakers(hook_project)["Bash:git push"]["retry_at"] + 0.05)
     assert hook_project.run(pre("trial")).decision is None
     result = hook_project.run(failure(1) | {"tool_use_id": "toolu_trial"})
     assert "is still failing" in result.json["hookSpecificOutput"]["additionalContext"]  # type: ignore[index]
-    state = breakers(hook_project)["Bash"]
+    state = breakers(hook_project)["Bash:git push"]
     assert state["state"] == "open" and state["cooldown"] == 3.0
 
 
@@ -164,7 +172,7 @@ def test_user_interrupts_never_open_the_breaker(hook_project: HookProject) -> No
     for i in range(4):
         hook_project.run(failure(i, is_interrupt=True, error="Interrupted by user"))
     assert hook_project.run(pre(1)).decision is None
-    assert "Bash" not in breakers(hook_project)
+    assert "Bash:git push" not in breakers(hook_project)
 
 
 def test_a_trial_refused_after_its_slot_was_taken_frees_it_at_the_batch_end(
@@ -172,7 +180,7 @@ def test_a_trial_refused_after_its_slot_was_taken_frees_it_at_the_batch_end(
 ) -> None:
     configure(hook_project, "[breaker]\nmax_failures = 1\ncooldown_seconds = 1\n")
     hook_project.run(failure(0))
-    wait_until(breakers(hook_project)["Bash"]["retry_at"] + 0.05)
+    wait_until(breakers(hook_project)["Bash:git push"]["retry_at"] + 0.05)
     assert hook_project.run(pre("lost")).decision is None  # ...then the call never runs: no Post event
     assert hook_project.run(pre("other")).decision == "deny"
     batch = payload_for(
@@ -189,15 +197,42 @@ def test_first_word_keys_block_only_the_failing_program(hook_project: HookProjec
     configure(hook_project, '[breaker]\nmax_failures = 3\nbash_key = "first_word"\n')
     run_parallel(hook_project, [failure(i, "git push") for i in range(3)])
     denied = hook_project.run(pre(1, "cd repo && git status"))
-    assert denied.decision == "deny" and "Bash commands `git` failed 3 times" in denied.reason
+    assert denied.decision == "deny" and "`Bash:git` failed 3 times" in denied.reason
     assert hook_project.run(pre(2, "ls -la")).decision is None
     assert list(breakers(hook_project)) == ["Bash:git"]
 
 
-def test_the_open_breaker_survives_into_a_new_session(hook_project: HookProject) -> None:
+def test_a_local_breaker_blocks_only_its_own_session(hook_project: HookProject) -> None:
     configure(hook_project, "[breaker]\nmax_failures = 2\n")
     run_parallel(hook_project, [failure(i) for i in range(2)])
-    assert hook_project.run(pre(1, session_id="another-session")).decision == "deny"
+    assert hook_project.run(pre(1)).decision == "deny"
+    assert hook_project.run(pre(2, session_id="another-session")).decision is None
+
+
+def test_an_external_tool_breaker_blocks_every_session(hook_project: HookProject) -> None:
+    configure(hook_project, "[breaker]\nmax_failures = 2\n")
+    fetch = {"tool_input": {"url": "https://example.invalid/", "prompt": "x"}}
+    fails = [
+        payload_for("PostToolUseFailure", "Bash", tool_name="WebFetch", error="Request failed: 503", **fetch)
+        | {"tool_use_id": f"toolu_w{i}"}
+        for i in range(2)
+    ]
+    run_parallel(hook_project, fails)
+    other = payload_for("PreToolUse", "Bash", tool_name="WebFetch", session_id="another-session", **fetch)
+    denied = hook_project.run(other)
+    assert denied.decision == "deny" and "across this project's sessions" in denied.reason
+    assert breakers(hook_project)["WebFetch"]["scope"] == "shared"
+
+
+def test_edits_between_failures_never_open_the_breaker(hook_project: HookProject) -> None:
+    configure(hook_project, "[breaker]\nmax_failures = 2\n")
+    write = payload_for(
+        "PostToolUse", "Bash", tool_name="Write", tool_input={"file_path": "a.py", "content": "x"}
+    )
+    for i in range(4):
+        assert hook_project.run(failure(i)).json is None
+        assert hook_project.run(write | {"tool_use_id": f"toolu_write{i}"}).code == 0
+    assert hook_project.run(pre(9)).decision is None
 
 
 def test_overrides_disable_a_tool(hook_project: HookProject) -> None:
@@ -210,7 +245,7 @@ def test_a_held_lock_fails_open_by_default_and_closed_when_configured(hook_proje
     config = "[state]\nlock_timeout_seconds = 0.2\n[breaker]\nmax_failures = 1\ncooldown_seconds = 1\n"
     configure(hook_project, config)
     hook_project.run(failure(0))
-    wait_until(breakers(hook_project)["Bash"]["retry_at"] + 0.05)
+    wait_until(breakers(hook_project)["Bash:git push"]["retry_at"] + 0.05)
     lock_path = hook_project.path / ".claude" / "state" / "breakers.json.lock"
     python = hook_project.path / ".claude" / "hooks-runtime" / "bin" / "python"
     holder = subprocess.Popen(
