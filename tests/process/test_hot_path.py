@@ -83,11 +83,17 @@ def test_a_closed_breaker_is_checked_and_cleared_from_a_lock_free_read(hook_proj
     # nothing to store, no state change: the breaker library (lib.breaker.api) is not even loaded
     assert "lib.breaker.api" not in imported(hook_project, payload_for("PreToolUse", "Bash"))
     assert "lib.breaker.api" not in imported(hook_project, payload_for("PostToolUse", "Bash"))
-    assert "lib.breaker.api" in imported(hook_project, payload_for("PostToolUseFailure", "Bash"))
-    # after a failure the next success resets the count through the breaker (and stores it)
-    assert "lib.breaker.api" in imported(hook_project, payload_for("PostToolUse", "Bash"))
+    # a failure below the threshold and the success after it store their counts, with no state
+    # change to report: still no breaker library
+    assert "lib.breaker.api" not in imported(hook_project, payload_for("PostToolUseFailure", "Bash"))
+    stored = json.loads((hook_project.path / ".claude" / "state" / "breakers.json").read_text())
+    assert [r["consecutive_failures"] for r in stored["breakers"].values()] == [1]
+    success = payload_for("PostToolUse", "Bash", tool_input={"command": "exit 3"})  # the same key
+    assert "lib.breaker.api" not in imported(hook_project, success)
     breakers = json.loads((hook_project.path / ".claude" / "state" / "breakers.json").read_text())
-    assert breakers["breakers"]["Bash"]["consecutive_failures"] == 0  # the success reset the count
+    [record] = breakers["breakers"].values()  # the call's command, in its session
+    assert record["key"].startswith("Bash:") and record["scope"] == "session"
+    assert record["consecutive_failures"] == 0  # the success reset the count
 
 
 def test_builtins_are_imported_only_for_the_tools_they_handle(hook_project: HookProject) -> None:
