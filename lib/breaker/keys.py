@@ -26,6 +26,7 @@ __all__ = [
     "bash_command_key",
     "breaker_key",
     "broken_tool_failure",
+    "call_keys",
     "glob_match",
     "is_shared",
     "program_key",
@@ -80,10 +81,20 @@ def split_words(command: str) -> list[list[str]]:
     operators ``; & | ( )`` and newlines as separators. Expansions stay as written. Unbalanced quotes
     end the word at the end of the line. Only the first :data:`MAX_SCAN` characters are read.
     """
+    command = command[:MAX_SCAN]
+    if not any(c in command for c in "'\"\\#"):
+        # the common case, at C speed: nothing quoted, every operator character separates
+        for op in _OPERATORS[:-1]:
+            command = command.replace(op, "\n")
+        return [words for words in (line.split() for line in command.split("\n")) if words]
+    return _scan(command)
+
+
+def _scan(command: str) -> list[list[str]]:
     segments: list[list[str]] = [[]]
     word: list[str] = []
     in_word = quoted = False
-    i, n = 0, min(len(command), MAX_SCAN)
+    i, n = 0, len(command)
     while i < n:
         c = command[i]
         if c == "'":
@@ -173,6 +184,14 @@ def _main_program(command: str) -> tuple[str, list[str]]:
     return next((p for p in programs if p[0] not in _PRELUDE), programs[0])
 
 
+def _command_keys(command: str) -> tuple[str, str]:
+    """``(first_word, normalized)`` keys of a command, from one parse."""
+    name, args = _main_program(command)
+    if not args or name in _NO_SUBCOMMAND or not _is_subcommand(args[0]):
+        return name, name
+    return name, f"{name} {args[0]}"
+
+
 def bash_command_key(command: str, mode: str) -> str:
     """The part of a Bash command a breaker key uses: ``git`` (first_word) or ``git push`` (normalized).
 
@@ -184,10 +203,8 @@ def bash_command_key(command: str, mode: str) -> str:
     are left out, so ``pytest a.py`` and ``pytest -x b.py`` are both ``pytest``. Returns ``""`` for an
     empty command.
     """
-    name, args = _main_program(command)
-    if mode != "normalized" or not args or name in _NO_SUBCOMMAND or not _is_subcommand(args[0]):
-        return name
-    return f"{name} {args[0]}"
+    first_word, normalized = _command_keys(command)
+    return normalized if mode == "normalized" else first_word
 
 
 def _command(tool_name: str, tool_input: Mapping[str, object] | None) -> str | None:
@@ -204,6 +221,23 @@ def breaker_key(tool_name: str, tool_input: Mapping[str, object] | None, bash_ke
         return tool_name
     part = bash_command_key(command, bash_key)
     return f"Bash:{part}" if part else tool_name
+
+
+def call_keys(
+    tool_name: str, tool_input: Mapping[str, object] | None, bash_key: str = "normalized"
+) -> tuple[str, str | None]:
+    """The call's breaker key (:func:`breaker_key`) and its program key (:func:`program_key`), from
+    one parse of a Bash command."""
+    command = _command(tool_name, tool_input)
+    if command is None:
+        return tool_name, None
+    first_word, normalized = _command_keys(command)
+    if not first_word:
+        return tool_name, None
+    own = (
+        tool_name if bash_key == "tool" else f"Bash:{normalized if bash_key == 'normalized' else first_word}"
+    )
+    return own, f"Bash:{first_word}"
 
 
 def program_key(tool_name: str, tool_input: Mapping[str, object] | None) -> str | None:

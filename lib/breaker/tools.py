@@ -33,9 +33,9 @@ from lib.breaker.keys import (
     bash_command_key,
     breaker_key,
     broken_tool_failure,
+    call_keys,
     glob_match,
     is_shared,
-    program_key,
 )
 from lib.breaker.machine import CLOSED, PARAM_NAMES, BreakerParams
 from lib.breaker.messages import denial_reason, error_summary
@@ -70,6 +70,9 @@ class ToolBreakerSettings:
 
     __slots__ = (
         "_resolved",
+        "_shared_exact",
+        "_shared_globs",
+        "_shared_prefixes",
         "bash_key",
         "broken_exit_codes",
         "defaults",
@@ -99,6 +102,10 @@ class ToolBreakerSettings:
         self.defaults = defaults or BreakerParams()
         self.overrides = {k: dict(v) for k, v in (overrides or {}).items()}
         self.shared_keys = tuple(shared_keys)
+        globby = [p for p in self.shared_keys if any(c in p for c in "*?[")]
+        self._shared_exact = frozenset(p for p in self.shared_keys if p not in globby)
+        self._shared_prefixes = tuple(p[:-1] for p in globby if not any(c in p[:-1] for c in "*?["))
+        self._shared_globs = tuple(p for p in globby if any(c in p[:-1] for c in "*?["))
         self.progress_tools = tuple(progress_tools)
         self.broken_exit_codes = frozenset(broken_exit_codes)
         self._resolved: dict[tuple[str, str], BreakerParams | None] = {}
@@ -160,7 +167,15 @@ class ToolBreakerSettings:
 
     def scope_of(self, key: str, tool_name: str) -> str:
         """``shared`` for keys listed in ``shared_keys`` (by key or tool name), else ``session``."""
-        return SHARED if is_shared(key, tool_name, self.shared_keys) else SESSION
+        if (
+            key in self._shared_exact
+            or tool_name in self._shared_exact
+            or key.startswith(self._shared_prefixes)
+            or tool_name.startswith(self._shared_prefixes)
+            or (self._shared_globs and is_shared(key, tool_name, self._shared_globs))
+        ):
+            return SHARED
+        return SESSION
 
 
 class Target:
@@ -258,25 +273,24 @@ class ToolBreakers:
             return None
         return Target(key, scope or self.settings.scope_of(key, tool_name), self.session_id, params)
 
-    def own_target(self, tool_name: str, tool_input: Mapping[str, object] | None) -> Target | None:
-        """The breaker where this call's ordinary failures count."""
-        return self._target(self.key_for(tool_name, tool_input), tool_name)
-
-    def program_target(self, tool_name: str, tool_input: Mapping[str, object] | None) -> Target | None:
-        """The shared ``Bash:<program>`` breaker where failures of a broken program count."""
-        key = program_key(tool_name, tool_input)
-        return None if key is None else self._target(key, tool_name, SHARED)
+    def call_targets(
+        self, tool_name: str, tool_input: Mapping[str, object] | None
+    ) -> tuple[Target | None, Target | None]:
+        """The breaker where this call's ordinary failures count, and for Bash the shared
+        ``Bash:<program>`` breaker where failures of a broken program count (``None``: no breaker)."""
+        key, program = call_keys(tool_name, tool_input, self.settings.bash_key)
+        own = self._target(key, tool_name)
+        return own, None if program is None else self._target(program, tool_name, SHARED)
 
     def targets(self, tool_name: str, tool_input: Mapping[str, object] | None) -> list[Target]:
         """Every breaker that may refuse this call: its own, the same key shared (a key forced open by
         the user blocks it in every session), and for Bash its program's shared breaker."""
         found: list[Target] = []
-        own = self.own_target(tool_name, tool_input)
+        own, program = self.call_targets(tool_name, tool_input)
         if own is not None:
             found.append(own)
             if own.scope == SESSION:
                 found.append(Target(own.key, SHARED, self.session_id, own.params))
-        program = self.program_target(tool_name, tool_input)
         if program is not None and all(t.name != program.name for t in found):
             found.append(program)
         return found
@@ -325,12 +339,15 @@ class ToolBreakers:
         snapshots = _load_many(self.storage, [t.name for t in targets])
         taken: list[Target] = []
         for target in targets:
+            snapshot = snapshots[target.name]
+            if snapshot is None:
+                continue  # no record: a fresh, closed breaker admits without a change
             params = target.params
 
             def acquire(rec: object, params: BreakerParams = params) -> machine.Step:
                 return machine.acquire(rec, params, now, lease)
 
-            if self._settled(snapshots[target.name], target, acquire):
+            if self._settled(snapshot, target, acquire):
                 continue  # a closed breaker admits without a change: nothing to store or report
             step = self._apply(target, acquire, now)
             if step.admitted:
@@ -387,7 +404,7 @@ class ToolBreakers:
         edit or write of a file is progress for every breaker of the session."""
         now = self.clock()
         plan: list[tuple[Target | None, Callable[[object], machine.Step]]] = []
-        for target in (self.own_target(tool_name, tool_input), self.program_target(tool_name, tool_input)):
+        for target in self.call_targets(tool_name, tool_input):
             if target is not None:
                 plan.append((target, _success(target.params, now, tool_use_id)))
         self._run(plan)
@@ -407,8 +424,7 @@ class ToolBreakers:
         for the program's shared breaker; any other failure for the call's own breaker, and (the
         program ran) as a success of the program's. An interrupt by the user says nothing about the
         tool and only frees its trial slots."""
-        own = self.own_target(tool_name, tool_input)
-        program = self.program_target(tool_name, tool_input)
+        own, program = self.call_targets(tool_name, tool_input)
         now = self.clock()
         lease = tool_use_id or ""
 

@@ -416,3 +416,60 @@ def test_the_stored_last_error_is_redacted() -> None:
     )
     record = tb.storage.load("Bash:pytest@s1")
     assert record is not None and "abcdefghijklmnop" not in str(record["last_error"])
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "git status --short",
+        "cd /r && FOO=1 make test | tee log; echo done",
+        "(cd sub && cargo build) || exit 1",
+        "sudo -u www timeout 10 npm run build &",
+    ],
+)
+def test_the_fast_split_and_the_full_scanner_agree_on_unquoted_commands(command: str) -> None:
+    from lib.breaker.keys import _scan, split_words
+
+    assert split_words(command) == _scan(command)
+
+
+def test_scanner_handles_quotes_escapes_comments_and_long_commands() -> None:
+    from lib.breaker.keys import MAX_SCAN, split_words
+
+    assert split_words('git commit -m "a \\"b\\" c" && say\\ hi # x; rm') == [
+        ["git", "commit", "-m", 'a "b" c'],
+        ["say hi"],
+    ]
+    assert split_words("echo 'a;b' ; ls") == [["echo", "a;b"], ["ls"]]
+    assert split_words("make " + "x" * (2 * MAX_SCAN)) == [["make", "x" * (MAX_SCAN - 5)]]
+
+
+def test_shared_key_globs_of_every_shape() -> None:
+    s = ToolBreakerSettings(shared_keys=["WebFetch", "mcp__*", "Bash:c?rl", "Bash:[w]get"])
+    assert s.scope_of("WebFetch", "WebFetch") == "shared"
+    assert s.scope_of("mcp__x__y", "mcp__x__y") == "shared"
+    assert s.scope_of("Bash:curl", "Bash") == s.scope_of("Bash:wget", "Bash") == "shared"
+    assert s.scope_of("Bash:git", "Bash") == "session"
+
+
+def test_broken_tool_failures() -> None:
+    from lib.breaker.keys import broken_tool_failure
+
+    assert broken_tool_failure("Exit code 127\nbash: foo: command not found", {126, 127})
+    assert broken_tool_failure("Exit code 126", {126, 127})
+    assert broken_tool_failure("Command timed out after 2m 0s\npartial output", {127})
+    assert broken_tool_failure("Exit code 143\nout\nCommand timed out after 10s", {127})
+    assert not broken_tool_failure("Exit code 1\n127 tests failed", {127})
+    assert not broken_tool_failure("Exit code x", {127})
+    assert not broken_tool_failure(None, {127}) and not broken_tool_failure("", {127})
+
+
+def test_call_keys_give_both_keys_from_one_parse() -> None:
+    from lib.breaker.keys import call_keys, program_key
+
+    assert call_keys("Bash", {"command": "git push -f"}) == ("Bash:git push", "Bash:git")
+    assert call_keys("Bash", {"command": "git push"}, "tool") == ("Bash", "Bash:git")
+    assert call_keys("Bash", {"command": "git push"}, "first_word") == ("Bash:git", "Bash:git")
+    assert call_keys("Bash", {"command": "  "}) == ("Bash", None)
+    assert call_keys("Read", {"file_path": "/x"}) == ("Read", None)
+    assert program_key("Bash", {"command": "npm ci"}) == "Bash:npm" and program_key("Read", {}) is None
