@@ -36,8 +36,6 @@ def retry_when(retry_at: float, now: float) -> str:
 
 
 def _or_list(names: tuple[str, ...]) -> str:
-    if not names:
-        return "nothing"
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
 
 
@@ -59,6 +57,8 @@ def progress_hint(key: str, scope: str, progress_tools: tuple[str, ...]) -> str:
             "editing files does not unblock it: use another source or approach meanwhile."
         )
     what = f"running `{command}`" if command is not None else f"calling {key}"
+    if not progress_tools:
+        return f"Change something before {what} again; repeating the same call will not help."
     return (
         f"Change something before {what} again: a successful {_or_list(progress_tools)} of a file "
         "(or a success of this same call) ends the block; repeating the same call will not."

@@ -473,3 +473,37 @@ def test_call_keys_give_both_keys_from_one_parse() -> None:
     assert call_keys("Bash", {"command": "  "}) == ("Bash", None)
     assert call_keys("Read", {"file_path": "/x"}) == ("Read", None)
     assert program_key("Bash", {"command": "npm ci"}) == "Bash:npm" and program_key("Read", {}) is None
+
+
+def test_what_claude_and_the_user_are_told_when_a_breaker_opens() -> None:
+    from lib.breaker.messages import opened_notice, progress_hint
+
+    context, system = opened_notice(
+        key="Bash:pytest",
+        scope="session",
+        streak=5,
+        last_error="Exit code 1\nboom",
+        cooldown=60.0,
+        reopened=False,
+    )
+    assert context.startswith(
+        "Circuit breaker: `Bash:pytest` has now failed 5 times in a row in this session"
+    )
+    assert "(last error: Exit code 1 … boom). Further calls are blocked in this session for 60s." in context
+    assert system == (
+        "claude-hooks: circuit breaker 'Bash:pytest' (session) opened after 5 consecutive failures; blocked "
+        "in this session for 60s. To clear it: .claude/hooks-runtime/bin/python -m lib breakers reset 'Bash:pytest'"
+    )
+    context, system = opened_notice(
+        key="WebFetch", scope="shared", streak=6, last_error=None, cooldown=None, reopened=True
+    )
+    assert "is still failing and has now failed 6 times in a row across this project's sessions" in context
+    assert "blocked for every session of this project for a while" in system
+    assert progress_hint("Read", "session", ("Write",)) == (
+        "Change something before calling Read again: a successful Write of a file (or a success of this "
+        "same call) ends the block; repeating the same call will not."
+    )
+    assert progress_hint("Read", "session", ()) == (
+        "Change something before calling Read again; repeating the same call will not help."
+    )
+    assert error_summary(" \n \n") == "(no error message)"
