@@ -268,26 +268,32 @@ def normalise(raw: object) -> dict[str, object]:
     rec = new_record()
     if not isinstance(raw, dict):
         return rec
-    state = raw.get("state")
+    fields: dict[str, object] = raw  # keys of any type: looked up by str only
+    state = fields.get("state")
     if state not in STATES:
         return rec
     rec["state"] = state
-    forced = raw.get("forced")
+    forced = fields.get("forced")
     rec["forced"] = forced if forced in (OPEN, CLOSED) else None
     for name in ("consecutive_failures", "half_open_successes", "open_streak", "failures"):
-        rec[name] = _count(raw.get(name))
+        rec[name] = _count(fields.get(name))
     for name in ("opened_at", "retry_at", "cooldown", "last_failure_at", "changed_at"):
-        rec[name] = _num(raw.get(name))
-    leases = raw.get("leases")
+        rec[name] = _num(fields.get(name))
+    leases = fields.get("leases")
     if isinstance(leases, dict):
-        rec["leases"] = {str(k): float(v) for k, v in leases.items() if _num(v) is not None}
-    window = raw.get("window")
+        lease_map: dict[object, object] = leases
+        rec["leases"] = {
+            str(k): float(v)
+            for k, v in lease_map.items()
+            if isinstance(v, (int, float)) and not isinstance(v, bool)
+        }
+    window = fields.get("window")
     if isinstance(window, str) and not window.strip("SF"):
         rec["window"] = window
-    error = raw.get("last_error")
+    error = fields.get("last_error")
     rec["last_error"] = error if isinstance(error, str) else None
     for name in IDENTITY_FIELDS:
-        value = raw.get(name)
+        value = fields.get(name)
         rec[name] = value if isinstance(value, str) else None
     if state == OPEN and rec["retry_at"] is None and rec["forced"] is None:
         rec["retry_at"] = rec["opened_at"] or 0.0  # unknown end of cooldown: let the next caller probe

@@ -114,28 +114,27 @@ class ToolBreakerSettings:
     def from_mapping(cls, section: Mapping[str, object] | None) -> ToolBreakerSettings:
         """Build from the validated ``[breaker]`` dict of the config cache (``None``: all defaults)."""
         section = section or {}
-        overrides = section.get("overrides") or {}
+        raw_overrides = section.get("overrides")
+        overrides: dict[object, object] = raw_overrides if isinstance(raw_overrides, dict) else {}
+
+        def items(name: str) -> list[object] | None:
+            value = section.get(name)
+            return value if isinstance(value, list) else None
 
         def strings(name: str, default: tuple[str, ...]) -> tuple[str, ...]:
-            value = section.get(name)
-            return tuple(str(v) for v in value) if isinstance(value, list) else default
+            value = items(name)
+            return default if value is None else tuple(str(v) for v in value)
 
-        codes = section.get("broken_exit_codes")
+        codes = items("broken_exit_codes")
         return cls(
             enabled=bool(section.get("enabled", True)),
             bash_key=str(section.get("bash_key", "normalized")),
             defaults=BreakerParams.from_mapping(section),
-            overrides={
-                str(k): {f: x for f, x in v.items() if x is not None}
-                for k, v in overrides.items()  # type: ignore[attr-defined]
-                if isinstance(v, dict)
-            },
+            overrides={str(k): table for k, v in overrides.items() if (table := _plain(v)) is not None},
             shared_keys=strings("shared_keys", DEFAULT_SHARED_KEYS),
             progress_tools=strings("progress_tools", DEFAULT_PROGRESS_TOOLS),
             broken_exit_codes=(
-                [c for c in codes if isinstance(c, int)]
-                if isinstance(codes, list)
-                else DEFAULT_BROKEN_EXIT_CODES
+                DEFAULT_BROKEN_EXIT_CODES if codes is None else [c for c in codes if isinstance(c, int)]
             ),
         )
 
@@ -178,6 +177,22 @@ class ToolBreakerSettings:
         return SESSION
 
 
+def _plain(override: object) -> dict[str, object] | None:
+    """An override table without its unset (``None``) fields (``None``: not a table)."""
+    if not isinstance(override, dict):
+        return None
+    table: dict[object, object] = override
+    return {str(f): x for f, x in table.items() if x is not None}
+
+
+def _field(record: object, name: str) -> object:
+    """``record[name]`` of a stored record of any shape (``None`` when absent or not a dict)."""
+    if not isinstance(record, dict):
+        return None
+    fields: dict[object, object] = record
+    return fields.get(name)
+
+
 class Target:
     """One breaker a call is subject to: its key, scope, session, storage name and parameters."""
 
@@ -192,9 +207,7 @@ class Target:
 
     def owns(self, record: object) -> bool:
         """Whether a stored record is this breaker's (older versions stored no key/scope: not ours)."""
-        return (
-            isinstance(record, dict) and record.get("key") == self.key and record.get("scope") == self.scope
-        )
+        return _field(record, "key") == self.key and _field(record, "scope") == self.scope
 
     def tagged(self, change: Callable[[object], machine.Step]) -> Callable[[object], machine.Step]:
         """``change`` run on this breaker's record (a record of an older version counts as none), its
@@ -446,7 +459,7 @@ class ToolBreakers:
         if not self.session_id:
             return []
         now = self.clock()
-        done = []
+        done: list[str] = []
         for name, record in self.storage.load_all().items():
             if record.get("scope") != SESSION or record.get("session") != self.session_id:
                 continue
@@ -457,7 +470,7 @@ class ToolBreakers:
             done.append(name)
         return done
 
-    def release_calls(self, tool_use_ids: Iterable[str]) -> list[str]:
+    def release_calls(self, tool_use_ids: Iterable[object]) -> list[str]:
         """Give back the trial slots held by these calls (refused or batch finished without a result).
 
         Reads lock-free and writes only the breakers that hold one of the leases; returns their names.
@@ -465,7 +478,7 @@ class ToolBreakers:
         ids = {i for i in tool_use_ids if isinstance(i, str)}
         if not ids:
             return []
-        released = []
+        released: list[str] = []
         now = self.clock()
         for key, record in self.storage.load_all().items():
             leases = record.get("leases")
