@@ -174,6 +174,19 @@ class HookProject:
                 continue
         return out
 
+    def cli_json(self, *args: str) -> Any:
+        """``python -m lib --project DIR ARGS --json`` from the installed runtime, parsed (must exit 0)."""
+        python = self.path / ".claude" / "hooks-runtime" / "bin" / "python"
+        proc = subprocess.run(
+            [str(python), "-m", "lib", "--project", str(self.path), *args, "--json"],
+            capture_output=True,
+            text=True,
+            env=self.env(),
+            timeout=60,
+        )
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout)
+
     def state(self, name: str) -> dict[str, Any]:
         """The content of ``.claude/state/<name>.json`` ({} when absent)."""
         path = self.path / ".claude" / "state" / f"{name}.json"

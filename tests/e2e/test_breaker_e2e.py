@@ -53,16 +53,7 @@ def runs(project: Path) -> int:
 
 def breakers(hook_project: HookProject) -> list[dict[str, object]]:
     """``python -m lib breakers --json`` as a user runs it from the installed runtime."""
-    python = hook_project.path / ".claude" / "hooks-runtime" / "bin" / "python"
-    proc = subprocess.run(
-        [str(python), "-m", "lib", "--project", str(hook_project.path), "breakers", "--json"],
-        capture_output=True,
-        text=True,
-        env=hook_project.env(),
-        timeout=60,
-    )
-    assert proc.returncode == 0, proc.stderr
-    result: list[dict[str, object]] = json.loads(proc.stdout)["breakers"]
+    result: list[dict[str, object]] = hook_project.cli_json("breakers")["breakers"]
     return result
 
 

@@ -4,7 +4,6 @@ would run them in parallel."""
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 import time
@@ -68,16 +67,7 @@ def run_parallel(project: HookProject, payloads: list[dict[str, Any]]) -> list[H
 
 def breakers(project: HookProject) -> dict[str, dict[str, Any]]:
     """``python -m lib breakers --json`` from the installed runtime, by key (one session here)."""
-    python = project.path / ".claude" / "hooks-runtime" / "bin" / "python"
-    proc = subprocess.run(
-        [str(python), "-m", "lib", "--project", str(project.path), "breakers", "--json"],
-        capture_output=True,
-        text=True,
-        env=project.env(),
-        timeout=60,
-    )
-    assert proc.returncode == 0, proc.stderr
-    return {b["key"]: b for b in json.loads(proc.stdout)["breakers"]}
+    return {b["key"]: b for b in project.cli_json("breakers")["breakers"]}
 
 
 def topics(project: HookProject) -> list[str]:
