@@ -29,29 +29,43 @@ def pre(tool: str = "Bash", **overrides: object) -> dict[str, object]:
     return payload_for("PreToolUse", "Bash", tool_name=tool, **overrides)
 
 
+def record(state: dict[str, object], key: str) -> dict[str, object]:
+    """The one breaker record of ``key`` in a breakers document (the failure payload runs ``exit 3``)."""
+    records = state["breakers"]
+    assert isinstance(records, dict)
+    (found,) = [r for r in records.values() if r["key"] == key]
+    return found  # type: ignore[no-any-return]
+
+
 def warning_lines(stderr: str, needle: str = "Redis unavailable") -> list[str]:
     return [line for line in stderr.splitlines() if needle in line]
 
 
-def test_two_machines_on_one_redis_share_the_breaker(redis_url: str, tmp_path: Path) -> None:
+def test_two_machines_on_one_redis_share_the_breaker_of_an_external_tool(
+    redis_url: str, tmp_path: Path
+) -> None:
     config = backend_config(redis_url) + BREAKER
     laptop = hook_project(tmp_path / "laptop" / "webapp", config)
     ci_runner = hook_project(tmp_path / "ci" / "builds" / "webapp", config)  # same checkout name
     unrelated = hook_project(tmp_path / "laptop" / "other", config)
-    for project in (laptop, ci_runner):
-        result = project.run(failure())
+    fetch = {"tool_name": "WebFetch", "tool_input": {"url": "https://api.example.com/", "prompt": "x"}}
+    for project, session in ((laptop, "laptop-1"), (ci_runner, "ci-1")):
+        result = project.run(
+            failure(session_id=session, error="Request failed with status code 503", **fetch)
+        )
         assert result.code == 0 and result.json is None, result
-    opened = laptop.run(failure())
+    opened = laptop.run(failure(session_id="laptop-2", error="Request failed with status code 503", **fetch))
     assert opened.code == 0
     assert "Circuit breaker" in json.dumps(opened.json)  # the third failure, wherever it ran, opens it
-    denied = ci_runner.run(pre())
-    assert denied.decision == "deny" and "ircuit breaker" in denied.reason
-    assert unrelated.run(pre()).decision is None  # another project's breaker is its own
+    denied = ci_runner.run(pre("WebFetch", session_id="ci-2", tool_input=fetch["tool_input"]))
+    assert denied.decision == "deny" and "across this project's sessions" in denied.reason
+    assert unrelated.run(pre("WebFetch", tool_input=fetch["tool_input"])).decision is None  # its own project
+    assert ci_runner.run(pre(session_id="ci-2")).decision is None  # Bash is not shared
     assert not (laptop.path / ".claude" / "state" / "breakers.json").exists()  # the state is in Redis
     import redis
 
     doc = json.loads(redis.Redis.from_url(redis_url).get("claude-hooks:{webapp}:state:breakers"))
-    assert doc["breakers"]["Bash"]["state"] == "open"
+    assert doc["breakers"]["WebFetch"]["state"] == "open" and doc["breakers"]["WebFetch"]["scope"] == "shared"
 
 
 def test_a_project_wide_rate_limit_counts_calls_from_every_machine(redis_url: str, tmp_path: Path) -> None:
@@ -74,8 +88,8 @@ def test_redis_down_falls_back_to_the_file_store_with_one_line(tmp_path: Path) -
         assert result.code == 0
         assert len(warning_lines(result.stderr)) == 1, result.stderr  # one line, not one per store
         assert "fallback_to_file" in result.stderr
-    assert project.state("breakers")["breakers"]["Bash"]["state"] == "open"  # local state still works
-    denied = project.run(pre())
+    assert record(project.state("breakers"), "Bash:exit")["state"] == "open"  # local state still works
+    denied = project.run(pre(tool_input={"command": "exit 3"}))  # the failing command again
     assert denied.code == 0 and denied.decision == "deny"
 
 
@@ -110,7 +124,7 @@ def test_a_frozen_redis_does_not_hang_the_hook(tmp_path: Path) -> None:
         assert result.code == 0
         lines = warning_lines(result.stderr)
         assert len(lines) == 1 and "Timeout" in lines[0], result.stderr
-        assert project.state("breakers")["breakers"]["Bash"]["consecutive_failures"] == 1  # the fallback
+        assert record(project.state("breakers"), "Bash:exit")["consecutive_failures"] == 1  # the fallback
     finally:
         server.stop()
 
@@ -140,7 +154,7 @@ def test_status_shows_the_backend_and_whether_it_answers(redis_url: str, tmp_pat
     assert "breakers" in data["backend"]["stores"]
     # the breaker state shown is Redis's (the project has no breaker file)
     assert not (project.path / ".claude" / "state" / "breakers.json").exists()
-    (bash,) = [b for b in data["breakers"] if b["name"] == "Bash"]
+    (bash,) = [b for b in data["breakers"] if b["key"] == "Bash:exit"]
     assert bash["consecutive_failures"] == 1
     events = subprocess.run(
         [sys.executable, "-m", "lib", "--project", str(project.path), "events", "--json", "--topic", "tool.*"],
