@@ -130,6 +130,7 @@ def failure(event: HookEvent) -> Outcome | None:
         last_error=snap.last_error,
         cooldown=snap.cooldown,
         reopened=opened[-1].old_state != CLOSED,
+        progress_tools=breakers.settings.progress_tools,
     )
     return merge([context(notice), system_message(message)])
 

@@ -102,7 +102,14 @@ def denial_reason(
 
 
 def opened_notice(
-    *, key: str, scope: str, streak: int, last_error: str | None, cooldown: float | None, reopened: bool
+    *,
+    key: str,
+    scope: str,
+    streak: int,
+    last_error: str | None,
+    cooldown: float | None,
+    reopened: bool,
+    progress_tools: tuple[str, ...] = (),
 ) -> tuple[str, str]:
     """What Claude and the user are told when breaker ``key`` opens: ``(context, system message)``."""
     length = f"{cooldown:.0f}s" if cooldown is not None else "a while"
@@ -111,7 +118,7 @@ def opened_notice(
     context = (
         f"Circuit breaker: `{key}` {what} now failed {streak} times in a row {_where(scope)} "
         f"(last error: {error_summary(last_error)}). Further calls are blocked {for_whom} for {length}. "
-        "Do not retry the same call; read the error and fix the cause first."
+        f"{progress_hint(key, scope, progress_tools)}"
     )
     system = (
         f"claude-hooks: circuit breaker '{key}' ({scope}) opened after {streak} consecutive failures; "
