@@ -15,7 +15,6 @@ State: ``.claude/state/breakers.json``; settings: ``[breaker]`` in ``.claude/hoo
 from __future__ import annotations
 
 from lib.breaker.machine import CLOSED, HALF_OPEN, OPEN
-from lib.breaker.messages import error_summary, opened_notice
 from lib.breaker.storage import JsonStoreStorage
 from lib.breaker.tools import ToolBreakers, ToolBreakerSettings
 from lib.protocol.output import Outcome, context, deny, merge, system_message
@@ -37,6 +36,10 @@ def _breakers(event: HookEvent) -> ToolBreakers | None:
 
 
 def _publish_changes(event: HookEvent, breakers: ToolBreakers) -> None:
+    if not breakers.changes:
+        return
+    from lib.breaker.messages import error_summary
+
     for change in breakers.changes:
         snap = change.snapshot
         event.publish(
@@ -122,6 +125,8 @@ def failure(event: HookEvent) -> Outcome | None:
     opened = [c for c in breakers.changes if c.new_state == OPEN]
     if not opened:
         return None
+    from lib.breaker.messages import opened_notice
+
     snap = opened[-1].snapshot
     notice, message = opened_notice(
         key=snap.key,

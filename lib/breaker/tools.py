@@ -38,7 +38,6 @@ from lib.breaker.keys import (
     is_shared,
 )
 from lib.breaker.machine import CLOSED, PARAM_NAMES, BreakerParams
-from lib.breaker.messages import denial_reason, error_summary
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -56,7 +55,6 @@ __all__ = [
     "ToolBreakers",
     "bash_command_key",
     "breaker_key",
-    "error_summary",
 ]
 
 #: Tools whose success is progress: a file was edited or written.
@@ -373,6 +371,7 @@ class ToolBreakers:
 
     def _denial(self, target: Target, step: machine.Step, now: float) -> Denial:
         from lib.breaker.api import CircuitBreakerError
+        from lib.breaker.messages import denial_reason
 
         rec = step.record
         streak: int = rec["consecutive_failures"]  # type: ignore[assignment]

@@ -12,13 +12,13 @@ from hookkit import FakeClock
 
 from lib.breaker.config import BreakerSettings
 from lib.breaker.machine import CLOSED, HALF_OPEN, OPEN, BreakerParams, force_open
+from lib.breaker.messages import error_summary
 from lib.breaker.storage import JsonStoreStorage, MemoryStorage
 from lib.breaker.tools import (
     ToolBreakers,
     ToolBreakerSettings,
     bash_command_key,
     breaker_key,
-    error_summary,
 )
 
 T0 = 1_700_000_000.0
