@@ -507,3 +507,14 @@ def test_what_claude_and_the_user_are_told_when_a_breaker_opens() -> None:
         "Change something before calling Read again; repeating the same call will not help."
     )
     assert error_summary(" \n \n") == "(no error message)"
+
+
+def test_the_public_module_lists_its_names_and_explains_typing_only_ones() -> None:
+    import lib.circuit_breaker as cb
+
+    assert "CircuitBreaker" in dir(cb) and "BreakerSettings" in dir(cb)
+    assert cb.BreakerSettings is BreakerSettings
+    with pytest.raises(AttributeError, match="typing Protocol for annotations only"):
+        _ = cb.BreakerStorage
+    with pytest.raises(AttributeError, match="has no attribute 'nope'"):
+        _ = cb.nope  # type: ignore[attr-defined]
