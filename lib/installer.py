@@ -19,43 +19,48 @@ import sys
 import time
 from typing import Any
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 __all__ = [
     "EVENTS",
     "MARKER",
+    "NOT_REGISTERED",
     "RUNTIME_DIR",
     "add_registrations",
     "entry_script",
     "our_registrations",
+    "plugin_hooks",
     "remove_registrations",
     "update_settings_file",
     "write_entry_script",
 ]
 
-#: The events we register (every one Claude Code can send a command hook that we act on).
-EVENTS: tuple[str, ...] = (
-    "SessionStart",
-    "SessionEnd",
-    "UserPromptSubmit",
-    "PreToolUse",
-    "PermissionRequest",
-    "PermissionDenied",
-    "PostToolUse",
-    "PostToolUseFailure",
-    "PostToolBatch",
-    "Notification",
-    "SubagentStart",
-    "SubagentStop",
-    "PreCompact",
-    "TaskCreated",
-    "TaskCompleted",
-    "Stop",
-)
+#: Events we never register: a command hook on ``WorktreeCreate`` *replaces* Claude Code's own
+#: ``git worktree`` logic (the hook must create the worktree and print its path), so an observer
+#: cannot exist for it; ``WorktreeRemove`` still records the worktree lifecycle.
+NOT_REGISTERED: frozenset[str] = frozenset({"WorktreeCreate"})
+
+
+def _registered_events() -> tuple[str, ...]:
+    from lib.protocol.events import EVENTS as KNOWN
+
+    return tuple(name for name in KNOWN if name not in NOT_REGISTERED)
+
+
+#: The events we register: every event Claude Code can send a command hook (the event table in
+#: :mod:`lib.protocol.events`) but those in :data:`NOT_REGISTERED`. Each gets at least a log record, a
+#: span and a bus event; the built-in handlers of :mod:`hooks` act where they make sense.
+EVENTS: tuple[str, ...] = _registered_events()
 #: Where install.sh puts the virtual environment, relative to the project.
 RUNTIME_DIR = ".claude/hooks-runtime"
 #: Substring identifying our commands.
 MARKER = f"{RUNTIME_DIR}/bin/claude-hooks"
 #: Seconds Claude Code waits for one of our hooks (they take milliseconds; this is a safety net).
 TIMEOUT = 30
+#: Events whose Claude Code default is lower than :data:`TIMEOUT` keep that default.
+TIMEOUTS: dict[str, int] = {"MessageDisplay": 10}
 
 
 def command_for(event: str) -> str:
@@ -65,9 +70,51 @@ def command_for(event: str) -> str:
 
 def our_registrations() -> dict[str, list[dict[str, Any]]]:
     """The ``hooks`` mapping we add (also the content of ``settings.example.json``)."""
+    return _registrations(command_for)
+
+
+def _registrations(command: Callable[[str], str], **extra: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     return {
-        event: [{"hooks": [{"type": "command", "command": command_for(event), "timeout": TIMEOUT}]}]
+        event: [
+            {
+                "hooks": [
+                    {
+                        "type": "command",
+                        "command": command(event),
+                        "timeout": TIMEOUTS.get(event, TIMEOUT),
+                        **extra.get(event, {}),
+                    }
+                ]
+            }
+        ]
         for event in EVENTS
+    }
+
+
+#: The plugin's launcher (``hooks/plugin-hook.sh``), relative to the plugin's root.
+PLUGIN_LAUNCHER = "hooks/plugin-hook.sh"
+#: SessionStart may set up the plugin's environment on first use (a minute or so, once).
+PLUGIN_SETUP_TIMEOUT = 600
+
+
+def plugin_hooks() -> dict[str, Any]:
+    """The content of ``hooks/hooks.json``, the hooks of the Claude Code plugin route.
+
+    Each event runs ``hooks/plugin-hook.sh EVENT`` from the installed plugin; the launcher makes the
+    plugin's own environment under ``$CLAUDE_PLUGIN_DATA`` on first use, then runs the same lean
+    ``claude-hooks`` entry script install.sh writes. Logs and state go to the project's ``.claude/``.
+    """
+    hooks = _registrations(
+        lambda event: f'"${{CLAUDE_PLUGIN_ROOT}}"/{PLUGIN_LAUNCHER} {event}',
+        SessionStart={
+            "timeout": PLUGIN_SETUP_TIMEOUT,
+            "statusMessage": "hooks-runtime: starting (the first start sets up its Python environment)",
+        },
+    )
+    return {
+        "description": "claude-hooks-runtime: guards, circuit breaker, rate limits, logs, traces and "
+        "an event bus on every Claude Code hook event",
+        "hooks": hooks,
     }
 
 
@@ -240,7 +287,7 @@ def write_entry_script(runtime: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     """``python -m lib.installer install|uninstall|example PROJECT`` or ``entry-script RUNTIME``."""
     parser = argparse.ArgumentParser(prog="python -m lib.installer")
-    parser.add_argument("action", choices=["install", "uninstall", "example", "entry-script"])
+    parser.add_argument("action", choices=["install", "uninstall", "example", "plugin-hooks", "entry-script"])
     parser.add_argument("project", nargs="?", default=".")
     args = parser.parse_args(argv)
     if args.action == "entry-script":
@@ -252,6 +299,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.action == "example":
         json.dump({"hooks": our_registrations()}, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    if args.action == "plugin-hooks":
+        json.dump(plugin_hooks(), sys.stdout, indent=2)
         sys.stdout.write("\n")
         return 0
     project = os.path.abspath(args.project)
