@@ -32,6 +32,7 @@ __all__ = [
     "entry_script",
     "our_registrations",
     "plugin_hooks",
+    "registered_events",
     "remove_registrations",
     "update_settings_file",
     "write_entry_script",
@@ -149,6 +150,24 @@ def remove_registrations(settings: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def registered_events(settings: object) -> list[str]:
+    """The events of a settings object that carry one of our handlers, in file order."""
+    hooks = settings.get("hooks") if isinstance(settings, dict) else None
+    if not isinstance(hooks, dict):
+        return []
+    return [
+        str(event)
+        for event, groups in hooks.items()
+        if isinstance(groups, list)
+        and any(
+            _is_ours(handler)
+            for group in groups
+            if isinstance(group, dict) and isinstance(group.get("hooks"), list)
+            for handler in group["hooks"]
+        )
+    ]
+
+
 def _has_current_registrations(settings: dict[str, Any]) -> bool:
     hooks = settings.get("hooks")
     if not isinstance(hooks, dict):
@@ -262,23 +281,28 @@ def entry_script(python: str, site_dirs: list[str]) -> str:
     )
 
 
-def write_entry_script(runtime: str) -> str:
+def write_entry_script(runtime: str, *, python: str | None = None, site_dirs: list[str] | None = None) -> str:
     """Write :func:`entry_script` as ``<runtime>/bin/claude-hooks`` (atomically, 0755); return its path.
 
-    Runs with the runtime's own interpreter (``<runtime>/bin/python -m lib.installer entry-script
-    <runtime>``), whose ``site-packages`` the script puts on ``sys.path``.
+    install.sh runs this with the runtime's own interpreter (``<runtime>/bin/python -m lib.installer
+    entry-script <runtime>``), whose ``site-packages`` the script puts on ``sys.path``. The package
+    route (``claude-hooks install``) names another ``python`` and its ``site_dirs``: the environment
+    the package is installed in.
     """
     import sysconfig
 
     runtime = os.path.realpath(runtime)  # a project may share a runtime through a symlink
-    if os.path.realpath(sys.prefix) != runtime:
-        raise ValueError(f"run this with {runtime}/bin/python, not {sys.executable}")
-    paths = sysconfig.get_paths()
-    site_dirs = list(dict.fromkeys(os.path.realpath(paths[k]) for k in ("purelib", "platlib")))
+    if python is None:
+        if os.path.realpath(sys.prefix) != runtime:
+            raise ValueError(f"run this with {runtime}/bin/python, not {sys.executable}")
+        python = os.path.join(runtime, "bin", "python")
+    if site_dirs is None:
+        paths = sysconfig.get_paths()
+        site_dirs = list(dict.fromkeys(os.path.realpath(paths[k]) for k in ("purelib", "platlib")))
     target = os.path.join(runtime, "bin", "claude-hooks")
     tmp = target + ".tmp"
     with open(tmp, "w", encoding="utf-8") as f:
-        f.write(entry_script(os.path.join(runtime, "bin", "python"), site_dirs))
+        f.write(entry_script(python, site_dirs))
     os.chmod(tmp, 0o755)
     os.replace(tmp, target)
     return target
