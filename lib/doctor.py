@@ -17,7 +17,7 @@ import subprocess
 from typing import Any
 
 from lib.installer import EVENTS
-from lib.manage import installation
+from lib.manage import installation, python_says
 from lib.paths import resolve_paths
 from lib.protocol.cli_versions import NEWEST_CHECKED, parse_version, sent_by
 
@@ -43,22 +43,16 @@ def _python(info: dict[str, Any]) -> Check:
             f"the hook command's interpreter {python or '(unreadable)'} is missing",
             "claude-hooks install --force  (the environment it pointed at is gone)",
         )
-    shown = subprocess.run(
-        [python, "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-    version = parse_version(shown.stdout)
+    shown = python_says(python, "import sys; print('%d.%d.%d' % sys.version_info[:3])")
+    version = parse_version(shown)
     if version is None or version < (3, 11):
         return _check(
             "python",
             "fail",
-            f"{python} is Python {shown.stdout.strip() or '?'}",
+            f"{python} is Python {shown or '?'}",
             "install Python >= 3.11, then reinstall",
         )
-    return _check("python", "ok", f"{python} (Python {shown.stdout.strip()})")
+    return _check("python", "ok", f"{python} (Python {shown})")
 
 
 def _hook_command(info: dict[str, Any]) -> Check:

@@ -25,7 +25,7 @@ from typing import Any
 from lib import __version__
 from lib.installer import EVENTS, RUNTIME_DIR, registered_events, update_settings_file, write_entry_script
 
-__all__ = ["COMMANDS", "InstallInfo", "install", "installation", "main", "uninstall"]
+__all__ = ["COMMANDS", "InstallInfo", "install", "installation", "main", "python_says", "uninstall"]
 
 #: The subcommands handled here (every other lower-case word goes to :mod:`lib.cli`).
 COMMANDS = ("install", "uninstall", "status", "doctor", "version")
@@ -43,6 +43,15 @@ def _read_json(path: str) -> Any:
             return json.load(f)
     except (OSError, ValueError):
         return None
+
+
+def python_says(python: str, code: str) -> str:
+    """What ``python -c code`` prints (stripped; empty when it fails)."""
+    try:
+        done = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=30, check=False)
+    except OSError:
+        return ""
+    return done.stdout.strip()
 
 
 def _shebang_python(script: str) -> str | None:
@@ -102,14 +111,7 @@ def installation(project: str) -> InstallInfo:
     python = _shebang_python(entry) if os.path.isfile(entry) else None
     version = record.get("version") if isinstance(record, dict) else None
     if route == "install.sh" and python and os.path.isfile(python):
-        shown = subprocess.run(
-            [python, "-c", "import lib; print(lib.__version__)"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
-        version = shown.stdout.strip() or None
+        version = python_says(python, "import lib; print(lib.__version__)") or None
     registered = registered_events(_read_json(os.path.join(project, ".claude", "settings.json")))
     return {
         "project": project,
