@@ -334,7 +334,26 @@ def build_rows(project: str, runtime_python: str, peers: dict[str, str]) -> list
         tool = payload.get("tool_name")
         label = f"ours: {event}" + (f" ({tool})" if tool else "")
         rows.append(Row(label, ["/bin/sh", "-c", command], payload, ours=event))
+    launcher = plugin_launcher(project, runtime_python)
+    rows.append(Row("ours via the plugin: PreToolUse (Bash)", ["/bin/sh", "-c", launcher], pre, ours="PreToolUse"))
     return rows
+
+
+def plugin_launcher(project: str, runtime_python: str) -> str:
+    """The plugin route's command for PreToolUse: ``hooks/plugin-hook.sh`` with a plugin data dir whose
+    environment is ready (its entry script is the installed runtime's), as after the first session."""
+    data = os.path.join(project, ".plugin-data")
+    os.makedirs(os.path.join(data, "runtime", "bin"), exist_ok=True)
+    entry = os.path.join(os.path.dirname(runtime_python), "claude-hooks")
+    link = os.path.join(data, "runtime", "bin", "claude-hooks")
+    if not os.path.islink(link):
+        os.symlink(entry, link)
+    with open(os.path.join(data, "runtime", ".plugin-root"), "w", encoding="utf-8") as f:
+        f.write(REPO + "\n")
+    return (
+        f'CLAUDE_PLUGIN_ROOT="{REPO}" CLAUDE_PLUGIN_DATA="{data}" '
+        f'"{os.path.join(REPO, "hooks", "plugin-hook.sh")}" PreToolUse'
+    )
 
 
 def check_answer(row: Row, sample: Sample) -> str | None:

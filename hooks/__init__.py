@@ -12,6 +12,7 @@ BUILTIN: dict[str, tuple[str, ...]] = {
     "PostToolUseFailure": ("hooks.breaker",),
     "PostToolBatch": ("hooks.breaker",),
     "PermissionDenied": ("hooks.breaker",),
+    "SessionStart": ("hooks.plugin_setup",),
     "Stop": ("hooks.session_summary",),
     "TaskCreated": ("hooks.tasks",),
     "TaskCompleted": ("hooks.tasks",),

@@ -25,4 +25,5 @@ __all__ = [
     "stop",
     "system_message",
 ]
-__version__ = "0.1.0"
+__version__ = "0.2.0"
+"""The one place the version lives (pyproject reads it; the plugin manifests must match it)."""

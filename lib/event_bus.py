@@ -71,8 +71,11 @@ TOPICS = (
     "breaker.closed",
     "ratelimit.exceeded",
     "hook.error",
+    "hook.event",
 )
-"""Topics the runtime and the built-in hooks publish (handlers may publish others)."""
+"""Topics the runtime and the built-in hooks publish (handlers may publish others). ``hook.event``
+carries every event without a topic of its own (``Notification``, ``SubagentStop``, ``FileChanged``,
+...), its ``event`` field naming it."""
 
 
 def topic_matches(pattern: str, topic: str) -> bool:

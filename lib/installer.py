@@ -19,43 +19,49 @@ import sys
 import time
 from typing import Any
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 __all__ = [
     "EVENTS",
     "MARKER",
+    "NOT_REGISTERED",
     "RUNTIME_DIR",
     "add_registrations",
     "entry_script",
     "our_registrations",
+    "plugin_hooks",
+    "registered_events",
     "remove_registrations",
     "update_settings_file",
     "write_entry_script",
 ]
 
-#: The events we register (every one Claude Code can send a command hook that we act on).
-EVENTS: tuple[str, ...] = (
-    "SessionStart",
-    "SessionEnd",
-    "UserPromptSubmit",
-    "PreToolUse",
-    "PermissionRequest",
-    "PermissionDenied",
-    "PostToolUse",
-    "PostToolUseFailure",
-    "PostToolBatch",
-    "Notification",
-    "SubagentStart",
-    "SubagentStop",
-    "PreCompact",
-    "TaskCreated",
-    "TaskCompleted",
-    "Stop",
-)
+#: Events we never register: a command hook on ``WorktreeCreate`` *replaces* Claude Code's own
+#: ``git worktree`` logic (the hook must create the worktree and print its path), so an observer
+#: cannot exist for it; ``WorktreeRemove`` still records the worktree lifecycle.
+NOT_REGISTERED: frozenset[str] = frozenset({"WorktreeCreate"})
+
+
+def _registered_events() -> tuple[str, ...]:
+    from lib.protocol.events import EVENTS as KNOWN
+
+    return tuple(name for name in KNOWN if name not in NOT_REGISTERED)
+
+
+#: The events we register: every event Claude Code can send a command hook (the event table in
+#: :mod:`lib.protocol.events`) but those in :data:`NOT_REGISTERED`. Each gets at least a log record, a
+#: span and a bus event; the built-in handlers of :mod:`hooks` act where they make sense.
+EVENTS: tuple[str, ...] = _registered_events()
 #: Where install.sh puts the virtual environment, relative to the project.
 RUNTIME_DIR = ".claude/hooks-runtime"
 #: Substring identifying our commands.
 MARKER = f"{RUNTIME_DIR}/bin/claude-hooks"
 #: Seconds Claude Code waits for one of our hooks (they take milliseconds; this is a safety net).
 TIMEOUT = 30
+#: Events whose Claude Code default is lower than :data:`TIMEOUT` keep that default.
+TIMEOUTS: dict[str, int] = {"MessageDisplay": 10}
 
 
 def command_for(event: str) -> str:
@@ -65,9 +71,51 @@ def command_for(event: str) -> str:
 
 def our_registrations() -> dict[str, list[dict[str, Any]]]:
     """The ``hooks`` mapping we add (also the content of ``settings.example.json``)."""
+    return _registrations(command_for)
+
+
+def _registrations(command: Callable[[str], str], **extra: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     return {
-        event: [{"hooks": [{"type": "command", "command": command_for(event), "timeout": TIMEOUT}]}]
+        event: [
+            {
+                "hooks": [
+                    {
+                        "type": "command",
+                        "command": command(event),
+                        "timeout": TIMEOUTS.get(event, TIMEOUT),
+                        **extra.get(event, {}),
+                    }
+                ]
+            }
+        ]
         for event in EVENTS
+    }
+
+
+#: The plugin's launcher (``hooks/plugin-hook.sh``), relative to the plugin's root.
+PLUGIN_LAUNCHER = "hooks/plugin-hook.sh"
+#: SessionStart may set up the plugin's environment on first use (a minute or so, once).
+PLUGIN_SETUP_TIMEOUT = 600
+
+
+def plugin_hooks() -> dict[str, Any]:
+    """The content of ``hooks/hooks.json``, the hooks of the Claude Code plugin route.
+
+    Each event runs ``hooks/plugin-hook.sh EVENT`` from the installed plugin; the launcher makes the
+    plugin's own environment under ``$CLAUDE_PLUGIN_DATA`` on first use, then runs the same lean
+    ``claude-hooks`` entry script install.sh writes. Logs and state go to the project's ``.claude/``.
+    """
+    hooks = _registrations(
+        lambda event: f'"${{CLAUDE_PLUGIN_ROOT}}"/{PLUGIN_LAUNCHER} {event}',
+        SessionStart={
+            "timeout": PLUGIN_SETUP_TIMEOUT,
+            "statusMessage": "hooks-runtime: starting (the first start sets up its Python environment)",
+        },
+    )
+    return {
+        "description": "claude-hooks-runtime: guards, circuit breaker, rate limits, logs, traces and "
+        "an event bus on every Claude Code hook event",
+        "hooks": hooks,
     }
 
 
@@ -100,6 +148,24 @@ def remove_registrations(settings: dict[str, Any]) -> dict[str, Any]:
     if not hooks:
         del result["hooks"]
     return result
+
+
+def registered_events(settings: object) -> list[str]:
+    """The events of a settings object that carry one of our handlers, in file order."""
+    hooks = settings.get("hooks") if isinstance(settings, dict) else None
+    if not isinstance(hooks, dict):
+        return []
+    return [
+        str(event)
+        for event, groups in hooks.items()
+        if isinstance(groups, list)
+        and any(
+            _is_ours(handler)
+            for group in groups
+            if isinstance(group, dict) and isinstance(group.get("hooks"), list)
+            for handler in group["hooks"]
+        )
+    ]
 
 
 def _has_current_registrations(settings: dict[str, Any]) -> bool:
@@ -215,23 +281,28 @@ def entry_script(python: str, site_dirs: list[str]) -> str:
     )
 
 
-def write_entry_script(runtime: str) -> str:
+def write_entry_script(runtime: str, *, python: str | None = None, site_dirs: list[str] | None = None) -> str:
     """Write :func:`entry_script` as ``<runtime>/bin/claude-hooks`` (atomically, 0755); return its path.
 
-    Runs with the runtime's own interpreter (``<runtime>/bin/python -m lib.installer entry-script
-    <runtime>``), whose ``site-packages`` the script puts on ``sys.path``.
+    install.sh runs this with the runtime's own interpreter (``<runtime>/bin/python -m lib.installer
+    entry-script <runtime>``), whose ``site-packages`` the script puts on ``sys.path``. The package
+    route (``claude-hooks install``) names another ``python`` and its ``site_dirs``: the environment
+    the package is installed in.
     """
     import sysconfig
 
     runtime = os.path.realpath(runtime)  # a project may share a runtime through a symlink
-    if os.path.realpath(sys.prefix) != runtime:
-        raise ValueError(f"run this with {runtime}/bin/python, not {sys.executable}")
-    paths = sysconfig.get_paths()
-    site_dirs = list(dict.fromkeys(os.path.realpath(paths[k]) for k in ("purelib", "platlib")))
+    if python is None:
+        if os.path.realpath(sys.prefix) != runtime:
+            raise ValueError(f"run this with {runtime}/bin/python, not {sys.executable}")
+        python = os.path.join(runtime, "bin", "python")
+    if site_dirs is None:
+        paths = sysconfig.get_paths()
+        site_dirs = list(dict.fromkeys(os.path.realpath(paths[k]) for k in ("purelib", "platlib")))
     target = os.path.join(runtime, "bin", "claude-hooks")
     tmp = target + ".tmp"
     with open(tmp, "w", encoding="utf-8") as f:
-        f.write(entry_script(os.path.join(runtime, "bin", "python"), site_dirs))
+        f.write(entry_script(python, site_dirs))
     os.chmod(tmp, 0o755)
     os.replace(tmp, target)
     return target
@@ -240,7 +311,7 @@ def write_entry_script(runtime: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     """``python -m lib.installer install|uninstall|example PROJECT`` or ``entry-script RUNTIME``."""
     parser = argparse.ArgumentParser(prog="python -m lib.installer")
-    parser.add_argument("action", choices=["install", "uninstall", "example", "entry-script"])
+    parser.add_argument("action", choices=["install", "uninstall", "example", "plugin-hooks", "entry-script"])
     parser.add_argument("project", nargs="?", default=".")
     args = parser.parse_args(argv)
     if args.action == "entry-script":
@@ -252,6 +323,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.action == "example":
         json.dump({"hooks": our_registrations()}, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    if args.action == "plugin-hooks":
+        json.dump(plugin_hooks(), sys.stdout, indent=2)
         sys.stdout.write("\n")
         return 0
     project = os.path.abspath(args.project)

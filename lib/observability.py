@@ -114,6 +114,22 @@ def _first_line(text: object, limit: int = 300) -> str | None:
 # -- bus events --------------------------------------------------------------------------------------
 
 
+def _event_fields(name: str, payload: Mapping[str, object], settings: Settings) -> dict[str, object]:
+    """``hook.event``'s body for an event without a topic of its own: its name, the tool, and the
+    event's own scalar fields (``message``, ``notification_type``, ``file_path``, ...), redacted and cut."""
+    from lib.protocol.events import EVENTS
+
+    spec = EVENTS.get(name)
+    body: dict[str, object] = {"event": name}
+    for field, _types, _required in spec.fields if spec is not None else ():
+        value = payload.get(field)
+        if field == "tool_name" or isinstance(value, (str, bool, int, float)):
+            body[field] = redact(value, max_chars=300) if settings.redact else value
+        elif isinstance(value, list):
+            body[f"{field}_count"] = len(value)
+    return body
+
+
 def derived_events(inv: Invocation, settings: Settings) -> list[tuple[str, dict[str, object]]]:
     """The events an invocation implies, in order, plus the ones its handlers published."""
     payload = inv.payload
@@ -187,6 +203,8 @@ def derived_events(inv: Invocation, settings: Settings) -> list[tuple[str, dict[
                 },
             )
         )
+    else:
+        derived.append(("hook.event", _event_fields(name, payload, settings)))
     handler_events: list[tuple[str, dict[str, object]]] = []
     for topic, body in inv.events:
         clean = redact(dict(body), max_chars=settings.max_field_chars) if settings.redact else dict(body)

@@ -28,6 +28,7 @@ from lib.registry import HookEvent, registry
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import BinaryIO, NoReturn, TextIO
 
     from lib.paths import Paths
@@ -352,10 +353,29 @@ def _record(inv: Invocation, stderr: TextIO) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Console entry point: ``claude-hooks EVENT`` with the event's JSON on stdin."""
     args = sys.argv[1:] if argv is None else argv
-    if args and args[0] in ("-h", "--help"):
-        sys.stdout.write("usage: claude-hooks EVENT < payload.json  (run by Claude Code; see README)\n")
-        return 0
+    if args and args[0] in ("-h", "--help", "--version"):
+        args = ["version"] if args[0] == "--version" else ["--help"]
+        from lib.manage import main as manage
+
+        return _run_command(manage, args)
+    if args and (args[0][:1].islower() or args[0].startswith("--")):
+        # a subcommand or a reader's option (events are CamelCase): install, status, logs, --project ...
+        from lib.manage import COMMANDS
+        from lib.manage import main as manage
+
+        if args[0] in COMMANDS:
+            return _run_command(manage, args)
+        from lib.cli import main as readers
+
+        return readers(args)
     return run(args[0] if args else None, sys.stdin.buffer, sys.stdout, sys.stderr)
+
+
+def _run_command(command: Callable[[list[str]], int], args: list[str]) -> int:
+    try:
+        return command(args)
+    except SystemExit as done:  # argparse's --help and usage errors
+        return done.code if isinstance(done.code, int) else 0
 
 
 def exit_process(code: int) -> NoReturn:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from lib import __version__
 from lib.installer import (
     EVENTS,
     MARKER,
@@ -102,12 +103,9 @@ def test_entry_script_runs_python_without_site_or_collector_and_finds_the_runtim
         )
     )
     script.chmod(0o755)
-    proc = _run_script(script, "--help")
+    proc = _run_script(script, "--version")
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.splitlines() == [
-        "1 False",
-        "usage: claude-hooks EVENT < payload.json  (run by Claude Code; see README)",
-    ]
+    assert proc.stdout.splitlines() == ["1 False", f"claude-hooks-runtime {__version__}"]
 
 
 def test_entry_script_with_a_long_or_spaced_interpreter_path_goes_through_sh(tmp_path: Path) -> None:
@@ -120,9 +118,9 @@ def test_entry_script_with_a_long_or_spaced_interpreter_path_goes_through_sh(tmp
     script = tmp_path / "claude-hooks"
     script.write_text(text)
     script.chmod(0o755)
-    proc = _run_script(script, "--help")
+    proc = _run_script(script, "--version")
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.startswith("usage: claude-hooks EVENT")
+    assert proc.stdout == f"claude-hooks-runtime {__version__}\n"
 
 
 def test_write_entry_script_refuses_another_interpreter(tmp_path: Path) -> None:
