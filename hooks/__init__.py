@@ -12,7 +12,9 @@ BUILTIN: dict[str, tuple[str, ...]] = {
     "PostToolUseFailure": ("hooks.breaker",),
     "PostToolBatch": ("hooks.breaker",),
     "PermissionDenied": ("hooks.breaker",),
-    "Stop": ("hooks.session_summary",),
+    "Stop": ("hooks.session_summary", "hooks.usage_marks"),
+    "SubagentStop": ("hooks.usage_marks",),
+    "SessionEnd": ("hooks.usage_marks",),
     "TaskCreated": ("hooks.tasks",),
     "TaskCompleted": ("hooks.tasks",),
 }

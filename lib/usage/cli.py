@@ -1,0 +1,23 @@
+"""The usage figures of the project a ``python -m lib`` command works on (``--project``)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from lib.cli._state import open_cli_state, project_config
+from lib.usage.marks import MARKS_STORE
+from lib.usage.report import usage_report
+
+__all__ = ["project_usage"]
+
+
+def project_usage(args: argparse.Namespace, *, session: str | None = None) -> dict[str, Any]:
+    """:meth:`lib.usage.report.UsageReport.as_dict` for the project (only sessions whose id starts
+    with ``session``, when given), priced with the project's ``[usage.prices]``."""
+    _, config = project_config(args, "using the built-in prices")
+    data = usage_report(open_cli_state(args, MARKS_STORE), config).as_dict()
+    sessions = data["sessions"]
+    if session is not None and isinstance(sessions, dict):
+        data["sessions"] = {k: v for k, v in sessions.items() if str(k).startswith(session)}
+    return data
