@@ -1,0 +1,145 @@
+"""Where the dashboard's facts come from: the project's logs, followed from stored offsets, and its
+state, read through the same functions ``python -m lib status`` uses.
+
+:class:`ProjectSource` owns one :class:`lib.jsonl.JsonlReader` per log (``hooks.jsonl``,
+``events.jsonl``); :meth:`ProjectSource.poll` feeds what was appended since the last call into a
+:class:`lib.dashboard.model.DashboardModel`. State (breakers, rate limits, sessions, transcript
+marks) is read fresh on every snapshot, on the configured backend (files or Redis).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from typing import Any
+
+import orjson
+
+from lib.backends import backend_url
+from lib.breaker.storage import JsonStoreStorage
+from lib.cli._state import open_cli_state, project_config
+from lib.cli.status import collect
+from lib.dashboard.model import DashboardModel
+from lib.event_bus import BUS_FILE
+from lib.hook_logger import LOG_FILE
+from lib.jsonl import JsonlReader
+from lib.paths import Paths
+from lib.rate_limiter import RateLimiter
+from lib.trace_manager import TRACE_FILE
+from lib.trace_tree import TraceNode, build_trees
+from lib.usage.marks import MARKS_STORE
+from lib.usage.report import ReportCache, usage_report
+
+__all__ = ["ProjectSource", "flatten_trace"]
+
+STATE_FILES = ("breakers.json", "ratelimits.json", "sessions.json", f"{MARKS_STORE}.json")
+
+
+def _empty(_: bytes) -> dict[str, object]:
+    return {}
+
+
+class ProjectSource:
+    """One project's logs and state, as the dashboard reads them."""
+
+    def __init__(self, args: argparse.Namespace, paths: Paths) -> None:
+        self.paths = paths
+        self.args = args
+        _, self.config = project_config(args, "the dashboard uses the defaults")
+        self._breakers = JsonStoreStorage(open_cli_state(args, "breakers"))
+        self._limits = RateLimiter(open_cli_state(args, "ratelimits"))
+        self._marks = open_cli_state(args, MARKS_STORE)
+        self._usage_cache = ReportCache()
+        self._readers = {
+            "hooks": JsonlReader(os.path.join(paths.log_dir, LOG_FILE), decoder=orjson.loads),
+            "events": JsonlReader(os.path.join(paths.log_dir, BUS_FILE), decoder=orjson.loads),
+        }
+        self._skipped = dict.fromkeys(self._readers, 0)
+
+    def poll(self, model: DashboardModel) -> int:
+        """Feed the records appended since the last poll into ``model``; how many there were."""
+        total = 0
+        for source, reader in self._readers.items():
+            entries = reader.read()
+            model.ingest_many(source, (e.record for e in entries))
+            model.count_skipped(source, reader.skipped - self._skipped[source])
+            self._skipped[source] = reader.skipped
+            total += len(entries)
+        return total
+
+    def state_fingerprint(self) -> tuple[object, ...]:
+        """Changes when a state file changes (files backend; always new on another backend)."""
+        if backend_url(self.config) != "file":
+            return (time.monotonic() // 2,)
+        out: list[object] = []
+        for name in STATE_FILES:
+            try:
+                st = os.stat(os.path.join(self.paths.state_dir, name))
+                out.append((st.st_mtime_ns, st.st_size))
+            except OSError:
+                out.append(None)
+        return tuple(out)
+
+    def state(self, now: float | None = None) -> dict[str, Any]:
+        """Breakers, rate limits and sessions (as ``status --json`` has them) and the usage report."""
+        data = collect(
+            self.paths.state_dir,
+            now=now,
+            include_ended=True,
+            breaker_storage=self._breakers,
+            rate_limiter=self._limits,
+        )
+        data["usage"] = usage_report(self._marks, self.config, cache=self._usage_cache).as_dict()
+        return data
+
+    def reset_breaker(self, name: str) -> tuple[list[str], list[str]]:
+        """Reset breaker ``name`` (exact or a glob), as ``python -m lib breakers reset NAME`` does."""
+        from lib.cli.breakers import reset_breakers
+
+        return reset_breakers(self._breakers, [name])
+
+    def trace(self, session_id: str) -> list[TraceNode]:
+        """The span trees of session ``session_id`` (only its lines of ``traces.jsonl`` are parsed)."""
+        needle = orjson.dumps(session_id)
+
+        def decode(line: bytes) -> object:
+            return orjson.loads(line) if needle in line else {}
+
+        reader = JsonlReader(os.path.join(self.paths.log_dir, TRACE_FILE), decoder=decode)
+        try:
+            records = [e.record for e in reader if e.record.get("session_id") == session_id]
+        finally:
+            reader.close()
+        return build_trees(records)
+
+    def close(self) -> None:
+        """Close the log readers."""
+        for reader in self._readers.values():
+            reader.close()
+
+
+def flatten_trace(roots: list[TraceNode], limit: int = 3000) -> dict[str, Any]:
+    """Span trees as waterfall rows: depth, offset from the trace start and duration in ms."""
+    rows: list[dict[str, Any]] = []
+    if not roots:
+        return {"spans": rows, "total_ms": 0.0, "truncated": False}
+    start = min(r.start_ns for r in roots)
+    end = start
+    for root in roots:
+        for depth, node in root.walk():
+            node_end = node.end_ns if node.end_ns is not None else node.start_ns
+            end = max(end, node_end)
+            if len(rows) < limit:
+                rows.append(
+                    {
+                        "name": node.name,
+                        "depth": depth,
+                        "offset_ms": round((node.start_ns - start) / 1e6, 3),
+                        "duration_ms": node.duration_ms,
+                        "status": node.status,
+                        "status_message": node.status_message,
+                        "open": node.end_ns is None,
+                    }
+                )
+    return {"spans": rows, "total_ms": round((end - start) / 1e6, 3), "truncated": len(rows) >= limit}
