@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 from typing import Any
 
 import orjson
 
-from lib.backends import backend_url
+from lib.backends import backend_url, open_state
 from lib.breaker.storage import JsonStoreStorage
-from lib.cli._state import open_cli_state, project_config
+from lib.cli._state import LOCK_TIMEOUT, project_config
 from lib.cli.status import collect
 from lib.dashboard.model import DashboardModel
 from lib.event_bus import BUS_FILE
@@ -30,6 +31,10 @@ from lib.trace_manager import TRACE_FILE
 from lib.trace_tree import TraceNode, build_trees
 from lib.usage.marks import MARKS_STORE
 from lib.usage.report import ReportCache, usage_report
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from lib.store import StateStore
 
 __all__ = ["ProjectSource", "flatten_trace"]
 
@@ -46,10 +51,8 @@ class ProjectSource:
     def __init__(self, args: argparse.Namespace, paths: Paths) -> None:
         self.paths = paths
         self.args = args
-        _, self.config = project_config(args, "the dashboard uses the defaults")
-        self._breakers = JsonStoreStorage(open_cli_state(args, "breakers"))
-        self._limits = RateLimiter(open_cli_state(args, "ratelimits"))
-        self._marks = open_cli_state(args, MARKS_STORE)
+        self.config: dict[str, object] = {}
+        self._stores: tuple[JsonStoreStorage, RateLimiter, StateStore] | None = None
         self._usage_cache = ReportCache()
         self._readers = {
             "hooks": JsonlReader(os.path.join(paths.log_dir, LOG_FILE), decoder=orjson.loads),
@@ -81,23 +84,44 @@ class ProjectSource:
                 out.append(None)
         return tuple(out)
 
+    def stores(self) -> tuple[JsonStoreStorage, RateLimiter, StateStore] | None:
+        """The breaker, rate-limit and transcript-mark stores on the configured backend; None while
+        the project directory does not exist (opening a store, or loading the config, would create
+        ``.claude/state`` in it)."""
+        if self._stores is None and os.path.isdir(self.paths.project_dir):
+            self.config = project_config(self.args, "the dashboard uses the defaults")[1]
+
+            def warn(message: str) -> None:
+                print(f"warning: {message}", file=sys.stderr)
+
+            def store(name: str) -> StateStore:
+                return open_state(self.paths, self.config, name, lock_timeout=LOCK_TIMEOUT, warn=warn)
+
+            self._stores = (
+                JsonStoreStorage(store("breakers")),
+                RateLimiter(store("ratelimits")),
+                store(MARKS_STORE),
+            )
+        return self._stores
+
     def state(self, now: float | None = None) -> dict[str, Any]:
         """Breakers, rate limits and sessions (as ``status --json`` has them) and the usage report."""
+        stores = self.stores()
+        if stores is None:
+            return {"breakers": [], "rate_limits": [], "sessions": [], "usage": usage_report({}).as_dict()}
+        breakers, limits, marks = stores
         data = collect(
-            self.paths.state_dir,
-            now=now,
-            include_ended=True,
-            breaker_storage=self._breakers,
-            rate_limiter=self._limits,
+            self.paths.state_dir, now=now, include_ended=True, breaker_storage=breakers, rate_limiter=limits
         )
-        data["usage"] = usage_report(self._marks, self.config, cache=self._usage_cache).as_dict()
+        data["usage"] = usage_report(marks, self.config, cache=self._usage_cache).as_dict()
         return data
 
     def reset_breaker(self, name: str) -> tuple[list[str], list[str]]:
         """Reset breaker ``name`` (exact or a glob), as ``python -m lib breakers reset NAME`` does."""
         from lib.cli.breakers import reset_breakers
 
-        return reset_breakers(self._breakers, [name])
+        stores = self.stores()
+        return reset_breakers(stores[0], [name]) if stores is not None else ([], [name])
 
     def trace(self, session_id: str) -> list[TraceNode]:
         """The span trees of session ``session_id`` (only its lines of ``traces.jsonl`` are parsed)."""
