@@ -59,27 +59,35 @@ def serve(args: argparse.Namespace) -> tuple[DashboardServer, Dashboard]:
     return server, dashboard
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def run(args: argparse.Namespace) -> int:
-    """Serve until interrupted."""
+    """Serve until interrupted (Ctrl-C or SIGTERM)."""
+    import signal
+
     server, dashboard = serve(args)
     dashboard.start()
-    url = server.url
-    print(f"Dashboard of {dashboard.source.paths.project_dir}")
-    if server.token is not None:
-        print(f"  {url}?token={server.token}")
-        print("  (bound beyond this machine: every request needs this token; it is shown only now)")
-    else:
-        print(f"  {url}")
-    print("Ctrl-C stops it.", flush=True)
-    if args.open:
-        import webbrowser
-
-        webbrowser.open(url + (f"?token={server.token}" if server.token else ""))
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
+        url = server.url
+        print(f"Dashboard of {dashboard.source.paths.project_dir}")
+        if server.token is not None:
+            print(f"  {url}?token={server.token}")
+            print("  (bound beyond this machine: every request needs this token; it is shown only now)")
+        else:
+            print(f"  {url}")
+        print("Ctrl-C stops it.", flush=True)
+        if args.open:
+            import webbrowser
+
+            webbrowser.open(url + (f"?token={server.token}" if server.token else ""))
         server.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:
         pass
     finally:
+        signal.signal(signal.SIGTERM, previous)
         server.server_close()
         dashboard.stop()
     return 0

@@ -39,7 +39,7 @@ def _clip(text: object, limit: int = PREVIEW_CHARS) -> str:
     return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
-def summarize_input(tool: str, tool_input: object) -> str:
+def summarize_input(tool_input: object) -> str:
     """One line for a tool call: the command, the path, the pattern or the URL it works on."""
     if not isinstance(tool_input, Mapping):
         return ""
@@ -253,7 +253,7 @@ class DashboardModel:
         if isinstance(tool, str) and tool:
             row["tool"] = tool
         if not row["input"]:
-            row["input"] = summarize_input(row["tool"], fields.get("tool_input"))
+            row["input"] = summarize_input(fields.get("tool_input"))
         if event == "PreToolUse":
             row["ts"] = ts or row["ts"]
             row["hook_ms"] = duration
