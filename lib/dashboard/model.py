@@ -35,7 +35,7 @@ _DECISIONS = {"allow": "allowed", "deny": "denied", "ask": "asked", "defer": "de
 
 def _clip(text: object, limit: int = PREVIEW_CHARS) -> str:
     value = text if isinstance(text, str) else "" if text is None else str(text)
-    value = " ".join(value.split())
+    value = " ".join(value[: limit * 2].split())
     return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
@@ -203,7 +203,7 @@ class DashboardModel:
 
     def ingest_log(self, record: Mapping[str, Any]) -> None:
         """One record of ``hooks.jsonl`` (records of handlers, not of the runtime, are ignored)."""
-        if record.get("hook", "runtime") != "runtime":
+        if not record or record.get("hook", "runtime") != "runtime":
             return
         event = record.get("event")
         if not isinstance(event, str):
@@ -303,9 +303,9 @@ class DashboardModel:
         self._changed(row)
 
     def ingest_event(self, record: Mapping[str, Any]) -> None:
-        """One event of the bus (breaker openings, per session)."""
+        """One event of the bus (breaker openings, per session; an empty record only counts)."""
         self.events += 1
-        if record.get("topic") == "breaker.opened":
+        if record and record.get("topic") == "breaker.opened":
             sid = record.get("session_id")
             if isinstance(sid, str) and sid:
                 ts = record.get("ts")

@@ -52,6 +52,8 @@ SECURITY_HEADERS = {
 }
 COOKIE = "claude_hooks_dashboard"
 PING_SECONDS = 15.0
+LOAD_CHUNK = 5_000
+"""Records per log read under the lock while the backlog is first read."""
 MAX_BODY = 4096
 
 
@@ -100,9 +102,9 @@ class Dashboard:
             self._thread.join(timeout=5)
         self.source.close()
 
-    def _poll_once(self) -> bool:
-        with self.lock:
-            got = self.source.poll(self.model) > 0
+    def _poll_once(self, limit: int | None = None) -> bool:
+        with self.lock:  # one chunk at a time: snapshots are served while a big backlog is read
+            got = self.source.poll(self.model, limit) > 0
         fingerprint = self.source.state_fingerprint()
         state_changed = fingerprint != self._fingerprint
         self._fingerprint = fingerprint
@@ -116,11 +118,15 @@ class Dashboard:
     def _follow(self) -> None:
         started = time.perf_counter()
         try:
-            self._poll_once()
+            while self._poll_once(LOAD_CHUNK) and not self.stopping.is_set():
+                pass
         except Exception as exc:  # shown on the page; the follower keeps trying
             self.error = f"{type(exc).__name__}: {exc}"
         self.load_seconds = time.perf_counter() - started
         self.loaded.set()
+        with self.changed:  # the page drew a partial snapshot: tell it to fetch the whole one
+            self.state_version += 1
+            self.changed.notify_all()
         while not self.stopping.wait(self.poll_interval):
             try:
                 while self._poll_once() and not self.stopping.is_set():
@@ -130,8 +136,8 @@ class Dashboard:
                 self.error = f"{type(exc).__name__}: {exc}"
 
     def snapshot(self) -> dict[str, Any]:
-        """Everything the page shows."""
-        self.loaded.wait(timeout=60)
+        """Everything the page shows (while the logs are first read: what was read so far)."""
+        loading = not self.loaded.is_set()
         state = self.source.state()
         with self.lock:
             model = self.model
@@ -156,7 +162,8 @@ class Dashboard:
             rate_limits=state["rate_limits"],
             state_sessions=state["sessions"],
             usage=state["usage"],
-            hint=self._hint(data),
+            loading=loading,
+            hint=None if loading else self._hint(data),
         )
         return data
 

@@ -41,8 +41,27 @@ __all__ = ["ProjectSource", "flatten_trace"]
 STATE_FILES = ("breakers.json", "ratelimits.json", "sessions.json", f"{MARKS_STORE}.json")
 
 
-def _empty(_: bytes) -> dict[str, object]:
-    return {}
+_SKIP: dict[str, object] = {}
+
+
+def _whole_object(line: bytes) -> None:
+    """Raise ValueError (the reader skips and counts the line) unless ``line`` looks like one whole
+    JSON object: a torn record has no closing brace."""
+    stripped = line.strip()
+    if not (stripped.startswith(b"{") and stripped.endswith(b"}")):
+        raise ValueError("not a whole JSON object")
+
+
+def _runtime_records(line: bytes) -> object:
+    """Parse only the runtime's records of ``hooks.jsonl`` (handlers' own records are not shown)."""
+    _whole_object(line)
+    return orjson.loads(line) if b'"runtime"' in line else _SKIP
+
+
+def _breaker_events(line: bytes) -> object:
+    """Parse only the bus events the dashboard counts (the others are counted, not parsed)."""
+    _whole_object(line)
+    return orjson.loads(line) if b'"breaker.opened"' in line else _SKIP
 
 
 class ProjectSource:
@@ -55,16 +74,17 @@ class ProjectSource:
         self._stores: tuple[JsonStoreStorage, RateLimiter, StateStore] | None = None
         self._usage_cache = ReportCache()
         self._readers = {
-            "hooks": JsonlReader(os.path.join(paths.log_dir, LOG_FILE), decoder=orjson.loads),
-            "events": JsonlReader(os.path.join(paths.log_dir, BUS_FILE), decoder=orjson.loads),
+            "hooks": JsonlReader(os.path.join(paths.log_dir, LOG_FILE), decoder=_runtime_records),
+            "events": JsonlReader(os.path.join(paths.log_dir, BUS_FILE), decoder=_breaker_events),
         }
         self._skipped = dict.fromkeys(self._readers, 0)
 
-    def poll(self, model: DashboardModel) -> int:
-        """Feed the records appended since the last poll into ``model``; how many there were."""
+    def poll(self, model: DashboardModel, limit: int | None = None) -> int:
+        """Feed the records appended since the last poll (at most ``limit`` per log) into ``model``;
+        how many there were."""
         total = 0
         for source, reader in self._readers.items():
-            entries = reader.read()
+            entries = reader.read(limit)
             model.ingest_many(source, (e.record for e in entries))
             model.count_skipped(source, reader.skipped - self._skipped[source])
             self._skipped[source] = reader.skipped

@@ -47,6 +47,7 @@ def _start(project: Path, host: str = "127.0.0.1") -> Running:
     server, dashboard = serve(argparse.Namespace(project=str(project), host=host, port=0, open=False))
     dashboard.poll_interval = 0.05
     dashboard.start()
+    assert dashboard.loaded.wait(timeout=60)
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     return Running(server)
 

@@ -87,6 +87,7 @@ def test_status_and_dashboard_show_what_the_transcript_used(
     server, dashboard = serve(argparse.Namespace(project=str(project), host="127.0.0.1", port=0, open=False))
     try:
         dashboard.start()
+        assert dashboard.loaded.wait(timeout=60)
         snapshot = dashboard.snapshot()
     finally:
         server.server_close()

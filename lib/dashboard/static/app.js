@@ -64,6 +64,7 @@ async function loadSnapshot() {
   for (const row of data.feed) state.feed.set(row.id, row);
   state.seq = Math.max(state.seq, data.seq);
   render();
+  if (data.loading) scheduleRefresh(400); // the logs are still being read: show more as it comes
   return data;
 }
 
@@ -396,8 +397,9 @@ function render() {
   if (!data) return;
   $("project").textContent = data.project;
   const hint = $("hint");
-  hint.hidden = !data.hint;
-  hint.textContent = data.hint || "";
+  const hintText = data.loading ? `Reading the logs… ${fmtInt(data.records)} hook runs so far.` : data.hint;
+  hint.hidden = !hintText;
+  hint.textContent = hintText || "";
   const problems = [];
   if (data.error) problems.push("Reading the logs failed: " + data.error);
   const skipped = Object.entries(data.skipped || {}).filter(([, n]) => n > 0);
@@ -425,7 +427,9 @@ function render() {
   $("footer").textContent = `${fmtInt(data.records)} hook runs, ${fmtInt(data.events)} events read from ${data.log_dir}` +
     (typeof data.load_seconds === "number" ? ` (first read ${fmtMs(data.load_seconds * 1000)})` : "") +
     ` · prices of ${data.usage ? data.usage.prices_taken : "-"}`;
-  document.body.dataset.ready = "1";
+  document.body.dataset.rendered = "1";
+  if (data.loading) delete document.body.dataset.ready;
+  else document.body.dataset.ready = "1";
 }
 
 function start() {
