@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections import OrderedDict, deque
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from lib.cli._observe import percentile
@@ -54,6 +54,13 @@ def _minute(ts: object) -> str | None:
     return ts[:16] if isinstance(ts, str) and len(ts) >= 16 else None
 
 
+def _bump(counter: str, *targets: object) -> None:
+    """Add one to ``counter`` of each target that is not None."""
+    for target in targets:
+        if target is not None:
+            setattr(target, counter, getattr(target, counter) + 1)
+
+
 def _num(value: object) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
@@ -70,13 +77,7 @@ class AgentStats:
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data."""
-        return {
-            "agent_id": self.agent_id,
-            "agent_type": self.agent_type,
-            "tool_calls": self.tool_calls,
-            "failures": self.failures,
-            "denials": self.denials,
-        }
+        return asdict(self)
 
 
 @dataclass(slots=True)
@@ -269,22 +270,14 @@ class DashboardModel:
                     if isinstance(h, Mapping) and h.get("decision") == decision
                 ]
             if not known:
-                if bucket is not None:
-                    bucket.calls += 1
+                _bump("calls", bucket)
+                _bump("tool_calls", session, agent)
                 if session is not None:
-                    session.tool_calls += 1
                     session.tools[row["tool"]] = session.tools.get(row["tool"], 0) + 1
-                if agent is not None:
-                    agent.tool_calls += 1
             if label == "denied":
-                if bucket is not None:
-                    bucket.denials += 1
-                if session is not None:
-                    session.denials += 1
-                if agent is not None:
-                    agent.denials += 1
-            elif label == "asked" and session is not None:
-                session.asks += 1
+                _bump("denials", bucket, session, agent)
+            elif label == "asked":
+                _bump("asks", session)
         else:
             failed = event == "PostToolUseFailure"
             interrupted = failed and fields.get("is_interrupt") is True
@@ -293,12 +286,7 @@ class DashboardModel:
             if failed:
                 row["error"] = _clip(fields.get("error"), 300)
                 if not interrupted:
-                    if bucket is not None:
-                        bucket.failures += 1
-                    if session is not None:
-                        session.failures += 1
-                    if agent is not None:
-                        agent.failures += 1
+                    _bump("failures", bucket, session, agent)
         self.calls.move_to_end(use_id)
         self._changed(row)
 
