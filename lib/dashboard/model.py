@@ -17,9 +17,10 @@ from __future__ import annotations
 from collections import OrderedDict, deque
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from lib.cli._observe import percentile
+from lib.usage.transcript import json_object
 
 __all__ = ["DashboardModel", "SessionStats", "summarize_input"]
 
@@ -41,13 +42,12 @@ def _clip(text: object, limit: int = PREVIEW_CHARS) -> str:
 
 def summarize_input(tool_input: object) -> str:
     """One line for a tool call: the command, the path, the pattern or the URL it works on."""
-    if not isinstance(tool_input, Mapping):
-        return ""
+    data = json_object(tool_input)
     for key in ("command", "file_path", "notebook_path", "path", "pattern", "url", "query", "prompt"):
-        value = tool_input.get(key)
+        value = data.get(key)
         if isinstance(value, str) and value:
             return _clip(value)
-    return _clip(", ".join(f"{k}={v}" for k, v in list(tool_input.items())[:3]))
+    return _clip(", ".join(f"{k}={v}" for k, v in list(data.items())[:3]))
 
 
 def _minute(ts: object) -> str | None:
@@ -94,12 +94,12 @@ class SessionStats:
     prompts: int = 0
     recent_prompts: deque[str] = field(default_factory=lambda: deque(maxlen=PROMPTS_KEPT))
     tool_calls: int = 0
-    tools: dict[str, int] = field(default_factory=dict)
+    tools: dict[str, int] = field(default_factory=dict[str, int])
     failures: int = 0
     denials: int = 0
     asks: int = 0
     breaker_openings: int = 0
-    agents: dict[str, AgentStats] = field(default_factory=dict)
+    agents: dict[str, AgentStats] = field(default_factory=dict[str, AgentStats])
 
     def agent(self, agent_id: str, agent_type: object = None) -> AgentStats:
         """The subagent ``agent_id`` of this session (created on first sight)."""
@@ -139,7 +139,7 @@ class Bucket:
     calls: int = 0
     denials: int = 0
     failures: int = 0
-    latencies: list[float] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list[float])
 
 
 class DashboardModel:
@@ -212,8 +212,7 @@ class DashboardModel:
         self.records += 1
         ts = record.get("ts")
         ts = ts if isinstance(ts, str) else ""
-        raw_fields = record.get("fields")
-        fields: Mapping[str, Any] = raw_fields if isinstance(raw_fields, Mapping) else {}
+        fields = json_object(record.get("fields"))
         bucket = self._bucket(ts)
         duration = _num(record.get("duration_ms"))
         if bucket is not None and duration is not None:
@@ -229,8 +228,9 @@ class DashboardModel:
         if session is not None:
             if event == "SessionStart":
                 session.ended = False
-                session.model = fields.get("model") if isinstance(fields.get("model"), str) else session.model
-                session.source = fields.get("source") if isinstance(fields.get("source"), str) else None
+                model, source = fields.get("model"), fields.get("source")
+                session.model = model if isinstance(model, str) else session.model
+                session.source = source if isinstance(source, str) else None
             elif event == "SessionEnd":
                 session.ended = True
                 reason = fields.get("end_reason")
@@ -266,8 +266,10 @@ class DashboardModel:
                 handlers = fields.get("handlers")
                 row["by"] = [
                     str(h.get("name"))
-                    for h in (handlers if isinstance(handlers, list) else ())
-                    if isinstance(h, Mapping) and h.get("decision") == decision
+                    for h in map(
+                        json_object, cast("list[object]", handlers) if isinstance(handlers, list) else ()
+                    )
+                    if h.get("decision") == decision
                 ]
             if not known:
                 _bump("calls", bucket)

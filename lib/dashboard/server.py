@@ -33,6 +33,7 @@ import orjson
 
 from lib.dashboard.model import DashboardModel
 from lib.dashboard.sources import ProjectSource, flatten_trace
+from lib.usage.transcript import json_object
 
 __all__ = ["Dashboard", "DashboardServer", "is_loopback"]
 
@@ -202,7 +203,7 @@ class DashboardServer(ThreadingHTTPServer):
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: DashboardServer
+    server: DashboardServer  # pyright: ignore[reportIncompatibleVariableOverride]
     protocol_version = "HTTP/1.1"
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -331,7 +332,7 @@ class _Handler(BaseHTTPRequestHandler):
             body = orjson.loads(self.rfile.read(length))
         except orjson.JSONDecodeError:
             body = None
-        name = body.get("name") if isinstance(body, dict) else None
+        name = json_object(body).get("name")
         if not isinstance(name, str) or not name:
             self._error(HTTPStatus.BAD_REQUEST, 'body must be {"name": "<breaker key>"}')
             return

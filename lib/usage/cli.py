@@ -8,6 +8,7 @@ from typing import Any
 from lib.cli._state import open_cli_state, project_config
 from lib.usage.marks import MARKS_STORE
 from lib.usage.report import usage_report
+from lib.usage.transcript import json_object
 
 __all__ = ["project_usage"]
 
@@ -17,7 +18,7 @@ def project_usage(args: argparse.Namespace, *, session: str | None = None) -> di
     with ``session``, when given), priced with the project's ``[usage.prices]``."""
     _, config = project_config(args, "using the built-in prices")
     data = usage_report(open_cli_state(args, MARKS_STORE), config).as_dict()
-    sessions = data["sessions"]
-    if session is not None and isinstance(sessions, dict):
-        data["sessions"] = {k: v for k, v in sessions.items() if str(k).startswith(session)}
+    if session is not None:
+        sessions = json_object(data["sessions"])
+        data["sessions"] = {k: v for k, v in sessions.items() if k.startswith(session)}
     return data

@@ -26,6 +26,14 @@ MAX_SESSIONS = 500
 """Marks kept; the ones updated longest ago go first."""
 
 
+def _object(value: object) -> dict[str, object]:
+    return value if isinstance(value, dict) else {}  # pyright: ignore[reportUnknownVariableType]
+
+
+def _number(value: object) -> float:
+    return float(value) if isinstance(value, (int, float)) else 0.0
+
+
 def transcript_size(path: object) -> int | None:
     """The size of the transcript at ``path`` (a regular ``.jsonl`` file), else None."""
     if not isinstance(path, str) or not path.endswith(".jsonl") or "\0" in path:
@@ -52,29 +60,18 @@ def record_mark(
     bytes long. An offset never goes back for the same file."""
     now = time.time() if now is None else now
     with store.transaction() as state:
-        sessions = state.get("sessions")
-        if not isinstance(sessions, dict):
-            sessions = state["sessions"] = {}
-        entry = sessions.get(session_id)
-        if not isinstance(entry, dict):
-            entry = sessions[session_id] = {}
-        target: dict[str, object] = entry
+        sessions = state["sessions"] = _object(state.get("sessions"))
+        entry = sessions[session_id] = _object(sessions.get(session_id))
+        target = entry
         if agent_id:
-            agents = entry.get("agents")
-            if not isinstance(agents, dict):
-                agents = entry["agents"] = {}
-            found = agents.get(agent_id)
-            target = found if isinstance(found, dict) else {}
-            agents[agent_id] = target
+            agents = entry["agents"] = _object(entry.get("agents"))
+            target = agents[agent_id] = _object(agents.get(agent_id))
         old = target.get("offset")
         if target.get("transcript_path") != path or not isinstance(old, int) or offset > old:
             target["transcript_path"] = path
             target["offset"] = offset
         entry["updated_at"] = now
         if len(sessions) > MAX_SESSIONS:
-            oldest = sorted(
-                sessions,
-                key=lambda sid: sessions[sid].get("updated_at", 0) if isinstance(sessions[sid], dict) else 0,
-            )
+            oldest = sorted(sessions, key=lambda sid: _number(_object(sessions[sid]).get("updated_at")))
             for sid in oldest[: len(sessions) - MAX_SESSIONS]:
                 del sessions[sid]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import cast
 
 __all__ = ["PRICES", "PRICES_SOURCE", "PRICES_TAKEN", "ModelPrice", "cost_of", "price_for", "prices_with"]
 
@@ -85,16 +86,20 @@ def prices_with(overrides: Mapping[str, object] | None) -> dict[str, ModelPrice]
     for model, entry in (overrides or {}).items():
         if isinstance(entry, Mapping):
             base = price_for(model, table)
-            values = {
-                field: float(entry[field]) if isinstance(entry.get(field), (int, float)) else None
-                for field in ("input", "output", "cache_write_5m", "cache_write_1h", "cache_read")
-            }
+            values = {field: _price(cast("Mapping[str, object]", entry).get(field)) for field in _FIELDS}
             if base is None and values["input"] is not None and values["output"] is not None:
                 base = ModelPrice.tier(values["input"], values["output"])
             if base is None:
                 continue
             table[model] = ModelPrice(*(v if v is not None else getattr(base, k) for k, v in values.items()))
     return table
+
+
+_FIELDS = ("input", "output", "cache_write_5m", "cache_write_1h", "cache_read")
+
+
+def _price(value: object) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def price_for(model: str, table: Mapping[str, ModelPrice] | None = None) -> ModelPrice | None:

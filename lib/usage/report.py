@@ -10,10 +10,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import cast
 
 from lib.usage.marks import MARKS_STORE
 from lib.usage.prices import PRICES_SOURCE, PRICES_TAKEN, ModelPrice, cost_of, price_for, prices_with
-from lib.usage.transcript import TokenCounts, TranscriptUsage, read_transcript
+from lib.usage.transcript import TokenCounts, TranscriptUsage, json_object, read_transcript
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -49,8 +50,8 @@ class SessionUsage:
 
     session_id: str
     transcript_path: str | None
-    by_model: dict[str, TokenCounts] = field(default_factory=dict)
-    agents: dict[str, dict[str, TokenCounts]] = field(default_factory=dict)
+    by_model: dict[str, TokenCounts] = field(default_factory=dict[str, TokenCounts])
+    agents: dict[str, dict[str, TokenCounts]] = field(default_factory=dict[str, dict[str, TokenCounts]])
     skipped_lines: int = 0
     missing: bool = False
 
@@ -141,9 +142,8 @@ class ReportCache:
 
 
 def _mark(entry: object) -> tuple[str, int | None] | None:
-    if not isinstance(entry, dict):
-        return None
-    path, offset = entry.get("transcript_path"), entry.get("offset")
+    data = json_object(entry)
+    path, offset = data.get("transcript_path"), data.get("offset")
     if not isinstance(path, str):
         return None
     return path, offset if isinstance(offset, int) and not isinstance(offset, bool) else None
@@ -160,25 +160,21 @@ def usage_report(
     with the table and the config's ``[usage.prices]``. Transcripts are read up to the length noted at
     the session's last Stop/SessionEnd; with ``live``, to their current end."""
     data = marks if isinstance(marks, Mapping) else marks.read()
-    section = (config or {}).get("usage")
-    usage_cfg: Mapping[str, object] = section if isinstance(section, Mapping) else {}
-    overrides = usage_cfg.get("prices")
-    table = prices_with(overrides if isinstance(overrides, Mapping) else None)
+    usage_cfg = json_object((config or {}).get("usage"))
+    table = prices_with(json_object(usage_cfg.get("prices")))
     cache = cache or ReportCache()
     sessions: dict[str, SessionUsage] = {}
-    raw = data.get("sessions")
-    if usage_cfg.get("enabled", True) is False or not isinstance(raw, dict):
+    if usage_cfg.get("enabled", True) is False:
         return UsageReport(sessions, table)
-    for sid, entry in raw.items():
+    for sid, entry in json_object(data.get("sessions")).items():
         mark = _mark(entry)
-        if mark is None or not isinstance(entry, dict):
+        if mark is None:
             continue
         main = cache.read(mark[0], None if live else mark[1])
         session = SessionUsage(
             str(sid), mark[0], dict(main.by_model), skipped_lines=main.skipped, missing=main.missing
         )
-        agents = entry.get("agents")
-        for agent_id, agent_entry in agents.items() if isinstance(agents, dict) else ():
+        for agent_id, agent_entry in json_object(json_object(entry).get("agents")).items():
             agent_mark = _mark(agent_entry)
             if agent_mark is None:
                 continue
@@ -204,11 +200,10 @@ def format_cost(cost: object) -> str:
 def usage_lines(report: Mapping[str, object], session: str | None = None) -> list[str]:
     """The text lines ``status`` and ``metrics`` print for :meth:`UsageReport.as_dict`'s data (only the
     sessions whose id starts with ``session``, when given)."""
-    raw = report.get("sessions")
     sessions = {
-        sid: s
-        for sid, s in (raw.items() if isinstance(raw, dict) else ())
-        if isinstance(s, dict) and (session is None or str(sid).startswith(session))
+        sid: json_object(s)
+        for sid, s in json_object(report.get("sessions")).items()
+        if json_object(s) and (session is None or sid.startswith(session))
     }
     head = f"Tokens and cost (prices of {report.get('prices_taken')})"
     if not sessions:
@@ -230,13 +225,12 @@ def usage_lines(report: Mapping[str, object], session: str | None = None) -> lis
         cost = s.get("cost_usd")
         if isinstance(cost, float):
             costs.append(cost)
-        models = s.get("models")
-        names = ", ".join(_model_label(m) for m in models) if isinstance(models, dict) else ""
+        names = ", ".join(_model_label(m) for m in json_object(s.get("models")))
         note = " (transcript missing)" if s.get("transcript_missing") else ""
         unpriced = s.get("unpriced_models")
         if isinstance(unpriced, list) and unpriced:
-            note += f" (no price for {', '.join(_model_label(m) for m in unpriced)})"
-        lines.append(f"  {str(sid)[:8]}  {_tokens(s)}  {format_cost(cost)}  {names}{note}")
+            note += f" (no price for {', '.join(_model_label(m) for m in cast('list[object]', unpriced))})"
+        lines.append(f"  {sid[:8]}  {_tokens(s)}  {format_cost(cost)}  {names}{note}")
     summary = TokenCounts.as_dict(total)
     lines.insert(
         0,

@@ -12,12 +12,18 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, replace
+from typing import cast
 
 import orjson
 
 from lib.jsonl import JsonlReader
 
-__all__ = ["TokenCounts", "TranscriptUsage", "read_transcript"]
+__all__ = ["TokenCounts", "TranscriptUsage", "json_object", "read_transcript"]
+
+
+def json_object(value: object) -> dict[str, object]:
+    """``value`` when it is a JSON object (a dict), else an empty one: what we read is not ours."""
+    return cast("dict[str, object]", value) if isinstance(value, dict) else {}
 
 
 def _int(value: object) -> int:
@@ -53,11 +59,9 @@ class TokenCounts:
     def from_usage(cls, usage: dict[str, object]) -> TokenCounts:
         """The counts in one API ``usage`` object."""
         written = _int(usage.get("cache_creation_input_tokens"))
-        split = usage.get("cache_creation")
-        w5 = w1 = 0
-        if isinstance(split, dict):
-            w5 = _int(split.get("ephemeral_5m_input_tokens"))
-            w1 = _int(split.get("ephemeral_1h_input_tokens"))
+        split = json_object(usage.get("cache_creation"))
+        w5 = _int(split.get("ephemeral_5m_input_tokens"))
+        w1 = _int(split.get("ephemeral_1h_input_tokens"))
         if w5 + w1 != written:  # no split given, or one that does not add up: all 5-minute writes
             w5, w1 = written, 0
         return cls(
@@ -87,11 +91,11 @@ class TranscriptUsage:
     """What a transcript used, per model, up to :attr:`position` (a byte offset)."""
 
     path: str
-    by_model: dict[str, TokenCounts] = field(default_factory=dict)
+    by_model: dict[str, TokenCounts] = field(default_factory=dict[str, TokenCounts])
     position: int = 0
     skipped: int = 0
     missing: bool = False
-    seen: set[str] = field(default_factory=set)
+    seen: set[str] = field(default_factory=set[str])
 
     def copy(self) -> TranscriptUsage:
         """An independent copy (to resume from without changing this one)."""
@@ -108,8 +112,9 @@ class TranscriptUsage:
         """Count one transcript line (anything but an assistant message with usage is ignored)."""
         if record.get("type") != "assistant":
             return
-        message = record.get("message")
-        if not isinstance(message, dict) or not isinstance(message.get("usage"), dict):
+        message = json_object(record.get("message"))
+        usage = json_object(message.get("usage"))
+        if not usage:
             return
         key = message.get("id") or record.get("requestId") or record.get("uuid")
         if isinstance(key, str):
@@ -117,7 +122,7 @@ class TranscriptUsage:
                 return
             self.seen.add(key)
         model = message.get("model")
-        counts = TokenCounts.from_usage(message["usage"])
+        counts = TokenCounts.from_usage(usage)
         if not counts.total:  # Claude Code's own "<synthetic>" messages use nothing
             return
         self.by_model.setdefault(model if isinstance(model, str) and model else "unknown", TokenCounts()).add(
