@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from typing import Any
 import pytest
 from conftest import DESTRUCTIVE, TRANSCRIPT_COST, FilledProject
 
+from lib.cli import build_parser
 from lib.cli.dashboard import serve
 from lib.dashboard.server import COOKIE, DashboardServer, is_loopback
 
@@ -253,3 +255,39 @@ def test_the_command_prints_the_url_and_stops_on_interrupt(tmp_path: Path) -> No
         if dash.proc.poll() is None:
             dash.proc.kill()
             dash.proc.wait()
+
+
+def test_run_prints_the_token_once_and_opens_the_browser(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import webbrowser
+
+    from lib.cli import dashboard as command
+
+    opened: list[str] = []
+    monkeypatch.setattr(webbrowser, "open", opened.append)
+
+    def interrupted(self: DashboardServer, poll_interval: float = 0.5) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(DashboardServer, "serve_forever", interrupted)
+    args = argparse.Namespace(project=str(tmp_path), host="0.0.0.0", port=0, open=True)
+    assert command.run(args) == 0
+    parsed = build_parser().parse_args(["dashboard", "--port", "0", "--open"])
+    assert (parsed.func, parsed.host, parsed.port, parsed.open) == (command.run, "127.0.0.1", 0, True)
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"Dashboard of {tmp_path}"
+    assert out[1].startswith("  http://0.0.0.0:") and "?token=" in out[1]
+    assert opened == [out[1].strip()]
+    assert out[-1] == "Ctrl-C stops it."
+
+
+def test_serve_names_the_problem_with_the_address(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(SystemExit, match=re.escape(f"port {port} on 127.0.0.1 is in use")):
+            serve(argparse.Namespace(project=str(tmp_path), host="127.0.0.1", port=port, open=False))
+    with pytest.raises(SystemExit, match=re.escape("cannot listen on 192.0.2.1:0")):
+        serve(argparse.Namespace(project=str(tmp_path), host="192.0.2.1", port=0, open=False))
