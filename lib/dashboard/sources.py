@@ -2,7 +2,7 @@
 state, read through the same functions ``python -m lib status`` uses.
 
 :class:`ProjectSource` owns one :class:`lib.jsonl.JsonlReader` per log (``hooks.jsonl``,
-``events.jsonl``); :meth:`ProjectSource.poll` feeds what was appended since the last call into a
+``events.jsonl``, or the Redis stream when ``[backend]`` names one); :meth:`ProjectSource.poll` feeds what was appended since the last call into a
 :class:`lib.dashboard.model.DashboardModel`. State (breakers, rate limits, sessions, transcript
 marks) is read fresh on every snapshot, on the configured backend (files or Redis).
 """
@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from lib.backends import backend_url, open_state
+from lib.backends import backend_url, open_bus, open_state
 from lib.breaker.storage import JsonStoreStorage
 from lib.cli._state import LOCK_TIMEOUT, project_config
 from lib.cli.status import collect
@@ -34,6 +34,7 @@ from lib.usage.report import ReportCache, usage_report
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from lib.backends.redis_bus import RedisEventBus
     from lib.store import StateStore
 
 __all__ = ["ProjectSource", "flatten_trace"]
@@ -72,6 +73,8 @@ class ProjectSource:
         self.args = args
         self.config: dict[str, object] = {}
         self._stores: tuple[JsonStoreStorage, RateLimiter, StateStore] | None = None
+        self._bus: RedisEventBus | None = None
+        self._bus_last: int | None = None
         self._usage_cache = ReportCache()
         self._readers = {
             "hooks": JsonlReader(os.path.join(paths.log_dir, LOG_FILE), decoder=_runtime_records),
@@ -83,13 +86,37 @@ class ProjectSource:
         """Feed the records appended since the last poll (at most ``limit`` per log) into ``model``;
         how many there were."""
         total = 0
+        self.stores()  # loads the config once the project exists
+        bus = self._stream_bus()
         for source, reader in self._readers.items():
+            if source == "events" and bus is not None:
+                total += self._poll_stream(model, bus, limit)
+                continue
             entries = reader.read(limit)
             model.ingest_many(source, (e.record for e in entries))
             model.count_skipped(source, reader.skipped - self._skipped[source])
             self._skipped[source] = reader.skipped
             total += len(entries)
         return total
+
+    def _stream_bus(self) -> RedisEventBus | None:
+        """The Redis stream when ``[backend]`` names one (the bus is not in ``events.jsonl`` then)."""
+        if self._bus is None and backend_url(self.config) != "file":
+            from lib.backends.redis_bus import RedisEventBus
+
+            bus = open_bus(self.paths.log_dir, self.config, project_dir=self.paths.project_dir)
+            self._bus = bus if isinstance(bus, RedisEventBus) else None
+        return self._bus
+
+    def _poll_stream(self, model: DashboardModel, bus: RedisEventBus, limit: int | None) -> int:
+        count = 0
+        for event in bus.tail(since=self._bus_last):
+            model.ingest_event(event.to_dict())
+            self._bus_last = event.id
+            count += 1
+            if limit is not None and count >= limit:
+                break
+        return count
 
     def state_fingerprint(self) -> tuple[object, ...]:
         """Changes when a state file changes (files backend; always new on another backend)."""
@@ -158,9 +185,11 @@ class ProjectSource:
         return build_trees(records)
 
     def close(self) -> None:
-        """Close the log readers."""
+        """Close the log readers (and the stream's connection)."""
         for reader in self._readers.values():
             reader.close()
+        if self._bus is not None:
+            self._bus.close()
 
 
 def flatten_trace(roots: list[TraceNode], limit: int = 3000) -> dict[str, Any]:
