@@ -17,8 +17,8 @@ def project_usage(args: argparse.Namespace, *, session: str | None = None) -> di
     """:meth:`lib.usage.report.UsageReport.as_dict` for the project (only sessions whose id starts
     with ``session``, when given), priced with the project's ``[usage.prices]``."""
     _, config = project_config(args, "using the built-in prices")
-    data = usage_report(open_cli_state(args, MARKS_STORE), config).as_dict()
+    marks = open_cli_state(args, MARKS_STORE).read()
     if session is not None:
-        sessions = json_object(data["sessions"])
-        data["sessions"] = {k: v for k, v in sessions.items() if k.startswith(session)}
-    return data
+        sessions = json_object(marks.get("sessions"))
+        marks = {"sessions": {k: v for k, v in sessions.items() if k.startswith(session)}}
+    return usage_report(marks, config).as_dict()

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
-from conftest import DESTRUCTIVE, TRANSCRIPT_COST, DashboardProcess, FilledProject, start_dashboard
+from conftest import DESTRUCTIVE, RECORDING, TRANSCRIPT_COST, DashboardProcess, FilledProject, start_dashboard
+
+PROMPT = next(
+    json.loads(line)["prompt"] for line in RECORDING.read_text().splitlines() if '"UserPromptSubmit"' in line
+)
 
 
 def _open(page: Any, url: str) -> None:
@@ -23,7 +28,8 @@ def test_the_page_shows_sessions_a_denial_an_open_breaker_and_the_cost(
     row = page.locator(f"#sessions tr[data-session='{sid}']")
     assert row.count() == 1
     cells = row.locator("td").all_inner_texts()
-    assert cells[0] == sid[:8] and cells[1] == "ended"
+    assert cells[0].splitlines()[0] == sid[:8] and cells[1] == "ended"
+    assert cells[0].splitlines()[1] == f"“{PROMPT}”"  # the latest prompt under the id
     cost = f"${TRANSCRIPT_COST:.4f}"
     assert cells[9] == cost
     assert page.inner_text("#total-cost") == cost

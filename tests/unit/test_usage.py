@@ -254,8 +254,36 @@ def test_status_and_metrics_show_tokens_and_cost(
     repriced = json.loads(capsys.readouterr().out)["usage"]["sessions"]["sess-1"]["cost_usd"]
     assert repriced == round(EXPECTED_COST + 300 * 15 / 1e6, 6)
     assert main(["--project", str(project), "metrics", "--json", "--session", "other"]) == 0
-    assert json.loads(capsys.readouterr().out)["usage"]["sessions"] == {}
+    other = json.loads(capsys.readouterr().out)["usage"]
+    assert other["sessions"] == {} and other["total"]["cost_usd"] is None
     (project / ".claude" / "hooks.toml").write_text('[usage.prices."x"]\ninput = -1\n')
     assert main(["--project", str(project), "status", "--json"]) == 0
     captured = capsys.readouterr()
     assert "usage.prices.x.input" in captured.err and json.loads(captured.out)["usage"]["sessions"]
+
+
+def test_the_hook_handler_marks_the_session_and_its_subagents(tmp_path: Path, transcript: Path) -> None:
+    from hooks.usage_marks import usage_marks
+    from lib.paths import resolve_paths
+    from lib.registry import HookEvent
+
+    paths = resolve_paths(str(tmp_path), environ={})
+    size = transcript.stat().st_size
+
+    def fire(name: str, **data: object) -> None:
+        assert usage_marks(HookEvent(name, {"session_id": "s1", **data}, paths=paths)) is None
+
+    fire("Stop", transcript_path=str(transcript))
+    fire("SubagentStop", agent_id="a1", agent_transcript_path=str(transcript), transcript_path="/x.jsonl")
+    fire("Stop", agent_id="a1", transcript_path=str(transcript))  # a subagent's Stop: the session's file
+    fire("SessionEnd", transcript_path=str(tmp_path / "missing.jsonl"))  # nothing to note
+    assert usage_marks(HookEvent("Stop", {"transcript_path": str(transcript)}, paths=paths)) is None
+    sessions = open_store(paths.state_dir, MARKS_STORE).read()["sessions"]
+    assert sessions == {
+        "s1": {
+            "transcript_path": str(transcript),
+            "offset": size,
+            "updated_at": sessions["s1"]["updated_at"],  # type: ignore[index]
+            "agents": {"a1": {"transcript_path": str(transcript), "offset": size}},
+        }
+    }

@@ -148,7 +148,8 @@ function renderSessions(data, sessions) {
     const prompts = (s.recent_prompts || []).join("\n");
     body.append(
       el("tr", { "data-session": s.session_id, class: state.traceSession === s.session_id ? "selected" : "" },
-        el("td", { class: "mono", title: s.session_id + (prompts ? "\n\nrecent prompts:\n" + prompts : "") }, short(s.session_id)),
+        el("td", { class: "mono", title: s.session_id + (prompts ? "\n\nrecent prompts:\n" + prompts : "") }, short(s.session_id),
+          (s.recent_prompts || []).length ? el("span", { class: "by prompt" }, "“" + s.recent_prompts[s.recent_prompts.length - 1] + "”") : null),
         el("td", {}, tag(s.status)),
         el("td", { class: "mono" }, models || s.model || "-"),
         el("td", {}, s.last_ts ? fmtTime(s.last_ts) : "-", typeof s.idle_seconds === "number" ? el("span", { class: "muted" }, " (" + fmtAgo(s.idle_seconds) + " ago)") : null),
