@@ -13,7 +13,9 @@ BUILTIN: dict[str, tuple[str, ...]] = {
     "PostToolBatch": ("hooks.breaker",),
     "PermissionDenied": ("hooks.breaker",),
     "SessionStart": ("hooks.plugin_setup",),
-    "Stop": ("hooks.session_summary",),
+    "Stop": ("hooks.session_summary", "hooks.usage_marks"),
+    "SubagentStop": ("hooks.usage_marks",),
+    "SessionEnd": ("hooks.usage_marks",),
     "TaskCreated": ("hooks.tasks",),
     "TaskCompleted": ("hooks.tasks",),
 }

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from lib.breaker.config import BreakerOverride
 from lib.breaker.config import BreakerSettings as BreakerSection
+from lib.usage.config import UsageSection
 
 __all__ = [
     "BackendSection",
@@ -235,6 +236,7 @@ class HooksConfig(Section):
     rate_limit: RateLimitSection = Field(default_factory=RateLimitSection)  # type: ignore[arg-type]
     guards: GuardsSection = Field(default_factory=GuardsSection)  # type: ignore[arg-type]
     backend: BackendSection = Field(default_factory=BackendSection)  # type: ignore[arg-type]
+    usage: UsageSection = Field(default_factory=UsageSection)  # type: ignore[arg-type]
 
 
 def allowed_keys(loc: tuple[str, ...]) -> list[str]:

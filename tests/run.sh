@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run the whole test suite from a fresh clone: makes .venv with the test dependencies, installs the
-# pinned Claude Code CLI for the end-to-end tests (tests/e2e/install_cli.sh) and a redis-server for
-# the Redis backend tests when missing, then runs pytest. Extra arguments go to pytest.
+# pinned Claude Code CLI for the end-to-end tests (tests/e2e/install_cli.sh), a redis-server for
+# the Redis backend tests and Debian's chromium for the dashboard's browser tests when missing, then
+# runs pytest. Extra arguments go to pytest.
 #
 #   tests/run.sh                 everything (what CI runs)
 #   tests/run.sh tests/unit -x   a subset
@@ -29,6 +30,7 @@ sh tests/e2e/install_cli.sh
 if [ -x tests/redis/install_redis.sh ]; then
     sh tests/redis/install_redis.sh
 fi
+sh tests/dashboard/install_chromium.sh
 
 set +e
 .venv/bin/python -m pytest "$@"

@@ -31,7 +31,7 @@ from lib.breaker.storage import JsonStoreStorage
 from lib.breaker.tools import Target
 from lib.cli._state import add_json_option, name_matches, open_cli_state, print_table, report_changes
 
-__all__ = ["register"]
+__all__ = ["register", "reset_breakers"]
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -150,16 +150,22 @@ def _report(
     )
 
 
+def reset_breakers(storage: JsonStoreStorage, names: list[str] | None) -> tuple[list[str], list[str]]:
+    """Reset the breakers matching ``names`` (keys or globs; None: all): ``(reset, names that matched
+    nothing)``. What ``breakers reset`` does, and the dashboard's reset button."""
+    if names is None:
+        return storage.delete(None), []
+    found, missing = _match(names, _known(storage))
+    return (storage.delete(found) if found else []), missing
+
+
 def _reset(args: argparse.Namespace) -> int:
     if not args.all and not args.names:
         print("breakers reset: give NAME ... or --all", file=sys.stderr)
         return 2
     storage = _storage(args)
     known = _known(storage)
-    if args.all:
-        return _report(args, "reset", storage.delete(None), [], list(known))
-    found, missing = _match(args.names, known)
-    done = storage.delete(found) if found else []
+    done, missing = reset_breakers(storage, None if args.all else args.names)
     return _report(args, "reset", done, missing, list(known))
 
 

@@ -26,6 +26,8 @@ from lib.cli._observe import (
 )
 from lib.event_bus import BUS_FILE, Event
 from lib.hook_logger import LOG_FILE
+from lib.usage.cli import project_usage
+from lib.usage.report import usage_lines
 
 __all__ = ["collect", "register"]
 
@@ -141,6 +143,7 @@ def collect(log_dir: str, *, since: str | None = None, session: str | None = Non
 def run(args: argparse.Namespace) -> int:
     """Print the metrics."""
     data = collect(log_paths(args).log_dir, since=parse_since(args.since), session=args.session)
+    data["usage"] = project_usage(args, session=args.session)  # tokens and cost, from the transcripts
     if args.json:
         print(dump_json(data))
         return 0
@@ -171,4 +174,6 @@ def run(args: argparse.Namespace) -> int:
         "Rate limit refusals: "
         + (", ".join(f"{k} {v}" for k, v in sorted(data["ratelimit_exceeded"].items())) or "none")
     )
+    for line in usage_lines(data["usage"], args.session):
+        print(line)
     return 0

@@ -21,6 +21,8 @@ from lib.cli._state import LOCK_TIMEOUT, add_json_option, open_cli_state
 from lib.observability import SESSIONS_STORE
 from lib.rate_limiter import RateLimiter
 from lib.store import open_store
+from lib.usage.cli import project_usage
+from lib.usage.report import usage_lines
 
 __all__ = ["collect", "register"]
 
@@ -105,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
         rate_limiter=RateLimiter(open_cli_state(args, "ratelimits")),
     )
     data["backend"] = describe_project(paths)  # which state backend, and whether it answers
+    data["usage"] = project_usage(args)  # tokens and cost per session, from the transcripts
     if args.json:
         print(dump_json(data))
         return 0
@@ -135,4 +138,6 @@ def run(args: argparse.Namespace) -> int:
             f"  last {s.get('last_event', '-')} {_idle(s.get('idle_seconds'))}"
             + (f"  ended: {s.get('end_reason')}" if s["status"] == "ended" else "")
         )
+    for line in usage_lines(data["usage"]):
+        print(line)
     return 0

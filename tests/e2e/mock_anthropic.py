@@ -237,8 +237,14 @@ def retry_while_failing(
 class MockAnthropic:
     """A threaded HTTP server on 127.0.0.1 (free port) playing a :data:`Script`. Use as a context manager."""
 
-    def __init__(self, script: Script = (), *, model: str | None = None) -> None:
+    def __init__(
+        self, script: Script = (), *, model: str | None = None, usage: Mapping[str, int] | None = None
+    ) -> None:
+        """``usage``: extra token counts every message reports in ``message_start`` (for instance
+        ``{"cache_read_input_tokens": 1200, "cache_creation_input_tokens": 300}``), on top of the
+        estimated ``input_tokens`` / ``output_tokens``."""
         self._lock = threading.Lock()
+        self._usage = dict(usage or {})
         self._ids = itertools.count(1)
         self._requests: list[RecordedRequest] = []
         self._problems: list[str] = []
@@ -400,7 +406,7 @@ class MockAnthropic:
             "content": [],
             "stop_reason": None,
             "stop_sequence": None,
-            "usage": {"input_tokens": _estimate_tokens(request.body), "output_tokens": 1},
+            "usage": {"input_tokens": _estimate_tokens(request.body), "output_tokens": 1, **self._usage},
         }
 
 

@@ -66,7 +66,8 @@ def modules_for(event: str, value: str | None, config: dict[str, object] | None 
         ("PostToolUse", "TodoWrite", ["hooks.breaker", "hooks.tasks"]),
         ("PostToolUse", "TaskUpdate", ["hooks.breaker", "hooks.tasks"]),
         ("TaskCreated", None, ["hooks.tasks"]),  # no matcher field: matchers do not apply
-        ("Stop", None, ["hooks.session_summary"]),
+        ("Stop", None, ["hooks.session_summary", "hooks.usage_marks"]),
+        ("SessionEnd", "other", ["hooks.usage_marks"]),
     ],
 )
 def test_only_modules_whose_matcher_fits_are_imported(
