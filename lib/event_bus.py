@@ -32,6 +32,7 @@ import time
 
 from lib.hook_logger import iso_timestamp
 from lib.jsonl import JsonlReader, JsonlWriter
+from lib.safe_files import ensure_dir
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -412,8 +413,7 @@ class Consumer:
         """Mark events (or ids) as processed; the committed position moves past every leading
         processed or non-matching event, and the saved ``state`` is written with it."""
         ids = {e.id if isinstance(e, Event) else int(e) for e in events}
-        if not os.path.isdir(self._directory):
-            os.makedirs(self._directory, mode=0o700, exist_ok=True)
+        ensure_dir(self._directory)
         with self.store.transaction() as saved:
             committed = saved.get("committed")
             position = committed if isinstance(committed, int) else -1
@@ -437,8 +437,7 @@ class Consumer:
 
     def reset(self, position: int | None = None) -> None:
         """Forget the progress: start again at ``position`` (None: the oldest retained event)."""
-        if not os.path.isdir(self._directory):
-            os.makedirs(self._directory, mode=0o700, exist_ok=True)
+        ensure_dir(self._directory)
         with self.store.transaction() as saved:
             saved.clear()
             saved["name"] = self.name
