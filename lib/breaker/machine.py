@@ -416,8 +416,10 @@ def record_failure(
     rec = normalise(record)
     rec["failures"] = _int(rec, "failures") + 1
     rec["last_failure_at"] = now
-    if error is not None:
-        rec["last_error"] = error[:MAX_ERROR_CHARS]
+    if error is not None:  # kept in breakers.json and shown by the CLI: never a secret (lib.redaction)
+        from lib.redaction import redact_text
+
+        rec["last_error"] = redact_text(error[: MAX_ERROR_CHARS + 512])[:MAX_ERROR_CHARS]
     if rec["forced"] is not None:
         return Step(rec)
     state = rec["state"]
