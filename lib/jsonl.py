@@ -444,12 +444,20 @@ class JsonlReader:
     """Reads records from a JSONL file and its rotated predecessors, from a position, optionally following.
 
     ``start`` is a position (see :func:`make_position`) to start at; None starts at the oldest
-    rotated file still kept. A stored :attr:`Entry.next_position` resumes right after that entry. A
+    rotated file still kept. ``lock_timeout`` bounds the wait for a writer's lock (:class:`LockTimeout`). A stored :attr:`Entry.next_position` resumes right after that entry. A
     line that does not parse is counted in :attr:`skipped` and passed over.
     """
 
-    def __init__(self, path: str, *, start: int | None = None, decoder: Decoder | None = None) -> None:
+    def __init__(
+        self,
+        path: str,
+        *,
+        start: int | None = None,
+        decoder: Decoder | None = None,
+        lock_timeout: float = 5.0,
+    ) -> None:
         self.path = path
+        self.lock_timeout = lock_timeout
         self.skipped = 0
         self._decode: Decoder = decoder or fastjson.loads
         self._lock_fd = -1  # opened once the lock file exists (writers create it before the data)
@@ -519,7 +527,7 @@ class JsonlReader:
         not open) the view is checked twice instead."""
         lock_fd = self._lock()
         if lock_fd >= 0:
-            _lock(lock_fd, _SH, self.path, 5.0)
+            _lock(lock_fd, _SH, self.path, self.lock_timeout)
             try:
                 return self._open_consistent(lock_fd)
             finally:
