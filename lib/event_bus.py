@@ -418,6 +418,7 @@ class Consumer:
         """Mark events (or ids) as processed; the committed position moves past every leading
         processed or non-matching event, and the saved ``state`` is written with it."""
         ids = {e.id if isinstance(e, Event) else int(e) for e in events}
+        ensure_dir(self.bus.log_dir)  # a symlinked log folder is refused, not written into
         ensure_dir(self._directory)
         with self.store.transaction() as saved:
             committed = saved.get("committed")
@@ -442,6 +443,7 @@ class Consumer:
 
     def reset(self, position: int | None = None) -> None:
         """Forget the progress: start again at ``position`` (None: the oldest retained event)."""
+        ensure_dir(self.bus.log_dir)  # a symlinked log folder is refused, not written into
         ensure_dir(self._directory)
         with self.store.transaction() as saved:
             saved.clear()

@@ -248,12 +248,16 @@ _GITIGNORE = (
 
 def ignore_runtime_dirs(project: str) -> list[str]:
     """Make the runtime's folders git-ignored with a ``.gitignore`` inside each (created 0700 when
-    missing); an existing ``.gitignore`` there (the user's) is left alone. Returns those written."""
+    missing); an existing ``.gitignore`` there (the user's) is left alone, and so is a folder that is
+    a symlink (a shared runtime; the hooks refuse to write logs or state through one). Returns the
+    files written."""
     from lib.safe_files import atomic_write, ensure_dir
 
     written = []
     for rel in IGNORED_DIRS:
         folder = os.path.join(project, rel)
+        if os.path.islink(folder):
+            continue
         ensure_dir(folder)
         path = os.path.join(folder, ".gitignore")
         if not os.path.lexists(path):
