@@ -8,7 +8,7 @@ import subprocess
 from typing import Any
 
 import pytest
-from hookkit import RUNTIME_REL, HookProject, HookResult, payload_for
+from hookkit import HookProject, HookResult, payload_for
 from seckit import SESSION, Cli, Fire
 
 
@@ -41,14 +41,7 @@ def cli(project: HookProject) -> Cli:
     """``cli(*args)``: ``python -m lib --project <project> *args`` with the installed runtime."""
 
     def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-        python = project.path / RUNTIME_REL / "bin" / "python"
-        proc = subprocess.run(
-            [str(python), "-m", "lib", "--project", str(project.path), *args],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            env=project.env(**(env or {})),
-        )
+        proc = project.lib_command(*args, env=env)
         assert "Traceback" not in proc.stderr, proc.stderr
         return proc
 

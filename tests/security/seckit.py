@@ -13,3 +13,14 @@ SESSION = "0d8c7a4e-1b2f-4c3d-9e8f-7a6b5c4d3e2f"
 Fire = Callable[..., HookResult]
 #: ``cli(*args, env=None)``: ``python -m lib --project <project> *args``
 Cli = Callable[..., "subprocess.CompletedProcess[str]"]
+
+
+def todo_write(fire: Fire, todos: list[dict[str, str]]) -> None:
+    """A successful TodoWrite call, as PostToolUse reports it."""
+    fire(
+        "PostToolUse",
+        "Bash",
+        tool_name="TodoWrite",
+        tool_input={"todos": todos},
+        tool_response={"oldTodos": [], "newTodos": todos},
+    )

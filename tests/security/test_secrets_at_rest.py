@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from hookkit import HookProject
-from seckit import Cli, Fire
+from seckit import Cli, Fire, todo_write
 
 # 22 secrets as they show up in the error output of a failing command (the measurement)
 ERROR_SECRETS = {
@@ -118,13 +118,7 @@ def test_prompts_and_tasks_are_redacted_before_they_are_stored(
     token = "ghp_" + "Tk9" * 12
     fire("UserPromptSubmit", prompt=f"use GITHUB_TOKEN={token} to push")
     todos = [{"content": f"rotate {token} in CI", "status": "pending", "activeForm": f"Rotating {token}"}]
-    fire(
-        "PostToolUse",
-        "Bash",
-        tool_name="TodoWrite",
-        tool_input={"todos": todos},
-        tool_response={"oldTodos": [], "newTodos": todos},
-    )
+    todo_write(fire, todos)
     tasks = project.state("tasks")
     assert tasks, "the TodoWrite call was not captured"
     disk = _everything_on_disk(project)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from hookkit import HookProject
-from seckit import SESSION, Cli, Fire
+from seckit import SESSION, Cli, Fire, todo_write
 
 HOSTILE = "\x1b]0;pwned\x07\x1b[2J\rdone\n2026-01-01 00:00:00.000  FORGED LINE\u202eevil\x9b31m\x7f"
 MCP_TOOL = "mcp__evil__x\x1b[8mhidden"
@@ -50,13 +50,7 @@ def hostile_project(project: HookProject, fire: Fire) -> HookProject:
     fire("PreToolUse", "Bash", tool_name=MCP_TOOL, tool_input={"q": HOSTILE})
     fire("PostToolUseFailure", "Bash", tool_name=MCP_TOOL, tool_input={"q": "x"}, error=HOSTILE)
     todos = [{"content": HOSTILE, "status": "pending", "activeForm": HOSTILE}]
-    fire(
-        "PostToolUse",
-        "Bash",
-        tool_name="TodoWrite",
-        tool_input={"todos": todos},
-        tool_response={"oldTodos": [], "newTodos": todos},
-    )
+    todo_write(fire, todos)
     fire("Stop")
     return project
 
