@@ -104,7 +104,7 @@ uninstall_from() {
         rm -rf "$rt"
         echo "  environment: removed $rt"
     fi
-    echo "  kept: $project/.claude/logs and $project/.claude/state (delete them if you no longer want them)"
+    echo "  kept: $project/.claude/logs and $project/.claude/state, still git-ignored (delete them if you no longer want them)"
 }
 
 run_demo() {

@@ -101,6 +101,7 @@ def session_summary(event: HookEvent) -> Outcome | None:
         project_dir=event.paths.project_dir,
         max_bytes=int(logging.get("rotate_max_bytes", 10 * 1024 * 1024)),  # type: ignore[call-overload]
         backups=int(logging.get("rotate_backups", 5)),  # type: ignore[call-overload]
+        lock_timeout=float(event.section("state").get("lock_timeout_seconds", 1.0)),  # type: ignore[arg-type]
     )
     try:
         line, totals, turn = summarize(bus, event.session_id)

@@ -172,11 +172,11 @@ class CachePersistence:
     ) -> None:
         import os
 
+        from lib.safe_files import ensure_dir
         from lib.store import JsonStore
 
         directory = os.path.dirname(os.path.abspath(path))
-        if not os.path.isdir(directory):
-            os.makedirs(directory, mode=0o700, exist_ok=True)
+        ensure_dir(directory)
         self.store = JsonStore(path, lock_timeout=lock_timeout)
         self.clock = clock
 

@@ -86,9 +86,14 @@ def load_config(paths: Paths, environ: dict[str, str] | None = None) -> dict[str
 
 
 def _read_cache(cache_path: str) -> dict[str, object] | None:
+    from lib.safe_files import UnsafePathError, read_regular, warn_once
+
     try:
-        with open(cache_path, "rb") as f:
-            cached = fastjson.loads(f.read())
+        raw = read_regular(cache_path)
+        cached = fastjson.loads(raw) if raw is not None else None
+    except UnsafePathError as exc:  # a symlink or a foreign file: never read, never written
+        warn_once(cache_path, str(exc))
+        return None
     except (OSError, ValueError):
         return None
     return cached if isinstance(cached, dict) else None

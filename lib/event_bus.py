@@ -32,6 +32,7 @@ import time
 
 from lib.hook_logger import iso_timestamp
 from lib.jsonl import JsonlReader, JsonlWriter
+from lib.safe_files import ensure_dir
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -228,6 +229,7 @@ class EventBus:
         self.session_id = session_id
         self.correlation_id = correlation_id
         self._clock = clock
+        self.lock_timeout = lock_timeout
         self._writer = JsonlWriter(self.path, max_bytes=max_bytes, backups=backups, lock_timeout=lock_timeout)
         self._subscriptions: list[Subscription] = []
         #: ``(subscription pattern, error text)`` of subscribers that raised, newest last
@@ -292,7 +294,7 @@ class EventBus:
 
     def reader(self, *, start: int | None = None, decoder: Decoder | None = None) -> JsonlReader:
         """A raw reader of the bus file (positions are event ids)."""
-        return JsonlReader(self.path, start=start, decoder=decoder)
+        return JsonlReader(self.path, start=start, decoder=decoder, lock_timeout=self.lock_timeout)
 
     def tail(
         self,
@@ -308,7 +310,7 @@ class EventBus:
         """Events after id ``since`` (all retained events if None), filtered by topic patterns and
         session; with ``follow`` keep waiting for new ones until ``stop()`` is true."""
         topic_list = list(topics) if topics is not None else None
-        with JsonlReader(self.path, start=since, decoder=decoder) as reader:
+        with JsonlReader(self.path, start=since, decoder=decoder, lock_timeout=self.lock_timeout) as reader:
             entries = reader.follow(poll_interval=poll_interval, stop=stop) if follow else iter(reader)
             for entry in entries:
                 event = Event.from_record(entry.record, entry.position)
@@ -356,7 +358,9 @@ class Consumer:
         self.topics = list(topics) if topics is not None else None
         self.session_id = session_id
         directory = os.path.join(bus.log_dir, CONSUMER_DIR)
-        self.store: JsonStore = JsonStore(os.path.join(directory, _consumer_file_name(name) + ".json"))
+        self.store: JsonStore = JsonStore(
+            os.path.join(directory, _consumer_file_name(name) + ".json"), lock_timeout=bus.lock_timeout
+        )
         self._directory = directory
         #: what the last read scanned, in order: (id, next position, needs an ack)
         self._scanned: list[tuple[int, int, bool]] = []
@@ -393,7 +397,9 @@ class Consumer:
         self._scanned = []
         self._delivered = []
         out: list[Event] = []
-        with JsonlReader(self.bus.path, start=start, decoder=decoder) as reader:
+        with JsonlReader(
+            self.bus.path, start=start, decoder=decoder, lock_timeout=self.bus.lock_timeout
+        ) as reader:
             for entry in reader:
                 event = Event.from_record(entry.record, entry.position)
                 wanted = event is not None and event_matches(event, self.topics, self.session_id)
@@ -415,8 +421,8 @@ class Consumer:
         """Mark events (or ids) as processed; the committed position moves past every leading
         processed or non-matching event, and the saved ``state`` is written with it."""
         ids = {e.id if isinstance(e, Event) else int(e) for e in events}
-        if not os.path.isdir(self._directory):
-            os.makedirs(self._directory, mode=0o700, exist_ok=True)
+        ensure_dir(self.bus.log_dir)  # a symlinked log folder is refused, not written into
+        ensure_dir(self._directory)
         with self.store.transaction() as saved:
             committed = saved.get("committed")
             position = committed if isinstance(committed, int) else -1
@@ -440,8 +446,8 @@ class Consumer:
 
     def reset(self, position: int | None = None) -> None:
         """Forget the progress: start again at ``position`` (None: the oldest retained event)."""
-        if not os.path.isdir(self._directory):
-            os.makedirs(self._directory, mode=0o700, exist_ok=True)
+        ensure_dir(self.bus.log_dir)  # a symlinked log folder is refused, not written into
+        ensure_dir(self._directory)
         with self.store.transaction() as saved:
             saved.clear()
             saved["name"] = self.name

@@ -30,6 +30,7 @@ __all__ = [
     "RUNTIME_DIR",
     "add_registrations",
     "entry_script",
+    "ignore_runtime_dirs",
     "our_registrations",
     "plugin_hooks",
     "registered_events",
@@ -308,6 +309,34 @@ def write_entry_script(runtime: str, *, python: str | None = None, site_dirs: li
     return target
 
 
+#: The folders whose content must never be committed: logs and state hold every command Claude ran.
+IGNORED_DIRS: tuple[str, ...] = (".claude/logs", ".claude/state", RUNTIME_DIR)
+_GITIGNORE = (
+    "# Written by claude-hooks' install.sh: this folder holds hook logs, state or the runtime's\n"
+    "# virtual environment (every command Claude ran, possibly secrets); keep it out of git.\n*\n"
+)
+
+
+def ignore_runtime_dirs(project: str) -> list[str]:
+    """Make the runtime's folders git-ignored with a ``.gitignore`` inside each (created 0700 when
+    missing); an existing ``.gitignore`` there (the user's) is left alone, and so is a folder that is
+    a symlink (a shared runtime; the hooks refuse to write logs or state through one). Returns the
+    files written."""
+    from lib.safe_files import atomic_write, ensure_dir
+
+    written = []
+    for rel in IGNORED_DIRS:
+        folder = os.path.join(project, rel)
+        if os.path.islink(folder):
+            continue
+        ensure_dir(folder)
+        path = os.path.join(folder, ".gitignore")
+        if not os.path.lexists(path):
+            atomic_write(path, _GITIGNORE.encode(), mode=0o644)
+            written.append(path)
+    return written
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m lib.installer install|uninstall|example PROJECT`` or ``entry-script RUNTIME``."""
     parser = argparse.ArgumentParser(prog="python -m lib.installer")
@@ -332,6 +361,11 @@ def main(argv: list[str] | None = None) -> int:
     project = os.path.abspath(args.project)
     try:
         changed, backup = update_settings_file(project, uninstall=args.action == "uninstall")
+        if args.action == "install":
+            ignore_runtime_dirs(project)
+            print(
+                f"  git:      {', '.join(d + '/' for d in IGNORED_DIRS)} are git-ignored (a .gitignore in each)"
+            )
     except (ValueError, OSError) as exc:
         sys.stderr.write(f"install.sh: {exc}\n")
         return 1

@@ -8,17 +8,23 @@ Rotation. When a write leaves the file at or above ``max_bytes``, the writer ren
 ``<path>.<generation>`` and the next write creates a fresh ``<path>``; the ``backups`` newest rotated
 files are kept. Rotation must not lose a record written by a process that opened the file before the
 rename, and readers must know when a rotated file is complete. Both come from ``<path>.lock`` (never
-deleted): every append holds a *shared* ``flock`` on it for the few microseconds of "check that my
-descriptor is still ``<path>``, write", and rotation holds it *exclusively*. So no append straddles a
-rename, a writer whose descriptor was rotated away reopens ``<path>`` before writing, and a rotated
-file never changes again. The lock file also holds the current generation number (the rotated files'
-names are the generations, so ``<path>.0`` is the oldest).
+deleted): every append holds an exclusive ``flock`` on it for the few microseconds of "check that my
+descriptor is still ``<path>``, write" (readers take it shared to see a consistent generation). So no
+append straddles a rename, a writer whose descriptor was rotated away reopens ``<path>`` before
+writing, and a rotated file never changes again. The lock file also holds the current generation
+number (the rotated files' names are the generations, so ``<path>.0`` is the oldest).
+
+All or nothing. Because the appending writer holds the lock alone, a write that fails or stops short
+(a full disk, a quota) is rolled back by truncating the file to its size before the write, so the
+file is as it was and the next record, once there is space, lands whole on its own line. Should even
+that fail, the next writer sees a file that does not end a line and starts a new line first: no
+record is ever glued to a torn one. Files and the lock are opened through :mod:`lib.safe_files`
+(never through a symlink, only regular files of the user's).
 
 Positions. A record's position is ``generation << 40 | byte offset`` of its first byte: an integer that
 grows with the order in which records reached the file, across rotations, and that tells the reader
-exactly where to resume. :meth:`JsonlWriter.append_positioned` takes the lock exclusively for one
-``fstat`` + ``write`` so that the record can carry its own position (the event bus uses it as the
-event id: unique and monotonic across processes, at the cost of one uncontended lock).
+exactly where to resume. The event bus (:meth:`JsonlWriter.append_positioned`) builds a record that
+carries its own position under the same lock (unique and monotonic event ids across processes).
 
 Reading. The reader stops at the last newline (a polling reader sees half-written records), skips a
 line that does not parse instead of stopping at it (a writer killed mid-record leaves a torn line, and
@@ -34,6 +40,7 @@ import os
 import time
 
 from lib import fastjson
+from lib.safe_files import UnsafePathError, check_dir, ensure_dir, open_regular, warn_once
 
 try:
     import fcntl
@@ -63,8 +70,6 @@ OFFSET_BITS = 40
 """Bits of a position that hold the byte offset (a file never grows past 1 TiB before rotating)."""
 _OFFSET_MASK = (1 << OFFSET_BITS) - 1
 _CHUNK = 256 * 1024
-_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
-_O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
 def make_position(generation: int, offset: int) -> int:
@@ -156,17 +161,34 @@ def _unlock(fd: int) -> None:
 
 
 def _open_lock_file(path: str, *, create: bool) -> int:
-    """Open ``<path>.lock`` (read-write, 0600, never through a symlink); -1 if it cannot be opened."""
-    flags = os.O_RDWR | _O_NOFOLLOW | _O_CLOEXEC
+    """Open ``<path>.lock`` (read-write, 0600, never through a symlink, a regular file of ours); -1
+    if a reader cannot open it."""
     try:
-        return os.open(path + ".lock", flags | (os.O_CREAT if create else 0), 0o600)
+        return open_regular(path + ".lock", os.O_RDWR | (os.O_CREAT if create else 0))
     except OSError:
         if create:
             raise
     try:  # a reader in a read-only log directory
-        return os.open(path + ".lock", os.O_RDONLY | _O_NOFOLLOW | _O_CLOEXEC)
+        return open_regular(path + ".lock", os.O_RDONLY, owner=False)
     except OSError:
         return -1
+
+
+def _open_for_reading(path: str) -> int:
+    """A log file opened for reading, never through a symlink (refused with a warning: -1)."""
+    try:
+        return open_regular(path, os.O_RDONLY, owner=False)
+    except UnsafePathError as exc:
+        warn_once(path, str(exc))
+        return -1
+
+
+def _resync_prefix(fd: int, size: int) -> bytes:
+    """``b"\\n"`` when the file does not end a line (a torn record a failed write could not roll
+    back): the next record then starts on a line of its own instead of being glued to it."""
+    if size and os.pread(fd, 1, size - 1) != b"\n":
+        return b"\n"
+    return b""
 
 
 def _current_generation(lock_fd: int, path: str) -> int:
@@ -245,17 +267,16 @@ class JsonlWriter:
     def _append_lines(self, lines: list[bytes]) -> list[int]:
         data = lines[0] if len(lines) == 1 else b"".join(lines)
         lock_fd = self._lock_file()
-        _lock(lock_fd, _SH, self.path, self.lock_timeout)
+        _lock(lock_fd, _EX, self.path, self.lock_timeout)
         try:
             fd = self._data_fd()
-            end = self._write(fd, data)
+            offset, end = self._write(fd, data, os.fstat(fd).st_size)
             generation = _current_generation(lock_fd, self.path)
         finally:
             _unlock(lock_fd)
         if 0 < self.max_bytes <= end:
             self._rotate(end)
         positions = []
-        offset = end - len(data)
         for line in lines:
             positions.append(make_position(generation, offset))
             offset += len(line)
@@ -279,7 +300,8 @@ class JsonlWriter:
         try:
             fd = self._data_fd()
             generation = _current_generation(lock_fd, self.path)
-            offset = os.fstat(fd).st_size
+            size = os.fstat(fd).st_size
+            offset = size + len(_resync_prefix(fd, size))
             out: list[tuple[int, Record]] = []
             lines: list[bytes] = []
             for build in builds:
@@ -289,7 +311,7 @@ class JsonlWriter:
                 out.append((position, record))
                 lines.append(line)
                 offset += len(line)
-            end = self._write(fd, lines[0] if len(lines) == 1 else b"".join(lines))
+            end = self._write(fd, lines[0] if len(lines) == 1 else b"".join(lines), size)[1]
         finally:
             _unlock(lock_fd)
         if 0 < self.max_bytes <= end:
@@ -311,10 +333,12 @@ class JsonlWriter:
 
     def _lock_file(self) -> int:
         if self._lock_fd < 0:
+            directory = os.path.dirname(self.path) or "."
+            check_dir(directory)
             try:
                 self._lock_fd = _open_lock_file(self.path, create=True)
             except FileNotFoundError:
-                os.makedirs(os.path.dirname(self.path) or ".", mode=0o700, exist_ok=True)
+                ensure_dir(directory)
                 self._lock_fd = _open_lock_file(self.path, create=True)
         return self._lock_fd
 
@@ -331,15 +355,30 @@ class JsonlWriter:
                 return fd
             os.close(fd)
             self._fd = -1
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | _O_CLOEXEC, 0o600)
+        self._fd = open_regular(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT)
         return self._fd
 
-    def _write(self, fd: int, line: bytes) -> int:
-        """One ``os.write`` of the whole line; return the file offset right after it."""
-        written = os.write(fd, line)
-        while written < len(line):  # only on a full disk or a signal; keep the rest, never drop it
-            written += os.write(fd, line[written:])
-        return os.lseek(fd, 0, os.SEEK_CUR)
+    def _write(self, fd: int, data: bytes, size: int) -> tuple[int, int]:
+        """Append ``data`` to the file of ``size`` bytes (exclusive lock held) in one ``os.write``;
+        return the offsets where it starts and ends.
+
+        All or nothing: a write that fails or stops short (a full disk, a quota, a signal) is rolled
+        back by truncating the file to ``size``, and the error is raised. A file that does not end a
+        line (a torn record left by a writer that could not roll back) first gets a newline."""
+        prefix = _resync_prefix(fd, size)
+        if prefix:
+            data = prefix + data
+        try:
+            written = os.write(fd, data)
+            while written < len(data):  # short write: a full disk or a signal; it fails or completes
+                written += os.write(fd, data[written:])
+        except BaseException:
+            try:
+                os.ftruncate(fd, size)
+            except OSError:  # pragma: no cover - the next writer re-synchronises on a line boundary
+                pass
+            raise
+        return size + len(prefix), size + len(data)
 
     def _rotate(self, seen_end: int | None) -> int | None:
         lock_fd = self._lock_file()
@@ -405,12 +444,20 @@ class JsonlReader:
     """Reads records from a JSONL file and its rotated predecessors, from a position, optionally following.
 
     ``start`` is a position (see :func:`make_position`) to start at; None starts at the oldest
-    rotated file still kept. A stored :attr:`Entry.next_position` resumes right after that entry. A
+    rotated file still kept. ``lock_timeout`` bounds the wait for a writer's lock (:class:`LockTimeout`). A stored :attr:`Entry.next_position` resumes right after that entry. A
     line that does not parse is counted in :attr:`skipped` and passed over.
     """
 
-    def __init__(self, path: str, *, start: int | None = None, decoder: Decoder | None = None) -> None:
+    def __init__(
+        self,
+        path: str,
+        *,
+        start: int | None = None,
+        decoder: Decoder | None = None,
+        lock_timeout: float = 5.0,
+    ) -> None:
         self.path = path
+        self.lock_timeout = lock_timeout
         self.skipped = 0
         self._decode: Decoder = decoder or fastjson.loads
         self._lock_fd = -1  # opened once the lock file exists (writers create it before the data)
@@ -480,7 +527,7 @@ class JsonlReader:
         not open) the view is checked twice instead."""
         lock_fd = self._lock()
         if lock_fd >= 0:
-            _lock(lock_fd, _SH, self.path, 5.0)
+            _lock(lock_fd, _SH, self.path, self.lock_timeout)
             try:
                 return self._open_consistent(lock_fd)
             finally:
@@ -505,8 +552,9 @@ class JsonlReader:
         if self._generation >= current:
             return self._open_current()
         try:
-            self._fd = os.open(f"{self.path}.{self._generation}", os.O_RDONLY | _O_CLOEXEC)
-            return True
+            self._fd = _open_for_reading(f"{self.path}.{self._generation}")
+            if self._fd >= 0:
+                return True
         except FileNotFoundError:  # deleted by retention: continue with the oldest kept
             pass
         later = [g for g in rotated_generations(self.path) if g > self._generation]
@@ -514,13 +562,15 @@ class JsonlReader:
         self._offset = 0
         if not later:
             return self._open_current()
-        self._fd = os.open(f"{self.path}.{self._generation}", os.O_RDONLY | _O_CLOEXEC)
-        return True
+        self._fd = _open_for_reading(f"{self.path}.{self._generation}")
+        return self._fd >= 0
 
     def _open_current(self) -> bool:
         try:
-            self._fd = os.open(self.path, os.O_RDONLY | _O_CLOEXEC)
+            self._fd = _open_for_reading(self.path)
         except FileNotFoundError:
+            return False
+        if self._fd < 0:
             return False
         if self._offset > os.fstat(self._fd).st_size:
             self._offset = 0  # truncated or replaced under a stored position

@@ -85,9 +85,12 @@ class FileLock:
             os.close(fd)
 
     def _acquire_flock(self) -> None:
-        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+        from lib.safe_files import UnsafePathError, open_regular
+
         try:
-            fd = os.open(self.path, flags, 0o600)
+            fd = open_regular(self.path, os.O_RDWR | os.O_CREAT)
+        except UnsafePathError:
+            raise
         except OSError as exc:
             raise OSError(
                 exc.errno,

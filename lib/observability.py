@@ -227,6 +227,7 @@ def _publish(inv: Invocation, settings: Settings) -> None:
         correlation_id=inv.correlation_id or None,
         max_bytes=settings.max_bytes,
         backups=settings.backups,
+        lock_timeout=settings.lock_timeout,
     )
     from lib.event_bus import EventBus
 
@@ -271,7 +272,10 @@ def _log(inv: Invocation, settings: Settings) -> None:
         LogLevel.ERROR if inv.error else LogLevel.WARNING if inv.warnings or handler_failed else LogLevel.INFO
     )
     writer = JsonlWriter(
-        os.path.join(inv.log_dir, LOG_FILE), max_bytes=settings.max_bytes, backups=settings.backups
+        os.path.join(inv.log_dir, LOG_FILE),
+        max_bytes=settings.max_bytes,
+        backups=settings.backups,
+        lock_timeout=settings.lock_timeout,
     )
     logger = HookLogger(
         writer.path,
@@ -363,8 +367,12 @@ def _spans(inv: Invocation, settings: Settings) -> None:
 
     recorder = TraceRecorder(
         os.path.join(inv.log_dir, TRACE_FILE),
-        max_bytes=settings.max_bytes,
-        backups=settings.backups,
+        writer=JsonlWriter(
+            os.path.join(inv.log_dir, TRACE_FILE),
+            max_bytes=settings.max_bytes,
+            backups=settings.backups,
+            lock_timeout=settings.lock_timeout,
+        ),
         deferred=True,  # one lock, one write for all of this process's span records
     )
     common = {"session_id": sid}

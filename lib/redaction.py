@@ -85,6 +85,40 @@ _TOKEN_RULES: tuple[tuple[str, tuple[str, ...], str], ...] = (
 )
 _compiled: dict[str, re.Pattern[str]] = {}
 
+# Secrets passed as command-line arguments, which no name or shape gives away: (programs, one of which
+# must occur in the lower-cased text; flags, one of which must occur too; a pattern whose group ``v`` is
+# the secret). A value that is only a reference (``-p"$PW"``) stays.
+_V = r"""(?P<v>"[^"\n]*"|'[^'\n]*'|[^\s"';&|)]+)"""
+_ARGS = r"[^\n;&|]*?"  # the rest of the same simple command
+_ARGV_RULES: tuple[tuple[tuple[str, ...], tuple[str, ...], str], ...] = (
+    (("mysql", "mariadb"), (" -p",), r"\b(?:mysql|mariadb)[\w-]*" + _ARGS + r"\s-p" + _V),
+    (("sshpass",), (" -p",), r"\bsshpass\b" + _ARGS + r"\s-p[ \t]*" + _V),
+    (
+        ("login",),
+        (" -p", "--password"),
+        r"\blogin\b" + _ARGS + r"\s(?:-p|--password)(?:[ \t]+|=)" + _V,
+    ),
+    (("redis-cli",), (" -a", "--pass"), r"\bredis-cli\b" + _ARGS + r"\s(?:-a|--pass)[ \t]+" + _V),
+    (
+        ("curl", "wget", "http", "xh", "ftp"),
+        (" -u", "--user", " -U", "--proxy-user"),
+        r"\b(?:curl|wget|https?|xh|l?ftp)\b" + _ARGS + r"""\s(?:-u|-U|--user|--proxy-user)(?:[ \t]+|=)?"""
+        r"""["']?[^\s:"']*:(?P<v>[^\s"']+)""",
+    ),
+)
+# `aws configure set aws_secret_access_key X`, `git config github.token X`: a secret-named setting
+_CONFIG_SET = (
+    r"\bconfig(?:ure)?(?:[ \t]+(?:set|--global|--local|--system|--add|-g))*[ \t]+"
+    r"(?P<name>[A-Za-z_][\w.:/@-]*)[ \t]+" + _V
+)
+# `--password X`, `--api-key X`: a secret-named long option and its separate value
+_LONG_OPTION = r"(?<![\w-])--(?P<name>[A-Za-z][\w-]*)[ \t]+" + _V
+# long options that are switches (`--password-stdin`, `--no-password`, `--ask-pass`): no value follows
+_SWITCH_WORDS = frozenset(
+    {"no", "ask", "prompt", "with", "use", "show", "print", "reset", "require", "allow", "disable", "enable",
+     "skip", "generate", "stdin", "interactive", "from", "file", "env"}
+)  # fmt: skip
+
 
 def _pattern(source: str) -> re.Pattern[str]:
     compiled = _compiled.get(source)
@@ -134,6 +168,8 @@ _REFERENCE = (
 _NOT_SECRET_VALUES = frozenset({"", "true", "false", "null", "none", "nil", "undefined", "yes", "no"})
 # A secret-like name contains one of these (lower-cased): text without any has no secret assignment.
 _NAME_HINTS = (*sorted(_SECRET_WORDS), "key")
+# a word ending in one of these is secret too (PGPASSWORD, HTPASSWD, csrftoken, SSHPASS)
+_SECRET_SUFFIXES = ("password", "passwd", "passphrase", "secret", "token", "sshpass")
 
 
 _name_verdicts: dict[str, bool] = {}
@@ -176,7 +212,7 @@ def _judge_name(name: str) -> bool:
     if not words or words[-1] in _METADATA_WORDS:
         return False
     for i, word in enumerate(words):
-        if word in _SECRET_WORDS:
+        if word in _SECRET_WORDS or word.endswith(_SECRET_SUFFIXES):  # PGPASSWORD, csrftoken
             return True
         if word == "key" and i > 0 and words[i - 1] in _KEY_QUALIFIERS:
             return True
@@ -216,6 +252,42 @@ def _mask_assignments(text: str) -> str:
     return "".join(out)
 
 
+def _mask_value(source: str, text: str, *, named: bool = False) -> str:
+    """Mask group ``v`` of every match of ``source`` (only where group ``name`` is secret-like when
+    ``named``); a reference (``$PW``) stays."""
+
+    def mask(match: re.Match[str]) -> str:
+        value = match.group("v")
+        quoted = value[:1] in ("'", '"') and len(value) >= 2
+        inner = value[1:-1] if quoted else value
+        if _is_reference(inner.strip()):
+            return match.group(0)
+        if named and not _is_secret_option(match.group("name")):
+            return match.group(0)
+        start, end = match.start("v") - match.start(), match.end("v") - match.start()
+        whole = match.group(0)
+        return whole[:start] + (f"{value[0]}{MASK}{value[0]}" if quoted else MASK) + whole[end:]
+
+    return _pattern(source).sub(mask, text)
+
+
+def _is_secret_option(name: str) -> bool:
+    return is_secret_name(name) and not any(word in _SWITCH_WORDS for word in name_words(name))
+
+
+def _mask_arguments(text: str, lower: str) -> str:
+    """Secrets given to a program as arguments (``mysql -pX``, ``curl -u user:X``, ``--token X``,
+    ``aws configure set aws_secret_access_key X``)."""
+    for programs, flags, source in _ARGV_RULES:
+        if any(p in lower for p in programs) and any(f in lower for f in flags):
+            text = _mask_value(source, text)
+    if "config" in lower and any(hint in lower for hint in _NAME_HINTS):
+        text = _mask_value(_CONFIG_SET, text, named=True)
+    if "--" in text and any(hint in lower for hint in _NAME_HINTS):
+        text = _mask_value(_LONG_OPTION, text, named=True)
+    return text
+
+
 def redact_text(text: str) -> str:
     """Mask every secret found in ``text``."""
     if len(text) < 8:
@@ -228,6 +300,8 @@ def redact_text(text: str) -> str:
                 break
     if "://" in text and "@" in text:
         text = _pattern(_URL_PASSWORD).sub(r"\g<head>" + MASK + r"\g<tail>", text)
+    if " -" in text or "config" in lower:
+        text = _mask_arguments(text, lower)
     if "=" in text or ":" in text:
         text = _mask_assignments(text)
     return text

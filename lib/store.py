@@ -18,6 +18,7 @@ import time
 
 from lib import fastjson
 from lib.locking import FileLock, LockTimeout
+from lib.safe_files import UnsafePathError, atomic_write, ensure_dir, read_regular
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -128,14 +129,15 @@ class JsonStore:
 
     def _load(self) -> tuple[bytes, dict[str, object]]:
         try:
-            with open(self.path, "rb") as f:
-                raw = f.read()
-        except FileNotFoundError:
+            raw = read_regular(self.path)
+        except UnsafePathError as exc:
+            if exc.problem == "is not a regular file" and os.path.isdir(self.path):
+                raise StateError(
+                    f"{self.path}: is a directory; remove it so the state file can be created"
+                ) from exc
+            raise StateError(str(exc)) from exc
+        if raw is None:
             return b"", {}
-        except IsADirectoryError as exc:
-            raise StateError(
-                f"{self.path}: is a directory; remove it so the state file can be created"
-            ) from exc
         if not raw.strip():
             return raw, {}
         try:
@@ -158,19 +160,12 @@ class JsonStore:
         _corruption_handler(self.path, moved_to, reason)
 
     def _replace(self, data: bytes) -> None:
-        tmp = self.path + ".tmp"  # only the lock holder writes it; a killed writer's leftover is truncated
-        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+        # only the lock holder writes the temp file: a killed writer's leftover is reused, and a
+        # failed write (a full disk) removes it and leaves the old state in place
         try:
-            fd = os.open(tmp, flags, 0o600)
-            try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view) :]
-                if self.durable:
-                    os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.replace(tmp, self.path)
+            atomic_write(self.path, data, durable=self.durable, tmp=self.path + ".tmp")
+        except UnsafePathError as exc:
+            raise StateError(str(exc)) from exc
         except OSError as exc:
             raise StateError(
                 f"{self.path}: cannot write state ({exc.strerror or exc}); "
@@ -180,8 +175,7 @@ class JsonStore:
 
 def open_store(state_dir: str, name: str, *, lock_timeout: float = 1.0, durable: bool = True) -> JsonStore:
     """Return the store ``<state_dir>/<name>.json``, creating ``state_dir`` (0700) if needed."""
-    if not os.path.isdir(state_dir):
-        os.makedirs(state_dir, mode=0o700, exist_ok=True)
+    ensure_dir(state_dir)
     return JsonStore(os.path.join(state_dir, name + ".json"), lock_timeout=lock_timeout, durable=durable)
 
 

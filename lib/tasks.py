@@ -96,8 +96,11 @@ def _status(value: object, default: str = "pending") -> str:
 
 
 def _text(value: object, limit: int = 2000) -> str | None:
+    """Text kept in the task store: cut to ``limit`` and without secrets (:mod:`lib.redaction`)."""
     if isinstance(value, str):
-        return value[:limit]
+        from lib.redaction import redact_text
+
+        return redact_text(value[: limit + 512])[:limit]
     return None
 
 

@@ -157,6 +157,17 @@ class HookProject:
         proc.stdin.close()
         return proc
 
+    def lib_command(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        """``python -m lib --project <project> *args`` with the installed runtime's interpreter."""
+        python = self.path / RUNTIME_REL / "bin" / "python"
+        return subprocess.run(
+            [str(python), "-m", "lib", "--project", str(self.path), *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=self.env(**(env or {})),
+        )
+
     def write_config(self, text: str) -> None:
         """Write ``.claude/hooks.toml``."""
         (self.path / ".claude" / "hooks.toml").write_text(text)

@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 
+from lib.cli._terminal import escape, escape_json
 from lib.hook_logger import iso_timestamp
 from lib.jsonl import Entry, JsonlReader
 from lib.paths import Paths, resolve_paths
@@ -24,6 +25,7 @@ __all__ = [
     "color",
     "dump_json",
     "entries",
+    "escape",
     "log_paths",
     "parse_since",
     "percentile",
@@ -107,8 +109,8 @@ def entries(
 
 
 def dump_json(value: Any) -> str:
-    """One compact JSON line."""
-    return orjson.dumps(value, default=str).decode()
+    """One compact JSON line, safe on a terminal (control characters escaped)."""
+    return escape_json(orjson.dumps(value, default=str).decode())
 
 
 def use_color(stream: Any = None) -> bool:
@@ -120,16 +122,17 @@ def use_color(stream: Any = None) -> bool:
 _CODES = {"red": "31", "green": "32", "yellow": "33", "blue": "34", "magenta": "35", "cyan": "36", "dim": "2"}
 
 
-def color(text: str, name: str, enabled: bool) -> str:
-    """``text`` in an ANSI colour when ``enabled``."""
+def color(text: object, name: str, enabled: bool) -> str:
+    """``text``, its control characters escaped, in an ANSI colour when ``enabled``."""
+    text = escape(text)
     return f"\033[{_CODES[name]}m{text}\033[0m" if enabled else text
 
 
 def short_time(ts: object) -> str:
     """``2026-11-21T07:57:50.099867Z`` -> ``2026-11-21 07:57:50.099``."""
     if not isinstance(ts, str) or len(ts) < 19:
-        return str(ts)
-    return f"{ts[:10]} {ts[11:23]}"
+        return escape(ts)
+    return escape(f"{ts[:10]} {ts[11:23]}")
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -167,4 +170,4 @@ def filtered(
 
 def short_id(value: object, width: int = 8) -> str:
     """The first characters of an id, for tables."""
-    return str(value)[:width] if value else "-"
+    return escape(str(value)[:width]) if value else "-"

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from fnmatch import fnmatchcase
 
+from lib.cli._terminal import escape
 from lib.paths import Paths, resolve_paths
 
 TYPE_CHECKING = False
@@ -70,6 +71,7 @@ def open_cli_state(args: argparse.Namespace, name: str) -> StateStore:
 def print_table(rows: Sequence[Sequence[str]], indent: str = "") -> None:
     """Print ``rows`` (the first is the header) in columns two spaces apart; the last column is not
     padded, so a long last cell (an error, a title) does not widen the table."""
+    rows = [[escape(cell) for cell in row] for row in rows]  # cells hold payload data: never raw
     widths = [max(len(row[c]) for row in rows) for c in range(len(rows[0]) - 1)]
     for row in rows:
         cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]

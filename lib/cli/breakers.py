@@ -30,6 +30,7 @@ from lib.breaker.messages import error_summary
 from lib.breaker.storage import JsonStoreStorage
 from lib.breaker.tools import Target
 from lib.cli._state import add_json_option, name_matches, open_cli_state, print_table, report_changes
+from lib.redaction import redact, redact_text
 
 __all__ = ["register", "reset_breakers"]
 
@@ -88,7 +89,7 @@ def _retry_label(snap: BreakerSnapshot) -> str:
 
 
 def _one_line(text: str | None, width: int = 70) -> str:
-    return error_summary(text, width) if text else "-"
+    return error_summary(redact_text(text), width) if text else "-"  # redacted again: older records
 
 
 def _snapshots(storage: JsonStoreStorage) -> list[BreakerSnapshot]:
@@ -100,7 +101,8 @@ def _list(args: argparse.Namespace) -> int:
     storage = _storage(args)
     snaps = _snapshots(storage)
     if args.json:
-        print(json.dumps({"state_file": storage.path, "breakers": [s.as_dict() for s in snaps]}, indent=2))
+        shown = [redact(s.as_dict()) for s in snaps]  # records written before last_error was redacted
+        print(json.dumps({"state_file": storage.path, "breakers": shown}, indent=2))
         return 0
     if not snaps:
         print(f"No circuit breakers recorded ({storage.path}).")

@@ -27,7 +27,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         config = validate_config(read_config_file(paths.config_file), paths.config_file)
     except ConfigError as exc:
-        print(f"error: {exc}")
+        from lib.cli._terminal import escape
+
+        print(f"error: {escape(exc)}")
         return 1
     if args.action == "show":
         print(json.dumps(config, indent=2))

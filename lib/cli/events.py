@@ -18,6 +18,7 @@ from lib.cli._observe import (
     color,
     dump_json,
     entries,
+    escape,
     log_paths,
     parse_since,
     session_matches,
@@ -67,8 +68,9 @@ def format_event(event: Event, colored: bool = False) -> str:
         color(f"{event.topic:<18}", _TOPIC_COLORS.get(event.topic, "blue"), colored),
     ]
     if tool:
-        parts.append(str(tool))
-    if details:
+        parts.append(escape(tool))
+    if details:  # prompt previews, subjects, commands: escaped, so a payload cannot forge a line
+        details = escape(details)
         parts.append(details if len(details) <= 160 else details[:159] + "…")
     return "  ".join(parts)
 
@@ -85,8 +87,10 @@ def _consumers(args: argparse.Namespace, log_dir: str) -> int:
     for name, state in consumers.items():
         acked = state.get("acked")
         print(
-            f"{name:<40} committed={state.get('committed')}  acked-ahead={len(acked) if isinstance(acked, list) else 0}"
-            f"  updated={state.get('updated', '-')}"
+            escape(
+                f"{name:<40} committed={state.get('committed')}"
+                f"  acked-ahead={len(acked) if isinstance(acked, list) else 0}  updated={state.get('updated', '-')}"
+            )
         )
     return 0
 
@@ -122,7 +126,11 @@ def run(args: argparse.Namespace) -> int:
     if args.consumers:
         if bus is not None:
             for name, state in bus.consumers().items():
-                print(dump_json({"name": name, **state}) if args.json else f"{name:<40} {dump_json(state)}")
+                print(
+                    dump_json({"name": name, **state})
+                    if args.json
+                    else f"{escape(name):<40} {dump_json(state)}"
+                )
             return 0
         return _consumers(args, paths.log_dir)
     path = os.path.join(paths.log_dir, BUS_FILE)

@@ -21,6 +21,7 @@ import sys
 import time
 
 from lib.cli._state import add_json_option, open_cli_state, print_table, project_config
+from lib.cli._terminal import escape
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -113,7 +114,10 @@ def _resolve_session(args: argparse.Namespace, paths: Paths) -> str | None:
         return wanted
     matches = [sid for sid in sessions if sid.startswith(wanted)]
     if len(matches) > 1:
-        print(f"guards: --session {wanted!r} matches several sessions: {', '.join(matches)}", file=sys.stderr)
+        print(
+            escape(f"guards: --session {wanted!r} matches several sessions: {', '.join(matches)}"),
+            file=sys.stderr,
+        )
         return None
     return matches[0] if matches else wanted  # a session not seen yet (guards off before it starts)
 
@@ -165,7 +169,7 @@ def _status(args: argparse.Namespace) -> int:
             else "until switched on"
         )
         note = f" ({entry.get('note')})" if isinstance(entry, dict) and entry.get("note") else ""
-        print(f"guards OFF for session {sid} {left}{note}")
+        print(escape(f"guards OFF for session {sid} {left}{note}"))
     if doc["env_off_here"]:
         print(f"{switch.ENV} is set to off in this shell: a Claude Code started from it runs without guards")
     return 0
@@ -186,7 +190,7 @@ def _off(args: argparse.Namespace) -> int:
     with open_cli_state(args, switch.STORE).transaction() as state:
         switch.turn_off(state, session, now=time.time(), until=until, note=args.note)
     span = f" for {args.duration}" if args.duration else " until `python -m lib guards on` is run"
-    print(f"guards off for session {session}{span}")
+    print(escape(f"guards off for session {session}{span}"))
     return 0
 
 
@@ -199,7 +203,7 @@ def _on(args: argparse.Namespace) -> int:
         return 1
     with open_cli_state(args, switch.STORE).transaction() as state:
         was_off = switch.turn_on(state, session)
-    print(f"guards on for session {session}" + ("" if was_off else " (they were not off)"))
+    print(escape(f"guards on for session {session}") + ("" if was_off else " (they were not off)"))
     return 0
 
 
@@ -265,5 +269,5 @@ def _check(args: argparse.Namespace) -> int:
         print(f"{top.decision} (level {settings.level})")
         for v in verdicts:
             if v.decision != "allow":
-                print(f"  {v.reason}")
+                print(f"  {escape(v.reason)}")
     return 0 if top.decision == "allow" else 1

@@ -18,6 +18,7 @@ from lib.cli._observe import (
     color,
     dump_json,
     entries,
+    escape,
     filtered,
     log_paths,
     parse_since,
@@ -55,7 +56,7 @@ def format_record(record: dict[str, Any], colored: bool = False) -> str:
         color(short_time(record.get("ts")), "dim", colored),
         color(f"{level.upper():<7}", _LEVEL_COLORS.get(level, "dim"), colored),
         color(short_id(record.get("session_id")), "cyan", colored),
-        str(record.get("message", "")),
+        escape(record.get("message", "")),
     ]
     duration = record.get("duration_ms")
     if isinstance(duration, (int, float)):

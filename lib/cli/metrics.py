@@ -18,6 +18,7 @@ from lib.cli._observe import (
     add_reading_command,
     dump_json,
     entries,
+    escape,
     filtered,
     log_paths,
     parse_since,
@@ -140,6 +141,11 @@ def collect(log_dir: str, *, since: str | None = None, session: str | None = Non
     }
 
 
+def _say(line: str) -> None:
+    """One line of the report: tool, event and handler names come from payloads, so escaped."""
+    print(escape(line))
+
+
 def run(args: argparse.Namespace) -> int:
     """Print the metrics."""
     data = collect(log_paths(args).log_dir, since=parse_since(args.since), session=args.session)
@@ -148,29 +154,29 @@ def run(args: argparse.Namespace) -> int:
         print(dump_json(data))
         return 0
     if not data["hooks"] and not data["tools"]:
-        print("No hook activity recorded yet.")
+        _say("No hook activity recorded yet.")
         return 0
-    print(f"Hook latency ({data['hook_errors']} hook errors)")
-    print(f"  {'EVENT':<28}{'CALLS':>7}{'P50':>10}{'P95':>10}{'MAX':>10}")
+    _say(f"Hook latency ({data['hook_errors']} hook errors)")
+    _say(f"  {'EVENT':<28}{'CALLS':>7}{'P50':>10}{'P95':>10}{'MAX':>10}")
     for name, m in data["hooks"].items():
-        print(f"  {name:<28}{m['count']:>7}{m['p50_ms']:>8.1f}ms{m['p95_ms']:>8.1f}ms{m['max_ms']:>8.1f}ms")
+        _say(f"  {name:<28}{m['count']:>7}{m['p50_ms']:>8.1f}ms{m['p95_ms']:>8.1f}ms{m['max_ms']:>8.1f}ms")
     if data["handlers"]:
-        print("Handler latency")
-        print(f"  {'HANDLER':<28}{'CALLS':>7}{'P50':>10}{'P95':>10}{'ERRORS':>8}")
+        _say("Handler latency")
+        _say(f"  {'HANDLER':<28}{'CALLS':>7}{'P50':>10}{'P95':>10}{'ERRORS':>8}")
         for name, m in data["handlers"].items():
-            print(f"  {name:<28}{m['count']:>7}{m['p50_ms']:>8.2f}ms{m['p95_ms']:>8.2f}ms{m['errors']:>8}")
+            _say(f"  {name:<28}{m['count']:>7}{m['p50_ms']:>8.2f}ms{m['p95_ms']:>8.2f}ms{m['errors']:>8}")
     if data["tools"]:
-        print(f"Tool calls ({data['sessions']} sessions)")
-        print(f"  {'TOOL':<28}{'CALLS':>7}{'FAILED':>8}{'INTERRUPTED':>13}{'DENIED':>8}")
+        _say(f"Tool calls ({data['sessions']} sessions)")
+        _say(f"  {'TOOL':<28}{'CALLS':>7}{'FAILED':>8}{'INTERRUPTED':>13}{'DENIED':>8}")
         for tool, m in data["tools"].items():
-            print(f"  {tool:<28}{m['calls']:>7}{m['failures']:>8}{m['interrupted']:>13}{m['denied']:>8}")
+            _say(f"  {tool:<28}{m['calls']:>7}{m['failures']:>8}{m['interrupted']:>13}{m['denied']:>8}")
     if data["denials_by"]:
-        print("Denials by: " + ", ".join(f"{k} {v}" for k, v in sorted(data["denials_by"].items())))
-    print(
+        _say("Denials by: " + ", ".join(f"{k} {v}" for k, v in sorted(data["denials_by"].items())))
+    _say(
         "Breaker openings: "
         + (", ".join(f"{k} {v}" for k, v in sorted(data["breaker_openings"].items())) or "none")
     )
-    print(
+    _say(
         "Rate limit refusals: "
         + (", ".join(f"{k} {v}" for k, v in sorted(data["ratelimit_exceeded"].items())) or "none")
     )

@@ -16,7 +16,7 @@ from typing import Any
 from lib.backends import describe_project, status_line
 from lib.breaker.api import BreakerSnapshot
 from lib.breaker.storage import JsonStoreStorage
-from lib.cli._observe import dump_json, log_paths, short_time
+from lib.cli._observe import dump_json, escape, log_paths, short_time
 from lib.cli._state import LOCK_TIMEOUT, add_json_option, open_cli_state
 from lib.observability import SESSIONS_STORE
 from lib.rate_limiter import RateLimiter
@@ -118,14 +118,16 @@ def run(args: argparse.Namespace) -> int:
     for b in not_closed:
         retry = b.get("retry_after")
         print(
-            f"  {b.get('name')}: {b.get('forced') or b.get('state')}"
-            f"  failures={b.get('consecutive_failures')}"
-            + (f"  retry in {retry:.0f}s" if isinstance(retry, (int, float)) else "")
+            escape(
+                f"  {b.get('name')}: {b.get('forced') or b.get('state')}"
+                f"  failures={b.get('consecutive_failures')}"
+                + (f"  retry in {retry:.0f}s" if isinstance(retry, (int, float)) else "")
+            )
         )
     windows = data["rate_limits"]
     print(f"Rate limits: {len(windows)} windows in use")
     for w in windows:
-        print(f"  {w.get('key')}: {w.get('used')}/{w.get('limit')} in {w.get('window_seconds')}s")
+        print(escape(f"  {w.get('key')}: {w.get('used')}/{w.get('limit')} in {w.get('window_seconds')}s"))
     sessions = data["sessions"]
     active = [s for s in sessions if s["status"] == "active"]
     print(
@@ -134,9 +136,11 @@ def run(args: argparse.Namespace) -> int:
     )
     for s in sessions:
         print(
-            f"  {s['session_id']}  {s['status']:<7} started {short_time(s.get('started_at'))}"
-            f"  last {s.get('last_event', '-')} {_idle(s.get('idle_seconds'))}"
-            + (f"  ended: {s.get('end_reason')}" if s["status"] == "ended" else "")
+            escape(
+                f"  {s['session_id']}  {s['status']:<7} started {short_time(s.get('started_at'))}"
+                f"  last {s.get('last_event', '-')} {_idle(s.get('idle_seconds'))}"
+                + (f"  ended: {s.get('end_reason')}" if s["status"] == "ended" else "")
+            )
         )
     for line in usage_lines(data["usage"]):
         print(line)

@@ -13,6 +13,8 @@ import sys
 import time
 
 from lib.cli._state import add_json_option, open_cli_state, print_table
+from lib.cli._terminal import escape, escape_json
+from lib.redaction import redact_text
 
 __all__ = ["register"]
 
@@ -84,7 +86,7 @@ def _list(args: argparse.Namespace) -> int:
                 for sid, e, tasks in out
             ],
         }
-        print(json.dumps(doc, indent=2, ensure_ascii=False))
+        print(escape_json(json.dumps(doc, indent=2, ensure_ascii=False)))
         return 0
     if not out:
         print(f"No tasks captured yet ({path}).")
@@ -96,14 +98,14 @@ def _list(args: argparse.Namespace) -> int:
         counts = {s: sum(1 for t in tasks if t.get("status") == s) for s in _STATUS_ORDER}
         summary = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in counts.items() if n)
         print(
-            f"Session {sid} (updated {_ago(entry.get('updated'), now)}): {len(tasks)} task(s)"
+            escape(f"Session {sid} (updated {_ago(entry.get('updated'), now)}): {len(tasks)} task(s)")
             + (f", {summary}" if summary else "")
         )
         if not tasks:
             continue
         rows = [("ID", "STATUS", "SUBJECT")]
         for t in tasks:
-            subject = " ".join(str(t.get("subject") or "").split())
+            subject = " ".join(redact_text(str(t.get("subject") or "")).split())
             rows.append((str(t.get("id")), str(t.get("status")), subject[:100]))
         print_table(rows, indent="  ")
     return 0

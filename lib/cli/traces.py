@@ -18,6 +18,7 @@ from lib.cli._observe import (
     color,
     dump_json,
     entries,
+    escape,
     filtered,
     log_paths,
     parse_since,
@@ -107,7 +108,7 @@ def _list(args: argparse.Namespace) -> int:
     for row in rows:
         duration = f"{row['duration_ms'] / 1000:.2f}s" if row["duration_ms"] is not None else "open"
         print(
-            f"{row['trace_id']:<34}{short_id(row['session_id']):<10}{short_time(row['start']):<25}"
+            f"{escape(row['trace_id']):<34}{short_id(row['session_id']):<10}{short_time(row['start']):<25}"
             f"{duration:>10}{row['spans']:>7}{row['tool_calls']:>7}{row['errors']:>8}"
         )
     return 0
@@ -118,7 +119,7 @@ def draw_tree(root: TraceNode, colored: bool = False) -> list[str]:
     lines: list[str] = []
 
     def label(node: TraceNode) -> str:
-        text = node.name
+        text = escape(node.name)
         if node.reconstructed:
             text += color(" ~", "dim", colored)
         text += "  " + color(_duration(node), "cyan", colored)
@@ -171,7 +172,7 @@ def _show(args: argparse.Namespace) -> int:
         summary = _summary(root)
         print(
             color(f"trace {root.trace_id}", "dim", colored)
-            + (f"  session {summary['session_id']}" if summary["session_id"] else "")
+            + (f"  session {escape(summary['session_id'])}" if summary["session_id"] else "")
             + f"  started {short_time(summary['start'])} UTC"
         )
         for line in draw_tree(root, colored):
@@ -206,7 +207,7 @@ def _follow(args: argparse.Namespace) -> int:
                 [
                     color(short_time(record.get("start_time")), "dim", colored),
                     color(short_id(record.get("trace_id")), "cyan", colored),
-                    str(record.get("name")),
+                    escape(record.get("name")),
                     f"{duration:.1f}ms" if isinstance(duration, (int, float)) else "",
                     color("ERROR", "red", colored) if status == "error" else "",
                 ]

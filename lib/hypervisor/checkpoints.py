@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,6 +22,8 @@ import toon_format
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from lib.hypervisor.plan import Phase
+from lib.redaction import redact
+from lib.safe_files import atomic_write, ensure_dir
 
 __all__ = [
     "CHECKPOINT_FORMAT",
@@ -168,7 +169,7 @@ class CheckpointRead:
 
 def encode_checkpoint(checkpoint: Checkpoint) -> bytes:
     """The checkpoint as TOON text."""
-    return (toon_format.dumps(checkpoint.to_data()) + "\n").encode("utf-8")
+    return (toon_format.dumps(redact(checkpoint.to_data())) + "\n").encode("utf-8")  # no secret at rest
 
 
 def _looks_like_msgpack(data: bytes) -> bool:
@@ -264,20 +265,10 @@ def read_checkpoint(path: Path) -> CheckpointRead:
 
 
 def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
-    """Replace ``path`` with ``data`` atomically: temp file in the same folder, fsync, rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    """Replace ``path`` with ``data`` atomically (:func:`lib.safe_files.atomic_write`: never through
+    a symlink, the temp file removed on failure), then fsync the folder."""
+    ensure_dir(str(path.parent))
+    atomic_write(str(path), data, mode=mode)
     with contextlib.suppress(OSError):
         dir_fd = os.open(path.parent, os.O_RDONLY)
         try:

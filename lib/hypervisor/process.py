@@ -17,10 +17,18 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
+
+from lib.safe_files import ensure_dir, open_regular
 
 __all__ = ["AttemptControl", "ProcessOutcome", "read_tail", "run_process"]
 
 TAIL_CHARS = 4000
+
+
+def _create(path: Path) -> BinaryIO:
+    """A phase's log file, truncated, never through a symlink (:mod:`lib.safe_files`)."""
+    return os.fdopen(open_regular(str(path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC), "wb")
 
 
 class AttemptControl:
@@ -120,13 +128,13 @@ def run_process(
 
     stdout goes to ``output_path`` (stderr too, unless ``stderr_path`` is given).
     """
-    output_path.parent.mkdir(parents=True, exist_ok=True)
+    ensure_dir(str(output_path.parent))
     started = time.monotonic()
     if control is not None and control.cancelled:
         return ProcessOutcome(None, 0.0, cancelled=True, output_path=output_path)
     with contextlib.ExitStack() as stack:
-        out = stack.enter_context(output_path.open("wb"))
-        err = stack.enter_context(stderr_path.open("wb")) if stderr_path is not None else None
+        out = stack.enter_context(_create(output_path))
+        err = stack.enter_context(_create(stderr_path)) if stderr_path is not None else None
         stdin_file = None
         if stdin_data is not None:
             import tempfile

@@ -186,8 +186,10 @@ def usage_report(
 
 
 def _model_label(model: object) -> str:
-    """A model id for a terminal: its own character set only (a transcript is not ours)."""
-    return "".join(c if c.isalnum() or c in "-._:[]" else "?" for c in str(model))[:60]
+    """A model id for a terminal (a transcript is not ours: controls shown as escapes)."""
+    from lib.cli._terminal import escape
+
+    return escape(model)[:60]
 
 
 def format_cost(cost: object) -> str:

@@ -4,12 +4,11 @@ log, a bus the Stop hook summarised from, and a closed session entry."""
 from __future__ import annotations
 
 import json
-import subprocess
 from typing import Any
 
 import pytest
 from claude_session import ClaudeRunner
-from hookkit import RUNTIME_REL, HookProject
+from hookkit import HookProject
 from mock_anthropic import Turn, bash
 
 pytestmark = pytest.mark.e2e
@@ -27,14 +26,7 @@ def no_curl(event):
 
 
 def lib_cli(project: HookProject, *args: str) -> str:
-    python = project.path / RUNTIME_REL / "bin" / "python"
-    proc = subprocess.run(
-        [str(python), "-m", "lib", "--project", str(project.path), *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=project.env(),
-    )
+    proc = project.lib_command(*args)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
 

@@ -143,6 +143,85 @@ def test_secret_is_removed_alone_and_inside_a_sentence(kind: str, text: str) -> 
     assert secret not in str(redact({"output": f"cmd: {text}"}))
 
 
+# Secrets handed to a program as arguments or through its environment, which neither a token shape
+# nor a ``name=value`` gives away: (description, command, the secret).
+ARGV_SECRETS: list[tuple[str, str, str]] = [
+    ("mysql attached -p", "mysql -h db -u root -pS3cr3tPw db", "S3cr3tPw"),
+    ("mysqldump attached -p quoted", "mysqldump -u app -p'Tr0ub4dor&3x' shop > dump.sql", "Tr0ub4dor&3x"),
+    ("mariadb attached -p", "mariadb -uroot -pMariaPw12 -e 'show databases'", "MariaPw12"),
+    ("postgres env password", "PGPASSWORD=pgSecret99 psql -h db -U app", "pgSecret99"),
+    ("mysql env password", "MYSQL_PWD=myPwd4567 mysql -u root", "myPwd4567"),
+    ("sshpass env", "SSHPASS=sshSecret1 sshpass -e ssh deploy@host", "sshSecret1"),
+    ("htpasswd-like env", "export HTPASSWD=apr1secret9 && ./start", "apr1secret9"),
+    ("curl basic user", "curl -u admin:CurlPw9876 https://api.example.com/v1", "CurlPw9876"),
+    ("curl --user=", "curl --user=deploy:UserPw5555 -X POST https://ci.example.com", "UserPw5555"),
+    ("curl attached -u", "curl -s -uci:AttachedPw77 https://x.example.com", "AttachedPw77"),
+    ("wget proxy user", "wget --proxy-user joe:ProxyPw42 https://example.com/file", "ProxyPw42"),
+    ("docker login -p", "docker login -u bob -p DockerPw321 registry.example.com", "DockerPw321"),
+    ("podman login --password", "podman login --password PodPw8765 -u me quay.io", "PodPw8765"),
+    ("helm registry login", "helm registry login ghcr.io -u me -p HelmPw5432", "HelmPw5432"),
+    ("sshpass -p", "sshpass -p 'SshPw 1234' ssh root@10.0.0.2", "SshPw 1234"),
+    ("sshpass -p attached", "sshpass -pSshPw5678 scp f host:", "SshPw5678"),
+    ("redis-cli -a", "redis-cli -h cache -p 6379 -a RedisPw2468 ping", "RedisPw2468"),
+    ("redis-cli --pass", "redis-cli --pass RedisPw1357 info", "RedisPw1357"),
+    (
+        "aws configure set secret",
+        "aws configure set aws_secret_access_key wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    ),
+    (
+        "aws configure set session token",
+        "aws configure set aws_session_token FQoGZXIvYXdzEPT",
+        "FQoGZXIvYXdzEPT",
+    ),
+    ("git config token", "git config --global github.token GitCfgTok99", "GitCfgTok99"),
+    ("long option --password", "pg_restore --password RestorePw11 -d app", "RestorePw11"),
+    ("long option --api-key", "mytool --api-key ApiKeyValue77 upload", "ApiKeyValue77"),
+    ("long option --client-secret", 'oauthctl --client-secret "Client Secret 9" login', "Client Secret 9"),
+    ("long option --token", "vault login --token hvs_TokenValue12 -method=token", "hvs_TokenValue12"),
+]
+
+
+def test_argv_corpus_size() -> None:
+    assert len(ARGV_SECRETS) >= 25
+
+
+@pytest.mark.parametrize(("kind", "command", "secret"), ARGV_SECRETS, ids=[k for k, _, _ in ARGV_SECRETS])
+def test_secret_in_arguments_or_environment_is_removed(kind: str, command: str, secret: str) -> None:
+    for context in (command, f"$ {command}\nexit status 1", f"bash -c '{command}; echo done'"):
+        out = redact_text(context)
+        assert secret not in out, f"{kind}: {out!r}"
+        assert "REDACTED" in out, kind
+    assert secret not in str(redact({"tool_input": {"command": command}}))
+
+
+ARGV_LOOKALIKES: list[str] = [
+    "mysql -u root -p app_db",
+    "mysql -h db -P3306 -u root -p",
+    'mysql -p"$MYSQL_PASSWORD" app',
+    "docker login --password-stdin -u bob registry.example.com",
+    "docker run -p 8080:80 nginx",
+    "echo $TOKEN | gh auth login --with-token",
+    "ansible-playbook --ask-pass site.yml",
+    "psql --no-password -h db app",
+    "curl -u alice https://example.com",
+    "curl -s https://example.com -o out.json",
+    "git push -u origin feature",
+    "mkdir -p build/out && cp -p a b",
+    "ssh -p 2222 deploy@host",
+    "redis-cli -h cache ping",
+    "aws configure set region eu-west-1",
+    "aws configure set aws_secret_access_key $AWS_SECRET_ACCESS_KEY",
+    "git config user.name 'Jane Doe'",
+    "git config --global core.editor vim",
+    "npm install --save-dev typescript",
+    "pytest --token-file tests/token.txt -q",
+    "sshpass -p $SSH_PASS ssh host",
+    "OLDPWD=/home/user/project make",
+    "export PASSWORD_STORE_DIR=/home/u/.password-store",
+]
+
+
 LOOKALIKES: list[str] = [
     "sk-learn is spelled scikit-learn",
     "task-ant-colony simulation",
@@ -181,7 +260,7 @@ LOOKALIKES: list[str] = [
 ]
 
 
-@pytest.mark.parametrize("text", LOOKALIKES)
+@pytest.mark.parametrize("text", LOOKALIKES + ARGV_LOOKALIKES)
 def test_lookalike_stays_untouched(text: str) -> None:
     assert redact_text(text) == text
 
@@ -194,7 +273,8 @@ def test_lookalike_stays_untouched(text: str) -> None:
         ("AWS_SECRET_ACCESS_KEY", True), ("private_key", True), ("cookie", True), ("passphrase", True),
         ("max_tokens", False), ("token_count", False), ("input_tokens", False), ("password_min_length", False),
         ("primary_key", False), ("session_id", False), ("tool_use_id", False), ("command", False),
-        ("secret_file", False), ("file_path", False),
+        ("secret_file", False), ("file_path", False), ("PGPASSWORD", True), ("SSHPASS", True),
+        ("HTPASSWD", True), ("csrftoken", True), ("bypass", False), ("password_store_dir", False),
     ],
 )  # fmt: skip
 def test_secret_names(name: str, secret: bool) -> None:
@@ -275,6 +355,7 @@ def test_plain_texts_do_not_import_re() -> None:
         "import sys; from lib.redaction import redact, redact_text; "
         "r = redact({'command': 'echo hello', 'description': 'greet', 'max_tokens': 5, 'stdout': 'a: 1 = 2'}); "
         "t = redact_text('PostToolUse Bash: exit code 3 at 12:00'); "
+        "c = redact_text('git status -s && ls -la --color=auto | head -n 5'); "
         "print('re' in sys.modules)"
     )
     assert run_without_site(code).strip() == "False"

@@ -130,7 +130,10 @@ def test_symlink_at_the_lock_path_is_refused(tmp_path: Path) -> None:
     target = tmp_path / "elsewhere"
     target.write_text("")
     (tmp_path / "x.json.lock").symlink_to(target)
-    with pytest.raises(OSError, match="not a symlink"), JsonStore(str(tmp_path / "x.json")).transaction():
+    with (
+        pytest.raises(OSError, match="is a symbolic link"),
+        JsonStore(str(tmp_path / "x.json")).transaction(),
+    ):
         pass
 
 
