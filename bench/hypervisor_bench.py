@@ -73,9 +73,9 @@ def generate_plan(folder: Path, phases: int, seed: int = 7) -> None:
 def bench_dry_run(phases: int, runs: int) -> dict[str, float | int]:
     from lib.hypervisor.dry_run import dry_run
     from lib.hypervisor.executors import build_executors
+    from lib.hypervisor.options import Mode, RunOptions
     from lib.hypervisor.plan import load_plan
     from lib.hypervisor.routing import FrontmatterSkillRouter
-    from lib.hypervisor.runner import Mode, RunOptions
 
     with tempfile.TemporaryDirectory(prefix="hv-bench-") as tmp:
         plan_dir = Path(tmp) / "plan"

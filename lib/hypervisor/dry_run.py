@@ -10,9 +10,9 @@ from typing import TextIO
 
 from lib.hypervisor.checkpoints import CheckpointStore, PhaseStatus
 from lib.hypervisor.executors import AttemptContext, ClaudeExecutor
+from lib.hypervisor.options import RunOptions, select_phases
 from lib.hypervisor.plan import Plan
 from lib.hypervisor.routing import FrontmatterSkillRouter
-from lib.hypervisor.runner import RunOptions, select_phases
 from lib.hypervisor.validation import describe_validation
 
 __all__ = ["dry_run"]

@@ -3,17 +3,15 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
-
-import toon_format
 
 from lib.hypervisor.bridge import LearningLog, estimate_remaining, phase_history
 from lib.hypervisor.checkpoints import CheckpointStore, PhaseStatus
 from lib.hypervisor.plan import Plan
 from lib.hypervisor.progress import format_duration
+from lib.hypervisor.run_record import latest_run, lock_held
 
 __all__ = ["PhaseStatusRow", "collect_status", "print_status"]
 
@@ -40,42 +38,11 @@ class PhaseStatusRow:
         return dict(self.__dict__)
 
 
-def _run_active(state_dir: Path) -> bool:
-    """Whether a hypervisor holds the plan's lock right now (so a ``running`` status is real)."""
-    lock_path = state_dir / "hypervisor.lock"
-    if not lock_path.exists():
-        return False
-    import fcntl
-
-    try:
-        fd = os.open(lock_path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0))
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    else:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return False
-    finally:
-        os.close(fd)
-
-
-def read_run_record(state_dir: Path) -> dict[str, Any] | None:
-    """The last run's record (``run.toon``), or ``None``."""
-    try:
-        data = toon_format.loads((state_dir / "run.toon").read_text(encoding="utf-8"))
-    except (OSError, ValueError, toon_format.ToonDecodeError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
 def collect_status(plan: Plan, state_dir: Path) -> tuple[list[PhaseStatusRow], dict[str, Any]]:
     """The rows of ``status`` and a summary (last run, ETA, whether a run is active)."""
     store = CheckpointStore(plan.directory, state_dir)
     events = LearningLog(state_dir / "learning.jsonl").events(plan.name)
-    active = _run_active(state_dir)
+    active = lock_held(state_dir)
     rows: list[PhaseStatusRow] = []
     remaining: list[str] = []
     histories = {}
@@ -116,7 +83,7 @@ def collect_status(plan: Plan, state_dir: Path) -> tuple[list[PhaseStatusRow], d
     summary: dict[str, Any] = {
         "plan": plan.name,
         "active": active,
-        "last_run": read_run_record(state_dir),
+        "last_run": latest_run(state_dir),
         "remaining": remaining,
         "eta_sequential_s": sequential.seconds if sequential.known else None,
         "eta_parallel_s": parallel.seconds if parallel.known else None,
