@@ -403,7 +403,13 @@ def _run(plan: object, args: argparse.Namespace, out: TextIO, err: TextIO) -> in
             options,
             router=router,
             memory=CheckpointStore(plan.directory, state_dir),
-            mesh=open_mesh(options.project_dir, warn=_warner(err)),
+            # Without Claude phases there are no hook events to listen to: a project without
+            # Claude Code set up gets nothing created in it.
+            mesh=open_mesh(
+                options.project_dir,
+                warn=_warner(err),
+                own_dir=None if any(router.route(p).name == "claude" for p in plan.ordered()) else state_dir,
+            ),
             learning=LearningLog(state_dir / "learning.jsonl"),
             progress=Progress(out, err, quiet=args.quiet),
         )

@@ -66,6 +66,8 @@ class ResumeState:
     quarantine: list[str] = field(default_factory=list)
     orphans: list[Orphan] = field(default_factory=list)
     crashed: list[str] = field(default_factory=list)
+    reruns: dict[str, str] = field(default_factory=dict)
+    """Phases that passed before but run again, with the reason."""
 
 
 def plan_resume(
@@ -111,6 +113,7 @@ def plan_resume(
             continue
         will_run.add(phase_id)
         if resume and reason != "not done":
+            state.reruns[phase_id] = reason
             state.notes.append(f"phase {phase_id} passed before, but {reason}: running it again")
     # Dependencies outside the selection: fine when they passed before, else say so.
     for phase_id in selected:

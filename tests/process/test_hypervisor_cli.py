@@ -79,7 +79,11 @@ class Workspace:
         return data
 
     def events(self, source: str | None = "hypervisor") -> list[dict[str, Any]]:
+        # A project without .claude (no hooks) gets the run's events in the state folder, unless
+        # Claude phases ran (their hooks write the project's bus).
         path = self.project / ".claude" / "logs" / "events.jsonl"
+        if not path.exists():
+            path = self.state / "bus" / "events.jsonl"
         if not path.exists():
             return []
         records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
@@ -274,6 +278,18 @@ def test_dry_run_shows_the_claude_command_for_prompt_phases(empty_ws: Workspace)
     assert "    | Write it." in proc.stdout
 
 
+def test_dry_run_shows_the_lessons_the_real_attempt_gets(empty_ws: Workspace) -> None:
+    empty_ws.write_phase("a.md", "phase: 1\ntitle: Write code\nmax_attempts: 1", "Write it.\n")
+    fake = empty_ws.root / "fake-claude"
+    fake.write_text("#!/bin/sh\necho 'claude ended with an error: the tests are red' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    assert_ok(empty_ws.hv("run", "--claude-bin", str(fake)), 1)
+    proc = empty_ws.hv("run", "--mode", "dry_run", "--show-prompts", "--claude-bin", str(fake))
+    assert_ok(proc)
+    assert "## Lessons from earlier failures of this phase" in proc.stdout
+    assert "attempt 1" in proc.stdout and "without a result object" in proc.stdout
+
+
 # -- plans that cannot run ------------------------------------------------------------------------------
 
 
@@ -287,7 +303,37 @@ def test_the_reference_plan_is_invalid_because_phase_14_is_missing(tmp_path: Pat
         assert (
             "05-phase-hypervisor-executable.md: field 'depends_on': phase 15 depends on phase 14" in errors[0]
         )
+        assert "--assume-done <id>" in errors[0] and "status: done" in errors[0]
     assert not ws.state.exists()
+
+
+def test_a_phase_done_elsewhere_is_assumed_done_by_flag_or_by_its_checkpoint(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path, plan_source=REFERENCE)
+    assert_ok(ws.hv("check", "--assume-done", "14"))
+    proc = ws.hv("run", "--mode", "dry_run", "--assume-done", "14")
+    assert_ok(proc)
+    assert "phase 15:" in proc.stdout
+    # Or: a checkpoint of the missing phase saying it is done.
+    (ws.state / "checkpoints").mkdir(parents=True)
+    (ws.state / "checkpoints" / "phase_14.toon").write_text("phase: 14\nstatus: done\n")
+    assert_ok(ws.hv("check"))
+
+
+def test_a_missing_validation_script_stops_the_run_before_any_attempt(empty_ws: Workspace) -> None:
+    empty_ws.write_phase("a.md", "phase: 1\ncommand: 'touch ran'\nvalidation_script: nope.py")
+    proc = empty_ws.hv("run")
+    assert_ok(proc, 2)
+    assert "a.md: field 'validation_script': 'nope.py' not found in" in proc.stderr
+    assert "create it, fix the path, or remove the field" in proc.stderr
+    assert not (empty_ws.project / "ran").exists()
+    assert not empty_ws.state.exists()
+
+
+def test_a_run_creates_nothing_in_a_project_without_claude_code(empty_ws: Workspace) -> None:
+    empty_ws.write_phase("a.md", "phase: 1\ncommand: 'true'")
+    assert_ok(empty_ws.hv("run"))
+    assert list(empty_ws.project.iterdir()) == []  # no .claude/logs, no .claude/state
+    assert [e["topic"] for e in empty_ws.events()][-1] == "run.finished"  # in the state folder
 
 
 def test_a_cycle_is_named_and_nothing_runs(empty_ws: Workspace) -> None:
