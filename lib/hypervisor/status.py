@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from lib.hypervisor.accounting import describe, total
 from lib.hypervisor.bridge import LearningLog, estimate_remaining, phase_history
 from lib.hypervisor.checkpoints import CheckpointStore, PhaseStatus
 from lib.hypervisor.plan import Plan
@@ -32,6 +33,8 @@ class PhaseStatusRow:
     median_duration_s: float | None
     checkpoint: str
     problem: str | None = None
+    spend: dict[str, Any] = field(default_factory=dict)
+    """Cost and tokens of every attempt of the phase so far (all runs)."""
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -76,6 +79,7 @@ def collect_status(plan: Plan, state_dir: Path) -> tuple[list[PhaseStatusRow], d
                 median_duration_s=history.median_pass_duration_s,
                 checkpoint=str(read.path),
                 problem=read.problem,
+                spend=dict(cp.spend) if cp else {},
             )
         )
     sequential = estimate_remaining(remaining, histories)
@@ -88,6 +92,7 @@ def collect_status(plan: Plan, state_dir: Path) -> tuple[list[PhaseStatusRow], d
         "eta_sequential_s": sequential.seconds if sequential.known else None,
         "eta_parallel_s": parallel.seconds if parallel.known else None,
         "eta_unknown_phases": sequential.unknown,
+        "spend": total(r.spend for r in rows),
     }
     return rows, summary
 
@@ -101,7 +106,7 @@ def _cut(text: str | None, width: int) -> str:
 
 def print_status(rows: list[PhaseStatusRow], summary: dict[str, Any], out: TextIO) -> None:
     """The human-readable table."""
-    header = ("PHASE", "TITLE", "STATUS", "ATTEMPTS", "DURATION", "HISTORY", "LAST ERROR")
+    header = ("PHASE", "TITLE", "STATUS", "ATTEMPTS", "DURATION", "COST", "HISTORY", "LAST ERROR")
     table = [header]
     for row in rows:
         history = "-"
@@ -118,6 +123,7 @@ def print_status(rows: list[PhaseStatusRow], summary: dict[str, Any], out: TextI
                 row.status,
                 str(row.attempts),
                 format_duration(row.duration_s),
+                f"${row.spend['cost_usd']:.4f}" if "cost_usd" in row.spend else "-",
                 history,
                 _cut(row.problem or row.last_error, 60),
             )
@@ -136,6 +142,10 @@ def print_status(rows: list[PhaseStatusRow], summary: dict[str, Any], out: TextI
         if last.get("reason"):
             line += f"; {last['reason']}"
         out.write(line + "\n")
+    if summary.get("spend"):
+        out.write(f"spent so far (all runs): {describe(summary['spend'])}\n")
+    if last and last.get("spend"):
+        out.write(f"spent by the last run: {describe(last['spend'])}\n")
     if summary.get("active"):
         out.write("a run is in progress right now\n")
     flaky = [r.phase for r in rows if r.flaky]

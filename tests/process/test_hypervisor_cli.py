@@ -466,13 +466,19 @@ FAKE_CLAUDE = """\
 import json, os, sys, time
 from pathlib import Path
 
-state = Path(os.environ["FAKE_STATE"])
+script = json.loads(os.environ["FAKE_SCRIPT"])
+phase = os.environ.get("HYPERVISOR_PHASE", "")
+if isinstance(script, dict):  # one script per phase (phases may run at the same time)
+    script = script[phase]
+state = Path(os.environ["FAKE_STATE"] + (f"-{{phase}}" if phase else ""))
 calls = int(state.read_text()) if state.exists() else 0
 state.write_text(str(calls + 1))
-script = json.loads(os.environ["FAKE_SCRIPT"])
 step = script[min(calls, len(script) - 1)]
 session = sys.argv[sys.argv.index("--session-id") + 1]
 Path(os.environ["FAKE_PROMPTS"]).joinpath(f"prompt-{{calls}}.txt").write_text(sys.argv[2])
+Path(os.environ["FAKE_PROMPTS"]).joinpath(f"call-{{phase}}-{{calls}}.json").write_text(
+    json.dumps({{"argv": sys.argv, "cwd": os.getcwd(), "env": {{k: v for k, v in os.environ.items() if k.startswith(("HYPERVISOR_", "CLAUDE_HOOKS_"))}}}})
+)
 if step.get("publish"):
     sys.path.insert(0, os.environ["REPO"])
     from lib.event_bus import EventBus
@@ -482,9 +488,10 @@ if step.get("publish"):
         time.sleep(0.05)
 time.sleep(step.get("sleep", 0))
 if step.get("touch"):
-    Path(step["touch"]).write_text("done\\n")
+    Path(step["touch"]).write_text(step.get("text", "done") + "\\n")
 result = {{"type": "result", "subtype": step.get("subtype", "success"), "is_error": step.get("is_error", False),
-          "num_turns": 3, "total_cost_usd": 0.01, "session_id": session, "result": step.get("result", "ok")}}
+          "num_turns": 3, "total_cost_usd": 0.01, "session_id": session, "result": step.get("result", "ok"),
+          **step.get("extra", {{}})}}
 print(json.dumps(result))
 sys.exit(step.get("exit", 0))
 """
@@ -549,7 +556,7 @@ def test_a_retry_prompt_carries_the_validation_output_and_lessons(
     assert "Start from a clean tree" in second
     # A later run of the same phase starts with the lessons of this one.
     (empty_ws.project / "done.txt").unlink()
-    Path(env["FAKE_STATE"]).unlink()
+    Path(env["FAKE_STATE"] + "-1").unlink()
     env["FAKE_SCRIPT"] = json.dumps([{"touch": "done.txt"}])
     assert_ok(empty_ws.hv("run", "--claude-bin", str(binary), env=env))
     third = (prompts / "prompt-0.txt").read_text()
