@@ -115,7 +115,16 @@ def iso_timestamp(ns: int | None = None) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{rest // 1000:06d}Z"
 
 
-_CONTEXT_KEYS = ("hook", "event", "session_id", "tool_use_id", "correlation_id", "tool")
+_CONTEXT_KEYS = (
+    "hook",
+    "event",
+    "session_id",
+    "tool_use_id",
+    "correlation_id",
+    "tool",
+    "hypervisor_run_id",
+    "hypervisor_phase",
+)
 
 
 class HookLogger:
