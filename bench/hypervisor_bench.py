@@ -7,8 +7,12 @@
 2. Parallel speed-up: K independent phases each sleeping S seconds, run with the shell executor in
    sequential mode and in parallel mode with ``--max-parallel`` 2, 4 and K. Reports wall time and
    speed-up over sequential (ideal: min(K, max-parallel)).
+3. Many phases: M independent shell phases running ``true`` (default 500), sequential and
+   parallel (``--max-parallel`` W, default 16): the runner's own cost per phase (a checkpoint
+   written when it starts and when it ends, a learning event, bus events, the run record).
 
     .venv/bin/python bench/hypervisor_bench.py [--phases 500] [--runs 5] [--independent 8] [--sleep 0.5]
+        [--many 500] [--many-width 16]
     .venv/bin/python bench/hypervisor_bench.py --json     # one JSON object on stdout
 
 Results are also written to ``bench/results/hypervisor.json``.
@@ -155,17 +159,46 @@ def bench_parallel(independent: int, sleep: float) -> dict[str, object]:
         }
 
 
+def bench_many(count: int, width: int) -> dict[str, object]:
+    with tempfile.TemporaryDirectory(prefix="hv-bench-many-") as tmp:
+        plan_dir = Path(tmp) / "plan"
+        plan_dir.mkdir()
+        for n in range(1, count + 1):
+            (plan_dir / f"{n:04d}.md").write_text(f"---\nphase: {n}\ncommand: 'true'\n---\nNothing.\n")
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        walls: dict[str, float] = {}
+        for mode, args in (
+            ("sequential", []),
+            (f"parallel_{width}", ["--mode", "parallel", "--max-parallel", str(width)]),
+        ):
+            argv = [sys.executable, "-m", "lib.hypervisor", "run", str(plan_dir), "--quiet", *args]
+            argv += ["--state-dir", str(Path(tmp) / f"state-{mode}")]
+            t0 = time.perf_counter()
+            proc = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=tmp)
+            walls[mode] = time.perf_counter() - t0
+            if proc.returncode != 0:
+                raise SystemExit(f"{mode} run of {count} phases failed ({proc.returncode}):\n{proc.stderr}")
+        return {
+            "phases": count,
+            "wall_s": {k: round(v, 2) for k, v in walls.items()},
+            "per_phase_ms": {k: round(v / count * 1000, 1) for k, v in walls.items()},
+        }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--phases", type=int, default=500)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--independent", type=int, default=8)
     parser.add_argument("--sleep", type=float, default=0.5)
+    parser.add_argument("--many", type=int, default=500)
+    parser.add_argument("--many-width", type=int, default=16)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     report = {
         "dry_run": bench_dry_run(args.phases, args.runs),
         "parallel": bench_parallel(args.independent, args.sleep),
+        "many": bench_many(args.many, args.many_width),
         "cpus": os.cpu_count(),
         "python": sys.version.split()[0],
     }
@@ -186,6 +219,11 @@ def main(argv: list[str] | None = None) -> int:
     for name, wall in p["wall_s"].items():
         speed = p["speedup"].get(name)
         print(f"  {name:<12} {wall:6.2f} s" + (f"   x{speed}" if speed else ""))
+    m = report["many"]
+    assert isinstance(m, dict)
+    print(f"{m['phases']} independent shell phases running `true`:")
+    for name, wall in m["wall_s"].items():
+        print(f"  {name:<12} {wall:6.2f} s   ({m['per_phase_ms'][name]} ms per phase)")
     return 0
 
 
