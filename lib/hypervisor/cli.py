@@ -74,6 +74,18 @@ def _phase_ids(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
+_ASSUME_DONE_HELP = "phases outside the plan folder (named in depends_on) that were done elsewhere"
+
+
+def _phase_list(
+    parser: argparse.ArgumentParser | argparse._MutuallyExclusiveGroup, flag: str, text: str
+) -> None:
+    """An option taking phase ids, space- or comma-separated, repeatable."""
+    parser.add_argument(
+        flag, metavar="PHASE", nargs="+", action="extend", type=_phase_ids, default=None, help=text
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (``run``, ``check``, ``status``)."""
     parser = argparse.ArgumentParser(
@@ -89,15 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--mode", choices=[m.value for m in Mode], default=Mode.SEQUENTIAL.value)
     run.add_argument("--resume", action="store_true", help="skip phases whose checkpoint says passed")
     select = run.add_mutually_exclusive_group()
-    select.add_argument(
-        "--only",
-        metavar="PHASE",
-        nargs="+",
-        action="extend",
-        type=_phase_ids,
-        default=None,
-        help="run only these phases (ids, space- or comma-separated)",
-    )
+    _phase_list(select, "--only", "run only these phases (ids, space- or comma-separated)")
     select.add_argument(
         "--from", dest="from_phase", metavar="PHASE", help="start at this phase of the execution order"
     )
@@ -198,15 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="parallel mode: run Claude phases in the project folder instead of their own git worktrees",
     )
-    run.add_argument(
-        "--assume-done",
-        metavar="PHASE",
-        nargs="+",
-        action="extend",
-        type=_phase_ids,
-        default=None,
-        help="phases outside the plan folder (named in depends_on) that were done elsewhere",
-    )
+    _phase_list(run, "--assume-done", _ASSUME_DONE_HELP)
     run.add_argument(
         "--max-budget-usd",
         type=_non_negative_float,
@@ -236,12 +232,12 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="validate a plan and print its order and waves")
     check.add_argument("plan_dir", metavar="PLAN_DIR", type=Path)
     check.add_argument("--state-dir", type=Path, default=None)
-    check.add_argument("--assume-done", nargs="+", action="extend", type=_phase_ids, default=None)
+    _phase_list(check, "--assume-done", _ASSUME_DONE_HELP)
 
     status = sub.add_parser("status", help="per phase: status, attempts, duration, last error, history")
     status.add_argument("plan_dir", metavar="PLAN_DIR", type=Path)
     status.add_argument("--state-dir", type=Path, default=None)
-    status.add_argument("--assume-done", nargs="+", action="extend", type=_phase_ids, default=None)
+    _phase_list(status, "--assume-done", _ASSUME_DONE_HELP)
     status.add_argument("--json", action="store_true", help="machine-readable output")
     return parser
 
@@ -305,21 +301,15 @@ def _main(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def _check(plan: object, out: TextIO, err: TextIO) -> int:
     from lib.hypervisor.plan import Plan
-    from lib.hypervisor.validation import resolve_script
+    from lib.hypervisor.validation import missing_scripts
 
     assert isinstance(plan, Plan)
     out.write(f"plan {plan.name!r}: {len(plan.phases)} phase(s), valid\n")
     out.write(f"order: {', '.join(plan.graph.order)}\n")
     for n, wave in enumerate(plan.graph.waves, start=1):
         out.write(f"wave {n}: {', '.join(wave)}\n")
-    project = Path.cwd()
-    for phase in plan.ordered():
-        script = phase.meta.validation_script
-        if script and resolve_script(script, plan.directory, project) is None:
-            err.write(
-                f"hypervisor: warning: {phase.path}: field 'validation_script': {script!r} not found in "
-                f"{plan.directory} or {project}; the phase will fail until it exists\n"
-            )
+    for problem in missing_scripts(plan.ordered(), plan.directory, Path.cwd()):
+        err.write(f"hypervisor: warning: {problem}; `run` will not start until it exists\n")
     return EXIT_OK
 
 

@@ -55,24 +55,10 @@ from lib.hypervisor.resume import input_digest, pass_stamp, plan_resume
 from lib.hypervisor.retry import RetryPolicy
 from lib.hypervisor.run_record import write_run_record
 from lib.hypervisor.schedule import Schedule, SlotState
-from lib.hypervisor.validation import describe_validation, resolve_script
+from lib.hypervisor.validation import describe_validation, missing_scripts
 from lib.hypervisor.worktrees import WorktreeError, Worktrees, git_checkout_problem
 
-__all__ = ["Runner", "missing_validation_scripts"]
-
-
-def missing_validation_scripts(plan: Plan, selected: list[str], project_dir: Path) -> list[str]:
-    """One message per selected phase whose validation script cannot be found (file, field, fix)."""
-    problems = []
-    for phase_id in selected:
-        phase = plan.phases[phase_id]
-        script = phase.meta.validation_script
-        if script and resolve_script(script, plan.directory, project_dir) is None:
-            problems.append(
-                f"{phase.path}: field 'validation_script': {script!r} not found in {plan.directory} or "
-                f"{project_dir}; create it, fix the path, or remove the field"
-            )
-    return problems
+__all__ = ["Runner"]
 
 
 class Runner:
@@ -146,9 +132,14 @@ class Runner:
         Raises ``ValueError`` naming unknown ids or validation scripts that do not exist.
         """
         self._selected = select_phases(self.plan, self.options.only, self.options.from_phase)
-        missing = missing_validation_scripts(self.plan, self._selected, self.options.project_dir)
+        missing = missing_scripts(
+            [self.plan.phases[p] for p in self._selected], self.plan.directory, self.options.project_dir
+        )
         if missing:
-            raise ValueError("validation scripts not found:\n  " + "\n  ".join(missing))
+            raise ValueError(
+                "validation scripts not found:\n  "
+                + "\n  ".join(f"{m}; create it, fix the path, or remove the field" for m in missing)
+            )
         return self._selected
 
     def _read_state(self) -> Schedule:

@@ -33,6 +33,46 @@ def write_phase(plan: Path, name: str, frontmatter: str, body: str) -> None:
     (plan / name).write_text(f"---\n{textwrap.dedent(frontmatter).strip()}\n---\n{body}")
 
 
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "E2E",
+    "GIT_AUTHOR_EMAIL": "e2e@example.com",
+    "GIT_COMMITTER_NAME": "E2E",
+    "GIT_COMMITTER_EMAIL": "e2e@example.com",
+    "GIT_CONFIG_NOSYSTEM": "1",
+}
+
+
+def hv_env(mock: MockAnthropic, home: Path) -> dict[str, str]:
+    return claude_env(
+        home=home,
+        base_url=mock.base_url,
+        extra={
+            "PYTHONPATH": str(REPO),
+            "HYPERVISOR_BACKOFF_BASE": "0.1",
+            "HYPERVISOR_BACKOFF_MAX": "0.2",
+            "HYPERVISOR_KILL_GRACE": "2",
+            **GIT_ENV,  # worktree commits and merges need an identity; set here, not globally
+        },
+    )
+
+
+def hv_argv(plan: Path, claude_bin: Path, *args: str) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "lib.hypervisor",
+        "run",
+        str(plan),
+        "--claude-bin",
+        str(claude_bin),
+        "--allowed-tools",
+        "Bash",
+        "--timeout",
+        "120",
+        *args,
+    ]
+
+
 def run_hypervisor(
     plan: Path,
     project: Path,
@@ -42,33 +82,10 @@ def run_hypervisor(
     *args: str,
     timeout: float = 240,
 ) -> subprocess.CompletedProcess[str]:
-    env = claude_env(
-        home=home,
-        base_url=mock.base_url,
-        extra={
-            "PYTHONPATH": str(REPO),
-            "HYPERVISOR_BACKOFF_BASE": "0.1",
-            "HYPERVISOR_BACKOFF_MAX": "0.2",
-            "HYPERVISOR_KILL_GRACE": "2",
-        },
-    )
     return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "lib.hypervisor",
-            "run",
-            str(plan),
-            "--claude-bin",
-            str(claude_bin),
-            "--allowed-tools",
-            "Bash",
-            "--timeout",
-            "120",
-            *args,
-        ],
+        hv_argv(plan, claude_bin, *args),
         cwd=project,
-        env=env,
+        env=hv_env(mock, home),
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -207,51 +224,12 @@ def test_a_session_tripping_breakers_is_stopped_early_and_the_phase_fails(
 
 # -- issue 15: crash-exact resume, worktrees, cost and budget ---------------------------------------
 
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "E2E",
-    "GIT_AUTHOR_EMAIL": "e2e@example.com",
-    "GIT_COMMITTER_NAME": "E2E",
-    "GIT_COMMITTER_EMAIL": "e2e@example.com",
-    "GIT_CONFIG_NOSYSTEM": "1",
-}
 USAGE = {
     "input_tokens": 1000,
     "output_tokens": 200,
     "cache_read_input_tokens": 3000,
     "cache_creation_input_tokens": 40,
 }
-
-
-def hv_env(mock: MockAnthropic, home: Path, **extra: str) -> dict[str, str]:
-    return claude_env(
-        home=home,
-        base_url=mock.base_url,
-        extra={
-            "PYTHONPATH": str(REPO),
-            "HYPERVISOR_BACKOFF_BASE": "0.1",
-            "HYPERVISOR_BACKOFF_MAX": "0.2",
-            "HYPERVISOR_KILL_GRACE": "2",
-            **GIT_ENV,
-            **extra,
-        },
-    )
-
-
-def hv_argv(plan: Path, claude_bin: Path, *args: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "lib.hypervisor",
-        "run",
-        str(plan),
-        "--claude-bin",
-        str(claude_bin),
-        "--allowed-tools",
-        "Bash",
-        "--timeout",
-        "120",
-        *args,
-    ]
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -343,14 +321,7 @@ def test_kill_9_mid_phase_then_resume_never_runs_two_attempts_at_once(
     proc.communicate(timeout=10)
     assert alive(orphan)
 
-    resumed = subprocess.run(
-        hv_argv(plan, claude_bin, "--resume"),
-        cwd=project,
-        env=hv_env(mock_api, claude_home),
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
+    resumed = run_hypervisor(plan, project, claude_bin, mock_api, claude_home, "--resume")
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert "stopping it (--orphans kill)" in resumed.stdout
     assert not alive(orphan)
@@ -394,14 +365,7 @@ def test_parallel_claude_phases_work_in_their_own_worktrees_and_merge_back(
         return "?"
 
     mock_api.set_script(model)
-    proc = subprocess.run(
-        hv_argv(plan, claude_bin, "--mode", "parallel"),
-        cwd=project,
-        env=hv_env(mock_api, claude_home),
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
+    proc = run_hypervisor(plan, project, claude_bin, mock_api, claude_home, "--mode", "parallel")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     alpha, beta = (project / "alpha.txt").read_text().strip(), (project / "beta.txt").read_text().strip()
     worktrees = plan / ".hypervisor" / "worktrees"
@@ -435,14 +399,7 @@ def test_parallel_claude_phases_changing_one_file_report_the_conflict(
         return "?"
 
     mock_api.set_script(model)
-    proc = subprocess.run(
-        hv_argv(plan, claude_bin, "--mode", "parallel"),
-        cwd=project,
-        env=hv_env(mock_api, claude_home),
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
+    proc = run_hypervisor(plan, project, claude_bin, mock_api, claude_home, "--mode", "parallel")
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert (project / "README.md").read_text() == "version 1\n"
     cp = checkpoint(plan, "2")
@@ -464,14 +421,7 @@ def test_cost_totals_equal_what_the_cli_reported_and_a_run_budget_stops_the_run(
     mock_api.set_script(lambda r: "Done." if r.tool_results() else bash("true", "step"))
     mock_api.set_usage(lambda r: USAGE)
 
-    proc = subprocess.run(
-        hv_argv(plan, claude_bin),
-        cwd=project,
-        env=hv_env(mock_api, claude_home),
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
+    proc = run_hypervisor(plan, project, claude_bin, mock_api, claude_home)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     results = [
         json.loads(path.read_text())
@@ -495,13 +445,8 @@ def test_cost_totals_equal_what_the_cli_reported_and_a_run_budget_stops_the_run(
 
     # A budget a bit over one phase's cost: the second phase could exceed it, so it never starts.
     one = per_phase[0]
-    again = subprocess.run(
-        hv_argv(plan, claude_bin, "--max-budget-usd", f"{one * 1.5:.6f}"),
-        cwd=project,
-        env=hv_env(mock_api, claude_home),
-        capture_output=True,
-        text=True,
-        timeout=240,
+    again = run_hypervisor(
+        plan, project, claude_bin, mock_api, claude_home, "--max-budget-usd", f"{one * 1.5:.6f}"
     )
     assert again.returncode == 1, again.stdout + again.stderr
     assert "run budget" in again.stdout and "no new attempt started" in again.stdout

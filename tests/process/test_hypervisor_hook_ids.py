@@ -16,6 +16,20 @@ def lines(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
+def events_cli(project: HookProject, *args: str) -> list[dict[str, Any]]:
+    """``python -m lib events --json ARGS`` as a user runs it, parsed."""
+    python = project.path / RUNTIME_REL / "bin" / "python"
+    shown = subprocess.run(
+        [str(python), "-m", "lib", "--project", str(project.path), "events", "--json", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=project.env(),
+        check=True,
+    )
+    return [json.loads(line) for line in shown.stdout.splitlines()]
+
+
 def test_hook_records_of_a_hypervisor_session_carry_its_run_and_phase(hook_project: HookProject) -> None:
     logs = hook_project.path / ".claude" / "logs"
     mine = payload_for("PreToolUse", "Bash", tool_use_id="toolu_phase7", session_id="s-phase-7")
@@ -42,24 +56,7 @@ def test_hook_records_of_a_hypervisor_session_carry_its_run_and_phase(hook_proje
     hooked = [e for e in events if e["session_id"] == "s-phase-7"]
     assert hooked and all(e["payload"]["hypervisor_phase"] == "7" for e in hooked)
 
-    python = hook_project.path / RUNTIME_REL / "bin" / "python"
-    shown = subprocess.run(
-        [str(python), "-m", "lib", "--project", str(hook_project.path), "events", "--phase", "7", "--json"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=hook_project.env(),
-        check=True,
-    )
-    picked = [json.loads(line) for line in shown.stdout.splitlines()]
+    picked = events_cli(hook_project, "--phase", "7")
     assert picked and {e["session_id"] for e in picked if e["source"] == "hooks"} == {"s-phase-7"}
     assert [e["payload"]["phase"] for e in picked if e["source"] == "hypervisor"] == ["7"]
-    by_run = subprocess.run(
-        [str(python), "-m", "lib", "--project", str(hook_project.path), "events", "--run", "run-1", "--json"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=hook_project.env(),
-        check=True,
-    )
-    assert len(by_run.stdout.splitlines()) == len(picked) + 1  # phase 8's transition too
+    assert len(events_cli(hook_project, "--run", "run-1")) == len(picked) + 1  # phase 8's transition too
