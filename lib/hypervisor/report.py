@@ -43,6 +43,19 @@ class RunReport:
         """The process exit code."""
         return self.status.exit_code
 
+    def results(self) -> list[dict[str, Any]]:
+        """Each phase's outcome as plain data (for the run record)."""
+        return [
+            {
+                "phase": p.phase,
+                "status": p.status,
+                "attempts": p.attempts,
+                **({"duration_s": round(p.duration_s, 3)} if p.duration_s is not None else {}),
+                **({"spend": p.spend} if p.spend else {}),
+            }
+            for p in self.phases.values()
+        ]
+
 
 def print_report(report: RunReport, out: TextIO) -> None:
     """The final summary: the run's status, each phase, the totals, where the record is."""

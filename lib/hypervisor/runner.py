@@ -56,7 +56,7 @@ from lib.hypervisor.retry import RetryPolicy
 from lib.hypervisor.run_record import write_run_record
 from lib.hypervisor.schedule import Schedule, SlotState
 from lib.hypervisor.validation import describe_validation, missing_scripts
-from lib.hypervisor.worktrees import WorktreeError, Worktrees, git_checkout_problem
+from lib.hypervisor.worktrees import PhaseCheckouts
 
 __all__ = ["Runner"]
 
@@ -121,7 +121,7 @@ class Runner:
         self._stamps: dict[str, str] = {}
         self._spend: dict[str, Any] = {}
         self._dearest_attempt = 0.0
-        self._worktrees: Worktrees | None = None
+        self._checkouts = PhaseCheckouts(options.project_dir, None, self._note)
         self._record_path: Path | None = None
 
     # -- preparation ---------------------------------------------------------------------------
@@ -189,27 +189,6 @@ class Runner:
         self.notes.append(text)
         self.progress.event(text)
 
-    def _open_worktrees(self) -> None:
-        """Parallel mode with Claude phases: worktrees, when the project is a git checkout."""
-        if self.max_parallel <= 1 or not self.options.worktrees:
-            return
-        claude = [p for p in self._selected if self.router.route(self.plan.phases[p]).name == "claude"]
-        if not claude:
-            return
-        problem = git_checkout_problem(self.options.project_dir)
-        if problem is not None:
-            self._note(
-                f"note: parallel Claude phases share the project folder: {problem} "
-                "(a git checkout gives each its own worktree)"
-            )
-            return
-        try:
-            self._worktrees = Worktrees(
-                self.options.project_dir, self.state_dir / "worktrees" / self.run_id, self.run_id
-            )
-        except (WorktreeError, ValueError) as exc:
-            self._note(f"note: parallel Claude phases share the project folder: {exc}")
-
     # -- the run -------------------------------------------------------------------------------
 
     def run(self) -> RunReport:
@@ -231,7 +210,15 @@ class Runner:
         try:
             schedule = self._read_state()
             self._history = self.learning.events(self.plan.name)
-            self._open_worktrees()
+            self._checkouts = PhaseCheckouts.open(
+                self.options.project_dir,
+                self.state_dir / "worktrees" / self.run_id,
+                self.run_id,
+                wanted=self.max_parallel > 1
+                and self.options.worktrees
+                and any(self.router.route(self.plan.phases[p]).name == "claude" for p in self._selected),
+                say=self._note,
+            )
             self._publish(
                 "run.started",
                 {
@@ -370,18 +357,6 @@ class Runner:
                 run.retry_at = None
                 self._launch(phase_id)
 
-    def _workdir(self, phase_id: str, engine_name: str) -> Path:
-        """Where the attempt runs: the phase's worktree (parallel Claude phases) or the project."""
-        if self._worktrees is None or engine_name != "claude":
-            return self.options.project_dir
-        try:
-            return self._worktrees.workdir(phase_id)
-        except (WorktreeError, OSError) as exc:
-            self._note(
-                f"warning: phase {phase_id} runs in the project folder: cannot make its worktree: {exc}"
-            )
-            return self.options.project_dir
-
     def _launch(self, phase_id: str) -> None:
         phase = self.plan.phases[phase_id]
         run = self._runs.get(phase_id)
@@ -396,7 +371,7 @@ class Runner:
         for other in self._active:
             self._runs[other].overlapped = True
         if run.workdir is None:
-            run.workdir = self._workdir(phase_id, engine.name)
+            run.workdir = self._checkouts.workdir(phase_id, isolate=engine.name == "claude")
         env = attempt_env(
             phase,
             run_id=self.run_id,
@@ -406,9 +381,8 @@ class Runner:
             attempt=run.attempts,
             previous_error=run.last_error,
         )
-        if self._worktrees is not None and run.workdir != self.options.project_dir:
-            for key, value in self._worktrees.hook_env().items():
-                env.setdefault(key, value)
+        for key, value in self._checkouts.hook_env(run.workdir).items():
+            env.setdefault(key, value)
         ctx = AttemptContext(
             plan_name=self.plan.name,
             phase=phase,
@@ -542,7 +516,11 @@ class Runner:
             trips = activity.get("breaker_trips", 0)
             result.error = f"stopped early: {trips} circuit breaker trip(s) in the Claude session (its tools kept failing)"
         passed = done.passed
-        merge_error = self._merge_back(run) if passed else None
+        merge_error = None
+        if passed:
+            merge_error = self._checkouts.merge_back(
+                phase_id, f"hypervisor: phase {phase_id} ({run.phase.title}), run {self.run_id}"
+            )
         if merge_error is not None:
             passed = False
             result.error_class = "merge_conflict"
@@ -619,7 +597,7 @@ class Runner:
         run.final_status = "failed"
         self._save(run, PhaseStatus.FAILED, duration=duration, activity=activity)
         self._publish("phase.failed", run.payload(duration))
-        kept = self._worktrees.kept(phase_id) if self._worktrees is not None else None
+        kept = self._checkouts.kept(phase_id)
         self.progress.event(
             f"phase {phase_id} FAILED after {run.attempts} attempt(s): {error}"
             + (f" (its worktree is kept: {kept})" if kept is not None and not merge_error else "")
@@ -629,21 +607,6 @@ class Runner:
             self.progress.event(f"phase {blocked} skipped: it depends on failed phase {phase_id}")
         if not self.options.keep_going and self._stop_reason is None:
             self._stop_reason = f"phase {phase_id} failed (fail-fast; use --keep-going to run the rest)"
-
-    def _merge_back(self, run: PhaseRun) -> str | None:
-        """Merge a passed phase's worktree into the project; the error when that failed."""
-        if self._worktrees is None or self._worktrees.kept(run.phase.id) is None:
-            return None
-        message = f"hypervisor: phase {run.phase.id} ({run.phase.title}), run {self.run_id}"
-        try:
-            outcome = self._worktrees.merge(run.phase.id, message)
-        except WorktreeError as exc:
-            return f"cannot merge the phase's worktree: {exc}"
-        if not outcome.merged:
-            return outcome.message
-        self._worktrees.remove(run.phase.id)
-        self.progress.event(f"phase {run.phase.id}: {outcome.message} into {self.options.project_dir}")
-        return None
 
     def _policy(self, phase: Phase) -> RetryPolicy:
         """The run's retry policy, with the phase's own ``max_attempts`` when it sets one."""
@@ -939,16 +902,7 @@ class Runner:
                 record["reason"] = self._stop_reason
             record["spend"] = self._spend
             if report is not None:
-                record["results"] = [
-                    {
-                        "phase": p.phase,
-                        "status": p.status,
-                        "attempts": p.attempts,
-                        **({"duration_s": round(p.duration_s, 3)} if p.duration_s is not None else {}),
-                        **({"spend": p.spend} if p.spend else {}),
-                    }
-                    for p in report.phases.values()
-                ]
+                record["results"] = report.results()
         try:
             self._record_path = write_run_record(self.state_dir, record)
         except OSError as exc:

@@ -18,11 +18,11 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["MergeOutcome", "WorktreeError", "Worktrees", "git_checkout_problem"]
+__all__ = ["MergeOutcome", "PhaseCheckouts", "WorktreeError", "Worktrees", "git_checkout_problem"]
 
 _SHARED_CLAUDE_FILES = ("settings.json", "settings.local.json", "hooks.toml")
 _IDENTITY = {
@@ -204,3 +204,68 @@ class Worktrees:
         """The worktree left for the user (a failed or conflicting phase), if any."""
         tree = self.trees.get(phase_id)
         return tree.path if tree is not None else None
+
+
+class PhaseCheckouts:
+    """Where each phase of a run works: the project folder, or — parallel Claude phases of a git
+    project — its own worktree, merged back when it passed. Problems are said through ``say`` and
+    the phase then works in the project folder."""
+
+    def __init__(self, project_dir: Path, trees: Worktrees | None, say: Callable[[str], None]) -> None:
+        self.project_dir = project_dir
+        self.trees = trees
+        self.say = say
+
+    @classmethod
+    def open(
+        cls, project_dir: Path, root: Path, run_id: str, *, wanted: bool, say: Callable[[str], None]
+    ) -> PhaseCheckouts:
+        """Worktrees under ``root`` when ``wanted`` (parallel Claude phases) and possible."""
+        if not wanted:
+            return cls(project_dir, None, say)
+        problem = git_checkout_problem(project_dir)
+        if problem is not None:
+            say(
+                f"note: parallel Claude phases share the project folder: {problem} "
+                "(a git checkout gives each its own worktree)"
+            )
+            return cls(project_dir, None, say)
+        try:
+            return cls(project_dir, Worktrees(project_dir, root, run_id), say)
+        except (WorktreeError, ValueError) as exc:
+            say(f"note: parallel Claude phases share the project folder: {exc}")
+            return cls(project_dir, None, say)
+
+    def workdir(self, phase_id: str, *, isolate: bool) -> Path:
+        """The phase's worktree when ``isolate`` (a Claude phase) and worktrees are on, else the project."""
+        if self.trees is None or not isolate:
+            return self.project_dir
+        try:
+            return self.trees.workdir(phase_id)
+        except (WorktreeError, OSError) as exc:
+            self.say(f"warning: phase {phase_id} runs in the project folder: cannot make its worktree: {exc}")
+            return self.project_dir
+
+    def hook_env(self, workdir: Path) -> dict[str, str]:
+        """What a session in ``workdir`` needs to report to the project's hooks state (empty in place)."""
+        if self.trees is None or workdir == self.project_dir:
+            return {}
+        return self.trees.hook_env()
+
+    def merge_back(self, phase_id: str, message: str) -> str | None:
+        """Merge a passed phase's worktree into the project; the error when that failed."""
+        if self.trees is None or self.trees.kept(phase_id) is None:
+            return None
+        try:
+            outcome = self.trees.merge(phase_id, message)
+        except WorktreeError as exc:
+            return f"cannot merge the phase's worktree: {exc}"
+        if not outcome.merged:
+            return outcome.message
+        self.trees.remove(phase_id)
+        self.say(f"phase {phase_id}: {outcome.message} into {self.project_dir}")
+        return None
+
+    def kept(self, phase_id: str) -> Path | None:
+        """The worktree left for the user (a failed phase), if any."""
+        return self.trees.kept(phase_id) if self.trees is not None else None

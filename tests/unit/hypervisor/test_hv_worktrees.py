@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lib.hypervisor.worktrees import WorktreeError, Worktrees, git_checkout_problem
+from lib.hypervisor.worktrees import PhaseCheckouts, WorktreeError, Worktrees, git_checkout_problem
 
 IDENTITY = {
     "GIT_AUTHOR_NAME": "T",
@@ -107,3 +107,27 @@ def test_a_failing_git_command_names_itself(repo: Path, tmp_path: Path) -> None:
     trees.workdir("1")
     with pytest.raises(WorktreeError, match="git worktree add"):
         Worktrees(repo / "app", tmp_path / "wt", "r4").workdir("1")  # its branch exists already
+
+
+def test_phase_checkouts_isolate_only_when_wanted_and_possible(repo: Path, tmp_path: Path) -> None:
+    said: list[str] = []
+    project = repo / "app"
+    off = PhaseCheckouts.open(project, tmp_path / "wt0", "r0", wanted=False, say=said.append)
+    assert off.workdir("1", isolate=True) == project and off.hook_env(project) == {}
+    assert off.merge_back("1", "m") is None and off.kept("1") is None
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    no_git = PhaseCheckouts.open(plain, tmp_path / "wt1", "r1", wanted=True, say=said.append)
+    assert no_git.workdir("1", isolate=True) == plain
+    assert "share the project folder" in said[-1] and "not in a git repository" in said[-1]
+    on = PhaseCheckouts.open(project, tmp_path / "wt2", "r2", wanted=True, say=said.append)
+    assert on.workdir("1", isolate=False) == project
+    work = on.workdir("1", isolate=True)
+    assert work != project and on.hook_env(work)["CLAUDE_HOOKS_STATE_DIR"].endswith(".claude/state")
+    (work / "x.txt").write_text("x\n")
+    assert on.merge_back("1", "phase 1") is None and (project / "x.txt").exists()
+    assert "merged branch hypervisor/r2/phase-1" in said[-1]
+    # A worktree that cannot be made (its branch exists): the phase works in place, with a warning.
+    on.workdir("2", isolate=True)
+    clash = PhaseCheckouts.open(project, tmp_path / "wt3", "r2", wanted=True, say=said.append)
+    assert clash.workdir("2", isolate=True) == project and "cannot make its worktree" in said[-1]
