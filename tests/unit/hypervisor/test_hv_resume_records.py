@@ -234,3 +234,64 @@ def test_the_final_report_shows_costs_and_the_record() -> None:
     )
     assert "total: $0.2500, 10 in / 0 out" in text and "run record: /s/runs/r1.toon" in text
     assert text.endswith("exit code 1\n") and report.exit_code == 1
+
+
+def test_group_alive_errs_on_the_side_of_alive(monkeypatch: pytest.MonkeyPatch) -> None:
+    def denied(pgid: int, sig: int) -> None:
+        raise PermissionError
+
+    monkeypatch.setattr(os, "killpg", denied)
+    assert group_alive(12345)  # someone else's group: alive, and never ours to kill
+
+    def no_proc(path: str) -> list[str]:
+        raise OSError
+
+    monkeypatch.setattr(os, "killpg", lambda pgid, sig: None)
+    monkeypatch.setattr(os, "listdir", no_proc)
+    assert group_alive(12345)  # no /proc to look at: trust the signal
+
+
+class _BrokenStore:
+    def load(self, phase: object) -> CheckpointRead:
+        raise AssertionError("not read here")
+
+    def save(self, phase: object, checkpoint: Checkpoint) -> None:
+        raise OSError("disk full")
+
+
+class _BrokenLog:
+    path = Path("/nowhere/learning.jsonl")
+
+    def append(self, event: object) -> None:
+        raise OSError("disk full")
+
+
+def test_crash_recovery_says_what_it_cannot_write(plan: Plan, tmp_path: Path) -> None:
+    from lib.hypervisor.crash_recovery import recover
+    from lib.hypervisor.resume import Orphan, ResumeState
+
+    gone = subprocess.Popen(["true"], start_new_session=True)
+    gone.wait()
+    running = Checkpoint(phase="1", status=PhaseStatus.RUNNING, pid=gone.pid, attempts=1, run_id="r0")
+    reads = {p: CheckpointRead(Path(f"/cp/{p}")) for p in plan.graph.order}
+    reads["1"] = CheckpointRead(Path("/cp/1"), checkpoint=running)
+    state = ResumeState(crashed=["1", "2"], orphans=[Orphan("1", gone.pid, None, 1, "r0")])
+    said: list[str] = []
+    events = recover(
+        plan=plan,
+        state_dir=tmp_path,
+        decision=state,
+        reads=reads,
+        memory=_BrokenStore(),
+        learning=_BrokenLog(),  # type: ignore[arg-type]
+        run_id="r1",
+        wait=False,
+        grace=0.1,
+        say=said.append,
+    )
+    assert events == []
+    assert any("cannot append to the learning log" in s for s in said)
+    assert any("cannot write the checkpoint of phase 1: disk full" in s for s in said)
+    assert not any("stopping it" in s for s in said)  # its process was already gone
+    crashed = reads["1"].checkpoint
+    assert crashed is not None and crashed.status is PhaseStatus.CRASHED and crashed.pid is None
