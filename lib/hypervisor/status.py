@@ -63,7 +63,7 @@ def collect_status(plan: Plan, state_dir: Path) -> tuple[list[PhaseStatusRow], d
                 status = "crashed"
             if cp.status is PhaseStatus.PASSED and cp.phase_digest and cp.phase_digest != phase.digest:
                 status = "passed (file changed since)"
-        if status != "passed":
+        if status not in ("passed", "skipped"):  # skipped: done by hand in interactive mode
             remaining.append(phase.id)
         rows.append(
             PhaseStatusRow(

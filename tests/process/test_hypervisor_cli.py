@@ -228,9 +228,10 @@ def test_interactive_asks_before_each_phase(ws: Workspace) -> None:
     assert ws.checkpoint("2")["status"] == "skipped"  # saved: it counts as done on --resume too
     skipped = [e["payload"] for e in ws.events() if e["topic"] == "phase.skipped"]
     assert {"phase": "2", "reason": "skipped by user"}.items() <= skipped[0].items()
-    # Resuming asks again only for the phases not passed yet (2, 4, 6).
-    proc = ws.hv("run", "--mode", "interactive", "--resume", stdin="r\nr\nr\n")
+    # Resuming asks again only for the phases not done yet (4, 6): the skip was saved.
+    proc = ws.hv("run", "--mode", "interactive", "--resume", stdin="r\nr\n")
     assert_ok(proc)
+    assert "phase 2: " not in proc.stdout and "phase 2 skipped" in proc.stdout
     assert "phase 4 (Integrate lexer and parser) started" in proc.stdout
 
 
