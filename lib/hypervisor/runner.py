@@ -262,6 +262,7 @@ class Runner:
             report.summary_path = str(self._record_path) if self._record_path else None
             return report
         finally:
+            self._checkouts.close()
             self.progress.close()
             self.learning.close()
             lock.release()

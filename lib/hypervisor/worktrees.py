@@ -15,6 +15,7 @@ project's own logs, state and config, so the session's events land on the bus th
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -269,3 +270,9 @@ class PhaseCheckouts:
     def kept(self, phase_id: str) -> Path | None:
         """The worktree left for the user (a failed phase), if any."""
         return self.trees.kept(phase_id) if self.trees is not None else None
+
+    def close(self) -> None:
+        """Remove the run's worktree folder when every worktree in it was merged and removed."""
+        if self.trees is not None:
+            with contextlib.suppress(OSError):
+                self.trees.root.rmdir()  # only when empty: kept worktrees stay

@@ -82,7 +82,7 @@ def test_parallel_claude_phases_run_in_their_own_worktrees_and_merge_back(
     assert (ws.project / "a.txt").read_text() == "done\n" and (ws.project / "b.txt").exists()
     log = git(ws.project, "log", "--format=%s")
     assert "hypervisor: phase 1 (Part 1)" in log and "hypervisor: phase 2 (Part 2)" in log
-    assert not one.exists() and not two.exists()
+    assert not one.exists() and not two.exists() and not one.parent.exists()
     assert "hypervisor/" not in git(ws.project, "branch", "--list")
     assert "worktree" in proc.stdout and "merged branch" in proc.stdout
     # The join phase (a Claude phase too, alone in its wave) saw both parts.

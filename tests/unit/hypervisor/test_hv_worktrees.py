@@ -131,3 +131,8 @@ def test_phase_checkouts_isolate_only_when_wanted_and_possible(repo: Path, tmp_p
     on.workdir("2", isolate=True)
     clash = PhaseCheckouts.open(project, tmp_path / "wt3", "r2", wanted=True, say=said.append)
     assert clash.workdir("2", isolate=True) == project and "cannot make its worktree" in said[-1]
+    on.close()
+    assert (tmp_path / "wt2").is_dir()  # phase 2's worktree is still there: kept
+    on.merge_back("2", "phase 2")
+    on.close()
+    assert not (tmp_path / "wt2").exists()
