@@ -131,25 +131,37 @@ def bench_dry_run(phases: int, runs: int) -> dict[str, float | int]:
         }
 
 
+def _independent_plan(folder: Path, count: int, command: str) -> Path:
+    """``count`` phases without dependencies, each running ``command``."""
+    plan_dir = folder / "plan"
+    plan_dir.mkdir()
+    for n in range(1, count + 1):
+        (plan_dir / f"{n:04d}.md").write_text(f"---\nphase: {n}\ncommand: '{command}'\n---\nWork.\n")
+    return plan_dir
+
+
+def _timed_runs(plan_dir: Path, widths: list[int | None]) -> dict[str, float]:
+    """Wall time of a run per width (``None``: sequential; else parallel with that width)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    walls: dict[str, float] = {}
+    for width in widths:
+        name = "sequential" if width is None else f"parallel_{width}"
+        argv = [sys.executable, "-m", "lib.hypervisor", "run", str(plan_dir), "--quiet"]
+        argv += ["--state-dir", str(plan_dir.parent / f"state-{name}")]
+        if width is not None:
+            argv += ["--mode", "parallel", "--max-parallel", str(width)]
+        t0 = time.perf_counter()
+        proc = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=plan_dir.parent)
+        walls[name] = time.perf_counter() - t0
+        if proc.returncode != 0:
+            raise SystemExit(f"{name} run failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return walls
+
+
 def bench_parallel(independent: int, sleep: float) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="hv-bench-par-") as tmp:
-        plan_dir = Path(tmp) / "plan"
-        plan_dir.mkdir()
-        for n in range(1, independent + 1):
-            (plan_dir / f"{n:02d}.md").write_text(f"---\nphase: {n}\ncommand: 'sleep {sleep}'\n---\nSleep.\n")
-        env = {**os.environ, "PYTHONPATH": str(REPO)}
-        results: dict[str, float] = {}
-        settings = [("sequential", None), *(("parallel", p) for p in sorted({2, 4, independent}))]
-        for mode, width in settings:
-            args = [sys.executable, "-m", "lib.hypervisor", "run", str(plan_dir), "--mode", mode, "--quiet"]
-            args += ["--state-dir", str(Path(tmp) / f"state-{mode}-{width}")]
-            if width:
-                args += ["--max-parallel", str(width)]
-            t0 = time.perf_counter()
-            proc = subprocess.run(args, capture_output=True, text=True, env=env, cwd=tmp)
-            results[f"{mode}" + (f"_{width}" if width else "")] = time.perf_counter() - t0
-            if proc.returncode != 0:
-                raise SystemExit(f"{mode} run failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+        plan_dir = _independent_plan(Path(tmp), independent, f"sleep {sleep}")
+        results = _timed_runs(plan_dir, [None, *sorted({2, 4, independent})])
         base = results["sequential"]
         return {
             "independent_phases": independent,
@@ -161,23 +173,7 @@ def bench_parallel(independent: int, sleep: float) -> dict[str, object]:
 
 def bench_many(count: int, width: int) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="hv-bench-many-") as tmp:
-        plan_dir = Path(tmp) / "plan"
-        plan_dir.mkdir()
-        for n in range(1, count + 1):
-            (plan_dir / f"{n:04d}.md").write_text(f"---\nphase: {n}\ncommand: 'true'\n---\nNothing.\n")
-        env = {**os.environ, "PYTHONPATH": str(REPO)}
-        walls: dict[str, float] = {}
-        for mode, args in (
-            ("sequential", []),
-            (f"parallel_{width}", ["--mode", "parallel", "--max-parallel", str(width)]),
-        ):
-            argv = [sys.executable, "-m", "lib.hypervisor", "run", str(plan_dir), "--quiet", *args]
-            argv += ["--state-dir", str(Path(tmp) / f"state-{mode}")]
-            t0 = time.perf_counter()
-            proc = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=tmp)
-            walls[mode] = time.perf_counter() - t0
-            if proc.returncode != 0:
-                raise SystemExit(f"{mode} run of {count} phases failed ({proc.returncode}):\n{proc.stderr}")
+        walls = _timed_runs(_independent_plan(Path(tmp), count, "true"), [None, width])
         return {
             "phases": count,
             "wall_s": {k: round(v, 2) for k, v in walls.items()},
