@@ -7,8 +7,12 @@
 2. Parallel speed-up: K independent phases each sleeping S seconds, run with the shell executor in
    sequential mode and in parallel mode with ``--max-parallel`` 2, 4 and K. Reports wall time and
    speed-up over sequential (ideal: min(K, max-parallel)).
+3. Many phases: M independent shell phases running ``true`` (default 500), sequential and
+   parallel (``--max-parallel`` W, default 16): the runner's own cost per phase (a checkpoint
+   written when it starts and when it ends, a learning event, bus events, the run record).
 
     .venv/bin/python bench/hypervisor_bench.py [--phases 500] [--runs 5] [--independent 8] [--sleep 0.5]
+        [--many 500] [--many-width 16]
     .venv/bin/python bench/hypervisor_bench.py --json     # one JSON object on stdout
 
 Results are also written to ``bench/results/hypervisor.json``.
@@ -73,9 +77,9 @@ def generate_plan(folder: Path, phases: int, seed: int = 7) -> None:
 def bench_dry_run(phases: int, runs: int) -> dict[str, float | int]:
     from lib.hypervisor.dry_run import dry_run
     from lib.hypervisor.executors import build_executors
+    from lib.hypervisor.options import Mode, RunOptions
     from lib.hypervisor.plan import load_plan
     from lib.hypervisor.routing import FrontmatterSkillRouter
-    from lib.hypervisor.runner import Mode, RunOptions
 
     with tempfile.TemporaryDirectory(prefix="hv-bench-") as tmp:
         plan_dir = Path(tmp) / "plan"
@@ -127,25 +131,37 @@ def bench_dry_run(phases: int, runs: int) -> dict[str, float | int]:
         }
 
 
+def _independent_plan(folder: Path, count: int, command: str) -> Path:
+    """``count`` phases without dependencies, each running ``command``."""
+    plan_dir = folder / "plan"
+    plan_dir.mkdir()
+    for n in range(1, count + 1):
+        (plan_dir / f"{n:04d}.md").write_text(f"---\nphase: {n}\ncommand: '{command}'\n---\nWork.\n")
+    return plan_dir
+
+
+def _timed_runs(plan_dir: Path, widths: list[int | None]) -> dict[str, float]:
+    """Wall time of a run per width (``None``: sequential; else parallel with that width)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    walls: dict[str, float] = {}
+    for width in widths:
+        name = "sequential" if width is None else f"parallel_{width}"
+        argv = [sys.executable, "-m", "lib.hypervisor", "run", str(plan_dir), "--quiet"]
+        argv += ["--state-dir", str(plan_dir.parent / f"state-{name}")]
+        if width is not None:
+            argv += ["--mode", "parallel", "--max-parallel", str(width)]
+        t0 = time.perf_counter()
+        proc = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=plan_dir.parent)
+        walls[name] = time.perf_counter() - t0
+        if proc.returncode != 0:
+            raise SystemExit(f"{name} run failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return walls
+
+
 def bench_parallel(independent: int, sleep: float) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="hv-bench-par-") as tmp:
-        plan_dir = Path(tmp) / "plan"
-        plan_dir.mkdir()
-        for n in range(1, independent + 1):
-            (plan_dir / f"{n:02d}.md").write_text(f"---\nphase: {n}\ncommand: 'sleep {sleep}'\n---\nSleep.\n")
-        env = {**os.environ, "PYTHONPATH": str(REPO)}
-        results: dict[str, float] = {}
-        settings = [("sequential", None), *(("parallel", p) for p in sorted({2, 4, independent}))]
-        for mode, width in settings:
-            args = [sys.executable, "-m", "lib.hypervisor", "run", str(plan_dir), "--mode", mode, "--quiet"]
-            args += ["--state-dir", str(Path(tmp) / f"state-{mode}-{width}")]
-            if width:
-                args += ["--max-parallel", str(width)]
-            t0 = time.perf_counter()
-            proc = subprocess.run(args, capture_output=True, text=True, env=env, cwd=tmp)
-            results[f"{mode}" + (f"_{width}" if width else "")] = time.perf_counter() - t0
-            if proc.returncode != 0:
-                raise SystemExit(f"{mode} run failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+        plan_dir = _independent_plan(Path(tmp), independent, f"sleep {sleep}")
+        results = _timed_runs(plan_dir, [None, *sorted({2, 4, independent})])
         base = results["sequential"]
         return {
             "independent_phases": independent,
@@ -155,17 +171,30 @@ def bench_parallel(independent: int, sleep: float) -> dict[str, object]:
         }
 
 
+def bench_many(count: int, width: int) -> dict[str, object]:
+    with tempfile.TemporaryDirectory(prefix="hv-bench-many-") as tmp:
+        walls = _timed_runs(_independent_plan(Path(tmp), count, "true"), [None, width])
+        return {
+            "phases": count,
+            "wall_s": {k: round(v, 2) for k, v in walls.items()},
+            "per_phase_ms": {k: round(v / count * 1000, 1) for k, v in walls.items()},
+        }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--phases", type=int, default=500)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--independent", type=int, default=8)
     parser.add_argument("--sleep", type=float, default=0.5)
+    parser.add_argument("--many", type=int, default=500)
+    parser.add_argument("--many-width", type=int, default=16)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     report = {
         "dry_run": bench_dry_run(args.phases, args.runs),
         "parallel": bench_parallel(args.independent, args.sleep),
+        "many": bench_many(args.many, args.many_width),
         "cpus": os.cpu_count(),
         "python": sys.version.split()[0],
     }
@@ -186,6 +215,11 @@ def main(argv: list[str] | None = None) -> int:
     for name, wall in p["wall_s"].items():
         speed = p["speedup"].get(name)
         print(f"  {name:<12} {wall:6.2f} s" + (f"   x{speed}" if speed else ""))
+    m = report["many"]
+    assert isinstance(m, dict)
+    print(f"{m['phases']} independent shell phases running `true`:")
+    for name, wall in m["wall_s"].items():
+        print(f"  {name:<12} {wall:6.2f} s   ({m['per_phase_ms'][name]} ms per phase)")
     return 0
 
 

@@ -115,13 +115,23 @@ def iso_timestamp(ns: int | None = None) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{rest // 1000:06d}Z"
 
 
-_CONTEXT_KEYS = ("hook", "event", "session_id", "tool_use_id", "correlation_id", "tool")
+_CONTEXT_KEYS = (
+    "hook",
+    "event",
+    "session_id",
+    "tool_use_id",
+    "correlation_id",
+    "tool",
+    "hypervisor_run_id",
+    "hypervisor_phase",
+)
 
 
 class HookLogger:
     """Writes structured, redacted records to one JSONL file.
 
-    ``context`` (hook, event, session_id, tool_use_id, correlation_id, tool) is stamped on every
+    ``context`` (hook, event, session_id, tool_use_id, correlation_id, tool, and the
+    hypervisor_run_id/hypervisor_phase of a session the hypervisor started) is stamped on every
     record; :meth:`bind` returns a logger with more of it. ``clock`` returns nanoseconds since the
     epoch (injectable for tests).
     """

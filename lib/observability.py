@@ -55,7 +55,7 @@ _TOOL_EVENTS = ("PreToolUse", "PostToolUse", "PostToolUseFailure", "PermissionRe
 class Settings:
     """The ``logging`` section of the config, as plain values with defaults."""
 
-    __slots__ = ("backups", "level", "lock_timeout", "max_bytes", "max_field_chars", "redact")
+    __slots__ = ("backups", "hypervisor", "level", "lock_timeout", "max_bytes", "max_field_chars", "redact")
 
     def __init__(self, config: Mapping[str, object]) -> None:
         section = config.get("logging")
@@ -69,6 +69,14 @@ class Settings:
         self.redact = cfg.get("redact") is not False
         lock = st.get("lock_timeout_seconds", 1.0)
         self.lock_timeout = float(lock) if isinstance(lock, (int, float)) else 1.0
+        # A session started by the hypervisor (python -m lib.hypervisor) carries its run and phase:
+        # they go on this invocation's log record, spans and events.
+        run_id = os.environ.get("HYPERVISOR_RUN_ID")
+        self.hypervisor: dict[str, str] = (
+            {"hypervisor_run_id": run_id, "hypervisor_phase": os.environ.get("HYPERVISOR_PHASE", "")}
+            if run_id
+            else {}
+        )
 
 
 def _int(value: object, default: int) -> int:
@@ -216,6 +224,9 @@ def _publish(inv: Invocation, settings: Settings) -> None:
     events = derived_events(inv, settings)
     if not events:
         return
+    if settings.hypervisor:
+        for _, body in events:
+            body.update(settings.hypervisor)
     from lib.backends import open_bus
 
     bus = open_bus(
@@ -288,6 +299,8 @@ def _log(inv: Invocation, settings: Settings) -> None:
         tool_use_id=inv.tool_use_id,
         correlation_id=inv.correlation_id or None,
         tool=inv.tool_name,
+        hypervisor_run_id=settings.hypervisor.get("hypervisor_run_id"),
+        hypervisor_phase=settings.hypervisor.get("hypervisor_phase"),
     )
     try:
         fields: dict[str, object] = {}
@@ -374,6 +387,7 @@ def _spans(inv: Invocation, settings: Settings) -> None:
             lock_timeout=settings.lock_timeout,
         ),
         deferred=True,  # one lock, one write for all of this process's span records
+        attributes={f"hypervisor.{k.removeprefix('hypervisor_')}": v for k, v in settings.hypervisor.items()},
     )
     common = {"session_id": sid}
     try:

@@ -220,7 +220,7 @@ class TraceRecorder:
     all with one lock and one ``write``: what a hook process does with its few spans.
     """
 
-    __slots__ = ("_pending", "_writer")
+    __slots__ = ("_attributes", "_pending", "_writer")
 
     def __init__(
         self,
@@ -230,9 +230,11 @@ class TraceRecorder:
         backups: int = 5,
         writer: JsonlWriter | None = None,
         deferred: bool = False,
+        attributes: dict[str, object] | None = None,
     ) -> None:
         self._writer = writer or JsonlWriter(path, max_bytes=max_bytes, backups=backups)
         self._pending: list[dict[str, object]] | None = [] if deferred else None
+        self._attributes = attributes  # added to every record (the hypervisor's run and phase)
 
     @property
     def path(self) -> str:
@@ -240,6 +242,9 @@ class TraceRecorder:
         return self._writer.path
 
     def _append(self, record: dict[str, object]) -> None:
+        if self._attributes:
+            own = record.get("attributes")
+            record["attributes"] = {**self._attributes, **(own if isinstance(own, dict) else {})}
         if self._pending is None:
             self._writer.append(record)
         else:

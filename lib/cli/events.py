@@ -50,6 +50,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="only topics matching PATTERN (tool.*); repeatable",
     )
     parser.add_argument("--tool", metavar="NAME", help="only events about this tool")
+    parser.add_argument(
+        "--phase",
+        metavar="ID",
+        help="only events of this hypervisor phase (its run's transitions and its Claude session's hooks)",
+    )
+    parser.add_argument("--run", metavar="RUN_ID", help="only events of this hypervisor run")
     parser.add_argument("--after", type=int, metavar="ID", help="only events after this event id")
     parser.add_argument("--consumers", action="store_true", help="list the durable consumers instead")
 
@@ -73,6 +79,14 @@ def format_event(event: Event, colored: bool = False) -> str:
         details = escape(details)
         parts.append(details if len(details) <= 160 else details[:159] + "…")
     return "  ".join(parts)
+
+
+def _of(event: Event, key: str, value: str) -> bool:
+    """Whether a hypervisor event (``phase``/``run_id``) or a hook event of a session the
+    hypervisor started (``hypervisor_phase``/``hypervisor_run_id``) belongs to ``value``."""
+    payload = event.payload
+    found = payload.get(f"hypervisor_{key}") if event.source != "hypervisor" else payload.get(key)
+    return found is not None and str(found) == value
 
 
 def _consumers(args: argparse.Namespace, log_dir: str) -> int:
@@ -147,6 +161,10 @@ def run(args: argparse.Namespace) -> int:
         if args.topic and not any(topic_matches(p, event.topic) for p in args.topic):
             continue
         if args.tool and event.payload.get("tool_name") != args.tool:
+            continue
+        if args.phase is not None and not _of(event, "phase", args.phase):
+            continue
+        if args.run is not None and not _of(event, "run_id", args.run):
             continue
         record: dict[str, Any] = event.to_dict()
         print(dump_json(record) if args.json else format_event(event, colored), flush=args.follow)

@@ -27,7 +27,7 @@ __all__ = [
     "phase_history",
 ]
 
-AttemptOutcome = Literal["passed", "failed", "transient", "interrupted"]
+AttemptOutcome = Literal["passed", "failed", "transient", "interrupted", "crashed"]
 
 # How many recent attempts of a phase decide whether it is flaky.
 FLAKY_WINDOW = 20
@@ -49,6 +49,10 @@ class LearningEvent(BaseModel):
     error_class: str | None = None
     error: str | None = None
     cost_usd: float | None = None
+    tokens: dict[str, int] | None = None
+    """Input, output, cache read and cache write tokens of the attempt, when the executor said."""
+    pid: int | None = None
+    started_at: str | None = None
     session_id: str | None = None
     validation_digest: str | None = None
     lesson: str | None = None

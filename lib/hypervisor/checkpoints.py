@@ -33,6 +33,7 @@ __all__ = [
     "PhaseStatus",
     "ValidationRecord",
     "decode_checkpoint",
+    "default_checkpoint_path",
     "encode_checkpoint",
     "read_checkpoint",
     "utc_now",
@@ -59,6 +60,7 @@ class PhaseStatus(StrEnum):
     FAILED = "failed"
     INTERRUPTED = "interrupted"
     CRASHED = "crashed"
+    SKIPPED = "skipped"
 
 
 _STATUS_ALIASES = {
@@ -83,6 +85,7 @@ _STATUS_ALIASES = {
     "cancelled": PhaseStatus.INTERRUPTED,
     "canceled": PhaseStatus.INTERRUPTED,
     "crashed": PhaseStatus.CRASHED,
+    "skipped": PhaseStatus.SKIPPED,
     "pending": PhaseStatus.PENDING,
     "todo": PhaseStatus.PENDING,
 }
@@ -124,7 +127,16 @@ class Checkpoint(BaseModel):
     error: str | None = None
     error_class: str | None = None
     pid: int | None = None
+    pid_start: int | None = None
     hook_activity: dict[str, int] = Field(default_factory=dict)
+    input_digest: str | None = None
+    """Digest of the phase file and its validation script when it was judged (see ``resume``)."""
+    dependencies: dict[str, str] = Field(default_factory=dict)
+    """Each dependency's pass (``run_id@ended_at``) when this phase passed."""
+    spend: dict[str, Any] = Field(default_factory=dict)
+    """Cost and tokens of every attempt of this phase, summed (see ``accounting``)."""
+    attempt_log: list[dict[str, Any]] = Field(default_factory=list)
+    """The latest attempts: run, attempt, pid, start, end, outcome and spend of each."""
 
     @field_validator("phase", mode="before")
     @classmethod
@@ -292,8 +304,10 @@ def quarantine(path: Path) -> Path:
 class CheckpointStore:
     """Where each phase's checkpoint lives, and reading and writing them (the memory manager).
 
-    A phase's ``checkpoint`` frontmatter path is used as given, relative to the plan folder;
-    without one the checkpoint is ``<state dir>/checkpoints/phase_<id>.toon``.
+    A phase's ``checkpoint`` frontmatter path, when relative, is taken under the state folder (so
+    ``--state-dir`` keeps runs apart); without one the checkpoint is
+    ``<state dir>/checkpoints/phase_<id>.toon``. A file holding another phase's checkpoint is
+    reported, never used.
     """
 
     def __init__(self, plan_dir: Path, state_dir: Path) -> None:
@@ -305,16 +319,32 @@ class CheckpointStore:
         declared = phase.meta.checkpoint
         if declared:
             path = Path(declared).expanduser()
-            return path if path.is_absolute() else self.plan_dir / path
-        return self.state_dir / "checkpoints" / f"phase_{_safe_name(phase.id)}.toon"
+            return path if path.is_absolute() else self.state_dir / path
+        return default_checkpoint_path(self.state_dir, phase.id)
 
     def load(self, phase: Phase) -> CheckpointRead:
         """The phase's checkpoint as stored (or why it cannot be read)."""
-        return read_checkpoint(self.path_for(phase))
+        read = read_checkpoint(self.path_for(phase))
+        cp = read.checkpoint
+        if cp is not None and cp.phase != phase.id:
+            return CheckpointRead(
+                read.path,
+                problem=(
+                    f"{read.path}: field 'phase': holds the checkpoint of phase {cp.phase}, not of phase "
+                    f"{phase.id}; give {phase.path.name} its own `checkpoint:` path"
+                ),
+                format=read.format,
+            )
+        return read
 
     def save(self, phase: Phase, checkpoint: Checkpoint) -> None:
         """Write the phase's checkpoint atomically as TOON."""
         write_checkpoint(self.path_for(phase), checkpoint)
+
+
+def default_checkpoint_path(state_dir: Path, phase_id: str) -> Path:
+    """``<state dir>/checkpoints/phase_<id>.toon``."""
+    return state_dir / "checkpoints" / f"phase_{_safe_name(phase_id)}.toon"
 
 
 def _safe_name(phase_id: str) -> str:

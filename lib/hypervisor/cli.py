@@ -15,14 +15,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO, TypeVar
 
-from lib.hypervisor.runner import (
+from lib.hypervisor.options import (
     EXIT_INTERRUPTED,
     EXIT_INVALID,
     EXIT_OK,
     EXIT_UNAVAILABLE,
     Mode,
+    OrphanPolicy,
     RunOptions,
-    RunReport,
+    RunUnavailable,
 )
 
 __all__ = ["build_parser", "main"]
@@ -73,6 +74,18 @@ def _phase_ids(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
+_ASSUME_DONE_HELP = "phases outside the plan folder (named in depends_on) that were done elsewhere"
+
+
+def _phase_list(
+    parser: argparse.ArgumentParser | argparse._MutuallyExclusiveGroup, flag: str, text: str
+) -> None:
+    """An option taking phase ids, space- or comma-separated, repeatable."""
+    parser.add_argument(
+        flag, metavar="PHASE", nargs="+", action="extend", type=_phase_ids, default=None, help=text
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (``run``, ``check``, ``status``)."""
     parser = argparse.ArgumentParser(
@@ -88,15 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--mode", choices=[m.value for m in Mode], default=Mode.SEQUENTIAL.value)
     run.add_argument("--resume", action="store_true", help="skip phases whose checkpoint says passed")
     select = run.add_mutually_exclusive_group()
-    select.add_argument(
-        "--only",
-        metavar="PHASE",
-        nargs="+",
-        action="extend",
-        type=_phase_ids,
-        default=None,
-        help="run only these phases (ids, space- or comma-separated)",
-    )
+    _phase_list(select, "--only", "run only these phases (ids, space- or comma-separated)")
     select.add_argument(
         "--from", dest="from_phase", metavar="PHASE", help="start at this phase of the execution order"
     )
@@ -186,6 +191,26 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="stop a Claude session after N circuit breakers opened in it (0: never)",
     )
+    run.add_argument(
+        "--orphans",
+        choices=[p.value for p in OrphanPolicy],
+        default=OrphanPolicy.KILL.value,
+        help="--resume after a crash: kill (default) or wait for attempts still running from the dead run",
+    )
+    run.add_argument(
+        "--no-worktrees",
+        action="store_true",
+        help="parallel mode: run Claude phases in the project folder instead of their own git worktrees",
+    )
+    _phase_list(run, "--assume-done", _ASSUME_DONE_HELP)
+    run.add_argument(
+        "--max-budget-usd",
+        type=_non_negative_float,
+        default=None,
+        metavar="USD",
+        help="cap on the whole run's cost (default: budget_usd in the plan); no attempt starts that could "
+        "exceed it, and each claude call gets what is left as its own --max-budget-usd",
+    )
     run.add_argument("--show-prompts", action="store_true", help="dry run: print each Claude prompt")
     run.add_argument("--quiet", action="store_true", help="print only the final summary")
     claude = run.add_argument_group("claude executor")
@@ -203,23 +228,40 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["default", "acceptEdits", "plan", "bypassPermissions", "dontAsk", "auto"],
     )
     claude.add_argument("--max-turns", type=_positive_int, default=None)
-    claude.add_argument("--max-budget-usd", type=float, default=None)
 
     check = sub.add_parser("check", help="validate a plan and print its order and waves")
     check.add_argument("plan_dir", metavar="PLAN_DIR", type=Path)
+    check.add_argument("--state-dir", type=Path, default=None)
+    _phase_list(check, "--assume-done", _ASSUME_DONE_HELP)
 
     status = sub.add_parser("status", help="per phase: status, attempts, duration, last error, history")
     status.add_argument("plan_dir", metavar="PLAN_DIR", type=Path)
     status.add_argument("--state-dir", type=Path, default=None)
+    _phase_list(status, "--assume-done", _ASSUME_DONE_HELP)
     status.add_argument("--json", action="store_true", help="machine-readable output")
     return parser
 
 
-def _load(plan_dir: Path, err: TextIO) -> object:
+def _assumed(args: argparse.Namespace) -> list[str]:
+    return [p for group in (getattr(args, "assume_done", None) or []) for p in group]
+
+
+def _load(plan_dir: Path, err: TextIO, args: argparse.Namespace | None = None) -> object:
+    from lib.hypervisor.checkpoints import default_checkpoint_path, read_checkpoint
     from lib.hypervisor.plan import PlanInvalid, load_plan
+    from lib.hypervisor.resume import pass_stamp
+
+    assumed = set(_assumed(args)) if args is not None else set()
+    state_dir = (getattr(args, "state_dir", None) if args is not None else None) or plan_dir / ".hypervisor"
+
+    def done_elsewhere(phase_id: str) -> bool:
+        if phase_id in assumed:
+            return True
+        read = read_checkpoint(default_checkpoint_path(state_dir, phase_id))
+        return pass_stamp(read.checkpoint) is not None
 
     try:
-        plan = load_plan(plan_dir)
+        plan = load_plan(plan_dir, external_done=done_elsewhere)
     except PlanInvalid as exc:
         err.write(f"hypervisor: the plan in {plan_dir} is invalid ({len(exc.errors)} problem(s)):\n")
         for error in exc.errors:
@@ -247,7 +289,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
 def _main(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from lib.hypervisor.plan import Plan
 
-    plan = _load(args.plan_dir, err)
+    plan = _load(args.plan_dir, err, args)
     if not isinstance(plan, Plan):
         return EXIT_INVALID
     if args.command == "check":
@@ -259,21 +301,15 @@ def _main(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def _check(plan: object, out: TextIO, err: TextIO) -> int:
     from lib.hypervisor.plan import Plan
-    from lib.hypervisor.validation import resolve_script
+    from lib.hypervisor.validation import missing_scripts
 
     assert isinstance(plan, Plan)
     out.write(f"plan {plan.name!r}: {len(plan.phases)} phase(s), valid\n")
     out.write(f"order: {', '.join(plan.graph.order)}\n")
     for n, wave in enumerate(plan.graph.waves, start=1):
         out.write(f"wave {n}: {', '.join(wave)}\n")
-    project = Path.cwd()
-    for phase in plan.ordered():
-        script = phase.meta.validation_script
-        if script and resolve_script(script, plan.directory, project) is None:
-            err.write(
-                f"hypervisor: warning: {phase.path}: field 'validation_script': {script!r} not found in "
-                f"{plan.directory} or {project}; the phase will fail until it exists\n"
-            )
+    for problem in missing_scripts(plan.ordered(), plan.directory, Path.cwd()):
+        err.write(f"hypervisor: warning: {problem}; `run` will not start until it exists\n")
     return EXIT_OK
 
 
@@ -294,7 +330,7 @@ def _status(plan: object, args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-def _options(args: argparse.Namespace) -> RunOptions:
+def _options(args: argparse.Namespace, plan_budget: float | None = None) -> RunOptions:
     from lib.hypervisor.retry import RetryPolicy
 
     return RunOptions(
@@ -317,6 +353,10 @@ def _options(args: argparse.Namespace) -> RunOptions:
         kill_grace=args.kill_grace,
         sequential_fallback=not args.no_sequential_fallback,
         session_breaker_limit=args.session_breaker_limit,
+        budget_usd=args.max_budget_usd if args.max_budget_usd is not None else plan_budget,
+        orphans=OrphanPolicy(args.orphans),
+        worktrees=not args.no_worktrees,
+        assume_done=tuple(_assumed(args)),
     )
 
 
@@ -327,11 +367,12 @@ def _run(plan: object, args: argparse.Namespace, out: TextIO, err: TextIO) -> in
     from lib.hypervisor.executors import build_executors
     from lib.hypervisor.plan import ClaudeOptions, Plan
     from lib.hypervisor.progress import Progress
+    from lib.hypervisor.report import print_report
     from lib.hypervisor.routing import FrontmatterSkillRouter
-    from lib.hypervisor.runner import Runner, RunUnavailable
+    from lib.hypervisor.runner import Runner
 
     assert isinstance(plan, Plan)
-    options = _options(args)
+    options = _options(args, plan.budget_usd)
     claude_defaults = ClaudeOptions(
         binary=args.claude_bin,
         model=args.model,
@@ -339,7 +380,6 @@ def _run(plan: object, args: argparse.Namespace, out: TextIO, err: TextIO) -> in
         disallowed_tools=args.disallowed_tools,
         permission_mode=args.permission_mode,
         max_turns=args.max_turns,
-        max_budget_usd=args.max_budget_usd,
     )
     router = FrontmatterSkillRouter(build_executors(claude_defaults), default=args.executor)
     try:
@@ -353,7 +393,13 @@ def _run(plan: object, args: argparse.Namespace, out: TextIO, err: TextIO) -> in
             options,
             router=router,
             memory=CheckpointStore(plan.directory, state_dir),
-            mesh=open_mesh(options.project_dir, warn=_warner(err)),
+            # Without Claude phases there are no hook events to listen to: a project without
+            # Claude Code set up gets nothing created in it.
+            mesh=open_mesh(
+                options.project_dir,
+                warn=_warner(err),
+                own_dir=None if any(router.route(p).name == "claude" for p in plan.ordered()) else state_dir,
+            ),
             learning=LearningLog(state_dir / "learning.jsonl"),
             progress=Progress(out, err, quiet=args.quiet),
         )
@@ -369,7 +415,7 @@ def _run(plan: object, args: argparse.Namespace, out: TextIO, err: TextIO) -> in
     except OSError as exc:
         err.write(f"hypervisor: cannot write the run state: {exc}; check --state-dir is writable\n")
         return EXIT_UNAVAILABLE
-    _print_report(report, out)
+    print_report(report, out)
     return report.exit_code
 
 
@@ -378,20 +424,3 @@ def _warner(err: TextIO) -> Callable[[str], None]:
         err.write(f"hypervisor: warning: {text}\n")
 
     return warn
-
-
-def _print_report(report: RunReport, out: TextIO) -> None:
-    from lib.hypervisor.progress import format_duration
-
-    out.write(
-        f"\nrun {report.run_id}: {report.status}" + (f" ({report.reason})" if report.reason else "") + "\n"
-    )
-    width = max((len(p) for p in report.phases), default=5)
-    for phase_id, phase in report.phases.items():
-        line = f"  {phase_id.ljust(width)}  {phase.status}"
-        if phase.attempts:
-            line += f", {phase.attempts} attempt(s), {format_duration(phase.duration_s)}"
-        if phase.error:
-            line += f": {' '.join(phase.error.split())[:200]}"
-        out.write(line + "\n")
-    out.write(f"exit code {report.exit_code}\n")

@@ -8,11 +8,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TextIO
 
-from lib.hypervisor.checkpoints import CheckpointStore, PhaseStatus
+from lib.hypervisor.bridge import LearningLog, lessons_for
+from lib.hypervisor.checkpoints import CheckpointStore
 from lib.hypervisor.executors import AttemptContext, ClaudeExecutor
+from lib.hypervisor.options import RunOptions, select_phases
 from lib.hypervisor.plan import Plan
+from lib.hypervisor.resume import input_digest, plan_resume
 from lib.hypervisor.routing import FrontmatterSkillRouter
-from lib.hypervisor.runner import RunOptions, select_phases
 from lib.hypervisor.validation import describe_validation
 
 __all__ = ["dry_run"]
@@ -51,6 +53,10 @@ def dry_run(
         extra = "".join(f"  [parallel_group {g}: {', '.join(m)}]" for g, m in groups.items())
         w(f"  wave {n}: {', '.join(members)}{extra}\n")
     w("\n")
+    reads = {p: store.load(plan.phases[p]) for p in graph.order}
+    digests = {p: input_digest(plan.phases[p], plan.directory, options.project_dir) for p in graph.order}
+    decision = plan_resume(plan, selected, reads, digests, resume=True)
+    history = LearningLog(state_dir / "learning.jsonl").events(plan.name)
     would_skip = 0
     for phase_id in selected:
         phase = plan.phases[phase_id]
@@ -70,6 +76,8 @@ def dry_run(
                 meta.validation_script, plan.directory, options.project_dir
             ),
             session_id="<new-session-uuid>" if engine.name == "claude" else None,
+            lessons=lessons_for(history, phase_id),
+            budget_usd=options.budget_usd,
         )
         deps = ", ".join(meta.depends_on) or "none"
         w(f"phase {phase_id}: {phase.title}  ({phase.path.name})\n")
@@ -91,7 +99,7 @@ def dry_run(
             w(f"  validate:   {ctx.validation_command}  (cwd {options.project_dir})\n")
         else:
             w("  validate:   no validation_script: the executor's own success decides\n")
-        read = store.load(phase)
+        read = reads[phase_id]
         where = _relative(read.path)
         if read.problem:
             state = f"unreadable ({read.problem})"
@@ -100,12 +108,11 @@ def dry_run(
         else:
             cp = read.checkpoint
             state = f"{cp.status}, {cp.attempts} attempt(s)"
-            if options.resume and cp.status is PhaseStatus.PASSED:
-                if cp.phase_digest and cp.phase_digest != phase.digest:
-                    state += "; the phase file changed since, so --resume would run it again"
-                else:
-                    state += "; --resume would skip it"
-                    would_skip += 1
+            if options.resume and phase_id in decision.skipped:
+                state += "; --resume would skip it"
+                would_skip += 1
+            elif options.resume and phase_id in decision.reruns:
+                state += f"; {decision.reruns[phase_id]}, so --resume would run it again"
         w(f"  checkpoint: {where}  ({state})\n")
         if show_prompts and isinstance(engine, ClaudeExecutor):
             prompt = engine.prompt(ctx)

@@ -11,6 +11,7 @@ The bus is the one the project's hooks write: ``<project>/.claude/logs/events.js
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -74,15 +75,26 @@ def bus_dir(project_dir: Path) -> Path:
     return Path(resolve_paths(str(project_dir)).log_dir)
 
 
-def open_mesh(project_dir: Path, warn: Callable[[str], None] | None = None) -> BusEventMesh:
+def open_mesh(
+    project_dir: Path, warn: Callable[[str], None] | None = None, *, own_dir: Path | None = None
+) -> BusEventMesh:
     """The mesh over the project's event bus, on the backend the project's hooks use.
 
     An invalid ``.claude/hooks.toml`` does not stop a run: ``warn`` is told, and the file bus is used.
+    With ``own_dir`` (a run without Claude phases), a project without a ``.claude`` folder gets
+    nothing created in it: the run's events go to a file bus in ``own_dir`` (the run's state folder).
     """
     from lib.backends import open_bus
     from lib.config import ConfigError, load_config
 
     paths = resolve_paths(str(project_dir))
+    hooks_here = (
+        (project_dir / ".claude").is_dir()
+        or "CLAUDE_HOOKS_LOG_DIR" in os.environ
+        or "CLAUDE_HOOKS_BACKEND" in os.environ
+    )
+    if own_dir is not None and not hooks_here:
+        return BusEventMesh(EventBus(str(own_dir / "bus"), source="hypervisor"))
     config: dict[str, object] | None
     try:
         config = load_config(paths)

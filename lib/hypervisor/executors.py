@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 import orjson
 
+from lib.hypervisor.accounting import spend_from_result
 from lib.hypervisor.plan import ClaudeOptions, Phase
 from lib.hypervisor.process import AttemptControl, ProcessOutcome, read_tail, run_process
 from lib.hypervisor.prompt import PromptInputs, build_prompt
@@ -58,6 +59,8 @@ class AttemptContext:
     lessons: Sequence[str] = ()
     session_id: str | None = None
     kill_grace: float = 5.0
+    budget_usd: float | None = None
+    """What is left of the run's budget: the most this attempt may spend (``--max-budget-usd``)."""
 
     @property
     def output_path(self) -> Path:
@@ -83,6 +86,8 @@ class ExecutorResult:
     output_tail: str = ""
     error: str | None = None
     error_class: str | None = None
+    spend: dict[str, Any] = field(default_factory=dict)
+    """Cost and tokens the executor reported (see :mod:`lib.hypervisor.accounting`)."""
 
     @property
     def ok(self) -> bool:
@@ -298,8 +303,9 @@ class ClaudeExecutor:
             argv += ["--permission-mode", opts.permission_mode]
         if opts.max_turns is not None:
             argv += ["--max-turns", str(opts.max_turns)]
-        if opts.max_budget_usd is not None:
-            argv += ["--max-budget-usd", f"{opts.max_budget_usd:g}"]
+        caps = [c for c in (opts.max_budget_usd, ctx.budget_usd) if c is not None]
+        if caps:
+            argv += ["--max-budget-usd", f"{min(caps):g}"]
         if opts.append_system_prompt:
             argv += ["--append-system-prompt", opts.append_system_prompt]
         # Variadic list options last, each as one comma-joined value, so they cannot swallow others.
@@ -378,14 +384,15 @@ class ClaudeExecutor:
             )
         verdict, reason, error_class = classify_claude_result(result)
         summary = _result_summary(result)
-        cost = result.get("total_cost_usd")
+        spend = spend_from_result(result)
         return ExecutorResult(
             verdict,
             outcome.exit_code,
             outcome.duration_s,
             summary=summary,
             session_id=str(result.get("session_id") or session_id),
-            cost_usd=float(cost) if isinstance(cost, int | float) else None,
+            cost_usd=spend.get("cost_usd"),
+            spend=spend,
             output_tail=str(result.get("result") or "")[-2000:],
             error=reason,
             error_class=error_class,

@@ -10,8 +10,8 @@ at once.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -126,6 +126,8 @@ class PhaseFrontmatter(BaseModel):
     timeout: float | None = Field(default=None, gt=0)
     validation_timeout: float | None = Field(default=None, gt=0)
     max_attempts: int | None = Field(default=None, ge=1)
+    budget_usd: float | None = Field(default=None, ge=0)
+    """A cap on the whole run's cost, for the plan (the smallest any phase file gives wins)."""
     claude: ClaudeOptions | None = None
     env: dict[str, str] = Field(default_factory=dict)
 
@@ -233,6 +235,8 @@ class Plan:
     phases: dict[str, Phase]
     graph: PhaseGraph
     warnings: list[PlanError] = field(default_factory=list)
+    external: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Dependencies on phases outside the folder that count as done (``--assume-done``)."""
 
     @property
     def name(self) -> str:
@@ -241,6 +245,12 @@ class Plan:
             if phase.meta.plan:
                 return phase.meta.plan
         return self.directory.name
+
+    @property
+    def budget_usd(self) -> float | None:
+        """The run budget the plan declares (``budget_usd`` in any phase file; the smallest wins)."""
+        budgets = [p.meta.budget_usd for p in self.phases.values() if p.meta.budget_usd is not None]
+        return min(budgets) if budgets else None
 
     def ordered(self) -> list[Phase]:
         """Phases in execution order."""
@@ -317,8 +327,12 @@ def _clean_pydantic_message(message: str) -> str:
     return message.removeprefix("Value error, ")
 
 
-def load_plan(directory: Path | str) -> Plan:
-    """Load and validate every phase file in ``directory``; raises :class:`PlanInvalid`."""
+def load_plan(directory: Path | str, *, external_done: Callable[[str], bool] | None = None) -> Plan:
+    """Load and validate every phase file in ``directory``; raises :class:`PlanInvalid`.
+
+    A dependency on a phase that is not in the folder is an error unless ``external_done(id)``
+    says that phase was done elsewhere (``--assume-done``, or a done checkpoint of it).
+    """
     root = Path(directory)
     if not root.is_dir():
         raise PlanInvalid([PlanError(str(root), "not a directory: pass the folder holding the phase files")])
@@ -344,15 +358,48 @@ def load_plan(directory: Path | str) -> Plan:
         warnings.append(
             PlanError(str(root), f"phases name different plans: {', '.join(sorted(names))}", "plan")
         )
+    errors.extend(_shared_checkpoints(phases))
+    ids = {p.id for p in phases}
+    external: dict[str, tuple[str, ...]] = {}
+    nodes = []
+    for p in phases:
+        node = p.node()
+        outside = tuple(d for d in node.depends_on if d not in ids and external_done and external_done(d))
+        if outside:
+            external[p.id] = outside
+            node = replace(node, depends_on=tuple(d for d in node.depends_on if d not in outside))
+        nodes.append(node)
     graph: PhaseGraph | None = None
     try:
-        graph = PhaseGraph.build(p.node() for p in phases)
+        graph = PhaseGraph.build(nodes)
     except GraphError as exc:
         errors.extend(_graph_error(root, phases, problem) for problem in exc.problems)
     if errors or graph is None:
         raise PlanInvalid(errors, warnings)
     by_id = {p.id: p for p in phases}
-    return Plan(directory=root, phases=by_id, graph=graph, warnings=warnings)
+    return Plan(directory=root, phases=by_id, graph=graph, warnings=warnings, external=external)
+
+
+def _shared_checkpoints(phases: Sequence[Phase]) -> list[PlanError]:
+    """Two phases declaring one ``checkpoint`` path would overwrite each other's state."""
+    first: dict[str, Phase] = {}
+    errors = []
+    for phase in phases:
+        declared = phase.meta.checkpoint
+        if not declared:
+            continue
+        key = str(Path(declared).expanduser())
+        other = first.setdefault(key, phase)
+        if other is not phase:
+            errors.append(
+                PlanError(
+                    str(phase.path),
+                    f"checkpoint path {declared!r} is also the checkpoint of phase {other.id} "
+                    f"({other.path.name}); give each phase its own path or remove the field",
+                    "checkpoint",
+                )
+            )
+    return errors
 
 
 def _graph_error(root: Path, phases: Sequence[Phase], problem: GraphProblem) -> PlanError:
@@ -367,7 +414,13 @@ def _graph_error(root: Path, phases: Sequence[Phase], problem: GraphProblem) -> 
         "wave_order": "wave",
     }
     path = str(root / problem.source) if problem.source else str(root)
-    return PlanError(path, problem.message, field_by_kind.get(problem.kind))
+    message = problem.message
+    if problem.kind == "unknown_dependency":
+        message += (
+            "; if that phase was done outside this folder, run with `--assume-done <id>` or give it "
+            "a checkpoint saying `status: done` (<state dir>/checkpoints/phase_<id>.toon)"
+        )
+    return PlanError(path, message, field_by_kind.get(problem.kind))
 
 
 def plan_summary(plan: Plan) -> dict[str, Any]:

@@ -1,9 +1,15 @@
 """The run: phases in dependency order through their executors, validated, checkpointed.
 
 One process, one writer: the main thread owns every piece of run state (checkpoints, the
-learning log, the run record, events). Each attempt of a phase runs in a worker thread (the
-executor, then the validation script) and reports back through a queue; the main thread decides
-what happens next (pass, retry after backoff, fail, stop) and writes it down.
+learning log, the run record, events). Each attempt of a phase runs in a worker thread
+(:mod:`lib.hypervisor.attempt`) and reports back through a queue; the main thread decides what
+happens next (pass, retry after backoff, fail, stop) and writes it down.
+
+Around the loop: :mod:`~lib.hypervisor.resume` decides what earlier runs left done,
+:mod:`~lib.hypervisor.orphans` settles attempts a crashed runner left running,
+:mod:`~lib.hypervisor.worktrees` isolates parallel Claude phases, :mod:`~lib.hypervisor.accounting`
+sums cost and tokens against the run's budget, :mod:`~lib.hypervisor.recovery` decides the
+fallback to sequential, and :mod:`~lib.hypervisor.run_record` keeps the record of every run.
 """
 
 from __future__ import annotations
@@ -15,210 +21,44 @@ import random
 import signal
 import threading
 import time
-import traceback
 import uuid
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from enum import StrEnum
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from lib.hypervisor.bridge import LearningEvent, LearningLog, lesson_from_output, lessons_for
+from lib.hypervisor import accounting
+from lib.hypervisor.attempt import AttemptCrashed, AttemptDone, Message, Spawned, attempt_env, run_attempt
+from lib.hypervisor.bridge import LearningEvent, LearningLog, lessons_for
 from lib.hypervisor.checkpoints import (
     Checkpoint,
     CheckpointRead,
     PhaseStatus,
-    ValidationRecord,
     quarantine,
     utc_now,
-    write_atomic,
 )
+from lib.hypervisor.crash_recovery import recover
 from lib.hypervisor.executors import AttemptContext, ExecutorResult
+from lib.hypervisor.interactive import ask_phase, ask_stdin, phase_summary
 from lib.hypervisor.interfaces import EventMesh, MemoryManager, SkillRouter
 from lib.hypervisor.monitor import SessionMonitor
+from lib.hypervisor.options import Mode, OrphanPolicy, RunOptions, RunStatus, RunUnavailable, select_phases
+from lib.hypervisor.orphans import process_start
 from lib.hypervisor.phase_breaker import PhaseFailureBreaker
+from lib.hypervisor.phase_run import PhaseRun
 from lib.hypervisor.plan import Phase, Plan
 from lib.hypervisor.process import AttemptControl
 from lib.hypervisor.progress import Progress, ProgressSnapshot, RunningPhase, format_duration
+from lib.hypervisor.recovery import fallback_evidence
+from lib.hypervisor.report import PhaseReport, RunReport
+from lib.hypervisor.resume import input_digest, pass_stamp, plan_resume
 from lib.hypervisor.retry import RetryPolicy
+from lib.hypervisor.run_record import write_run_record
 from lib.hypervisor.schedule import Schedule, SlotState
-from lib.hypervisor.validation import describe_validation, run_validation
+from lib.hypervisor.validation import describe_validation, missing_scripts
+from lib.hypervisor.worktrees import PhaseCheckouts
 
-__all__ = [
-    "EXIT_FAILED",
-    "EXIT_INTERRUPTED",
-    "EXIT_INVALID",
-    "EXIT_OK",
-    "EXIT_UNAVAILABLE",
-    "Mode",
-    "RunOptions",
-    "RunReport",
-    "RunStatus",
-    "Runner",
-    "select_phases",
-]
-
-EXIT_OK = 0
-"""Every selected phase passed (or was already passed and skipped by ``--resume``)."""
-EXIT_FAILED = 1
-"""At least one phase failed, or phases were not run because of a failure or an open breaker."""
-EXIT_INVALID = 2
-"""The plan (or the command line) is invalid; nothing ran."""
-EXIT_UNAVAILABLE = 3
-"""The run could not start: another hypervisor runs this plan, or the state folder is unusable."""
-EXIT_INTERRUPTED = 130
-"""Ctrl-C / SIGTERM (or ``quit`` in interactive mode); running phases were stopped and recorded."""
-
-
-class Mode(StrEnum):
-    """How phases are run."""
-
-    SEQUENTIAL = "sequential"
-    PARALLEL = "parallel"
-    INTERACTIVE = "interactive"
-    DRY_RUN = "dry_run"
-
-
-class RunStatus(StrEnum):
-    """How a run ended."""
-
-    PASSED = "passed"
-    FAILED = "failed"
-    BREAKER_OPEN = "breaker_open"
-    INTERRUPTED = "interrupted"
-    QUIT = "quit"
-
-    @property
-    def exit_code(self) -> int:
-        """The process exit code for this status."""
-        if self is RunStatus.PASSED:
-            return EXIT_OK
-        if self in (RunStatus.INTERRUPTED, RunStatus.QUIT):
-            return EXIT_INTERRUPTED
-        return EXIT_FAILED
-
-
-@dataclass
-class RunOptions:
-    """Settings of one run (the command line's options)."""
-
-    mode: Mode = Mode.SEQUENTIAL
-    project_dir: Path = field(default_factory=Path.cwd)
-    state_dir: Path | None = None
-    resume: bool = False
-    only: Sequence[str] = ()
-    from_phase: str | None = None
-    max_parallel: int = 4
-    keep_going: bool = False
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-    breaker_threshold: int = 5
-    phase_timeout: float | None = None
-    claude_timeout: float = 3600.0
-    validation_timeout: float = 600.0
-    kill_grace: float = 5.0
-    sequential_fallback: bool = True
-    session_breaker_limit: int = 3
-    tick: float = 0.1
-    mesh_poll_interval: float = 0.5
-
-    def resolved_state_dir(self, plan_dir: Path) -> Path:
-        """The state folder: ``--state-dir`` or ``<plan dir>/.hypervisor``."""
-        return self.state_dir if self.state_dir is not None else plan_dir / ".hypervisor"
-
-
-@dataclass
-class PhaseReport:
-    """How one phase ended in this run."""
-
-    phase: str
-    status: str
-    attempts: int = 0
-    duration_s: float | None = None
-    error: str | None = None
-
-
-@dataclass
-class RunReport:
-    """The outcome of a run."""
-
-    run_id: str
-    status: RunStatus
-    phases: dict[str, PhaseReport]
-    reason: str | None = None
-    duration_s: float = 0.0
-
-    @property
-    def exit_code(self) -> int:
-        """The process exit code."""
-        return self.status.exit_code
-
-
-def select_phases(plan: Plan, only: Sequence[str] = (), from_phase: str | None = None) -> list[str]:
-    """The phases a run covers, in execution order.
-
-    ``only``: exactly these. ``from_phase``: that phase and every phase after it in the execution
-    order. Unknown ids raise ``ValueError`` naming them.
-    """
-    order = list(plan.graph.order)
-    unknown = [p for p in [*only, *([from_phase] if from_phase else [])] if p not in plan.phases]
-    if unknown:
-        raise ValueError(f"unknown phase id {', '.join(unknown)}; the plan has {', '.join(order)}")
-    if only:
-        wanted = set(only)
-        return [p for p in order if p in wanted]
-    if from_phase is not None:
-        return order[order.index(from_phase) :]
-    return order
-
-
-@dataclass
-class _PhaseRun:
-    """The main thread's bookkeeping for one phase during the run."""
-
-    phase: Phase
-    attempts: int = 0
-    failures: int = 0
-    transient: int = 0
-    first_started: float | None = None
-    started_at: str | None = None
-    attempt_started: float | None = None
-    attempt_started_at: str | None = None
-    control: AttemptControl | None = None
-    retry_at: float | None = None
-    session_id: str | None = None
-    pid: int | None = None
-    overlapped: bool = False
-    last_error: str | None = None
-    last_error_class: str | None = None
-    last_validation: ValidationRecord | None = None
-    last_result: ExecutorResult | None = None
-    executor: str = ""
-    final_status: str | None = None
-    ended: float | None = None
-
-
-@dataclass
-class _AttemptDone:
-    phase_id: str
-    attempt: int
-    result: ExecutorResult
-    validation: ValidationRecord | None
-    validation_error: str | None
-    passed: bool
-
-
-@dataclass
-class _AttemptCrashed:
-    phase_id: str
-    attempt: int
-    error: str
-
-
-@dataclass
-class _Spawned:
-    phase_id: str
-    attempt: int
-    pid: int
+__all__ = ["Runner"]
 
 
 class Runner:
@@ -247,19 +87,19 @@ class Runner:
         self.mesh = mesh
         self.learning = learning
         self.progress = progress
-        self.ask = ask or _ask_stdin
+        self.ask = ask or ask_stdin
         self.clock = clock
         self.rand = rand
         self.run_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
         self.state_dir = options.resolved_state_dir(plan.directory)
-        self.log_dir = self.state_dir / "logs"
+        self.log_dir = self.state_dir / "logs" / self.run_id
         self.max_parallel = (
             1 if options.mode in (Mode.SEQUENTIAL, Mode.INTERACTIVE) else max(1, options.max_parallel)
         )
         self.breaker = PhaseFailureBreaker(f"hypervisor:{plan.name}", options.breaker_threshold)
         self.monitor = SessionMonitor(options.session_breaker_limit)
-        self._queue: queue.Queue[_AttemptDone | _AttemptCrashed | _Spawned] = queue.Queue()
-        self._runs: dict[str, _PhaseRun] = {}
+        self._queue: queue.Queue[Message] = queue.Queue()
+        self._runs: dict[str, PhaseRun] = {}
         self._active: dict[str, threading.Thread] = {}
         self._history: list[LearningEvent] = []
         self._stop_reason: str | None = None
@@ -276,64 +116,72 @@ class Runner:
         self.notes: list[str] = []
         self._selected: list[str] = []
         self._skipped_on_resume: list[str] = []
+        self._reads: dict[str, CheckpointRead] = {}
+        self._digests: dict[str, str] = {}
+        self._stamps: dict[str, str] = {}
+        self._spend: dict[str, Any] = {}
+        self._dearest_attempt = 0.0
+        self._checkouts = PhaseCheckouts(options.project_dir, None, self._note)
+        self._record_path: Path | None = None
 
     # -- preparation ---------------------------------------------------------------------------
 
     def prepare(self) -> list[str]:
-        """Select the phases of this run (raises ``ValueError`` naming unknown ids)."""
+        """Select the phases of this run and check them before anything runs.
+
+        Raises ``ValueError`` naming unknown ids or validation scripts that do not exist.
+        """
         self._selected = select_phases(self.plan, self.options.only, self.options.from_phase)
+        missing = missing_scripts(
+            [self.plan.phases[p] for p in self._selected], self.plan.directory, self.options.project_dir
+        )
+        if missing:
+            raise ValueError(
+                "validation scripts not found:\n  "
+                + "\n  ".join(f"{m}; create it, fix the path, or remove the field" for m in missing)
+            )
         return self._selected
 
     def _read_state(self) -> Schedule:
-        """Read the checkpoints (the run holds the plan's lock) and build the schedule."""
-        selected = self._selected
-        satisfied: set[str] = set()
-        skipped_on_resume: list[str] = []
-        reads: dict[str, CheckpointRead] = {}
+        """Read the checkpoints (the run holds the plan's lock), settle what a crashed run left,
+        and build the schedule."""
         for phase_id in self.plan.graph.order:
             phase = self.plan.phases[phase_id]
-            read = self.memory.load(phase)
-            reads[phase_id] = read
-            cp = read.checkpoint
-            if read.problem:
-                self._note(f"warning: {read.problem}")
-            if cp is not None and cp.status in (PhaseStatus.RUNNING, PhaseStatus.RETRYING):
-                # We hold the lock, so the run that wrote this is gone: it crashed or was killed.
-                self._note(
-                    f"phase {phase_id} was still {cp.status} when run {cp.run_id or '?'} stopped: "
-                    "treating it as crashed"
-                )
-        for phase_id in selected:
-            cp = reads[phase_id].checkpoint
-            if not self.options.resume or cp is None or cp.status is not PhaseStatus.PASSED:
-                continue
-            if cp.phase_digest and cp.phase_digest != self.plan.phases[phase_id].digest:
-                self._note(f"phase {phase_id} passed before, but its file changed since: running it again")
-                continue
-            satisfied.add(phase_id)
-            skipped_on_resume.append(phase_id)
-        # Dependencies outside the selection: fine when they passed before, else say so.
-        selected_set = set(selected)
-        for phase_id in selected:
-            for dep in self.plan.graph.dependencies(phase_id):
-                if dep in selected_set or dep in satisfied:
-                    continue
-                cp = reads[dep].checkpoint
-                satisfied.add(dep)
-                if cp is None or cp.status is not PhaseStatus.PASSED:
-                    self._note(
-                        f"note: phase {phase_id} depends on phase {dep}, which is not selected and has "
-                        "not passed; running it anyway"
-                    )
-        for phase_id in selected:
-            read = reads[phase_id]
-            if read.problem and read.exists and phase_id not in satisfied:
-                with contextlib.suppress(OSError):
-                    moved = quarantine(read.path)
-                    self._note(f"moved unreadable checkpoint of phase {phase_id} to {moved}")
-        self._skipped_on_resume = skipped_on_resume
+            self._reads[phase_id] = self.memory.load(phase)
+            self._digests[phase_id] = input_digest(phase, self.plan.directory, self.options.project_dir)
+        decision = plan_resume(
+            self.plan,
+            self._selected,
+            self._reads,
+            self._digests,
+            resume=self.options.resume,
+            assume_done=[d for deps in self.plan.external.values() for d in deps],
+        )
+        for note in decision.notes:
+            self._note(note)
+        recover(
+            plan=self.plan,
+            state_dir=self.state_dir,
+            decision=decision,
+            reads=self._reads,
+            memory=self.memory,
+            learning=self.learning,
+            run_id=self.run_id,
+            wait=self.options.orphans is OrphanPolicy.WAIT,
+            grace=self.options.kill_grace,
+            say=self._note,
+        )
+        for phase_id, read in self._reads.items():
+            stamp = pass_stamp(read.checkpoint)
+            if stamp is not None:
+                self._stamps[phase_id] = stamp
+        for phase_id in decision.quarantine:
+            with contextlib.suppress(OSError):
+                moved = quarantine(self._reads[phase_id].path)
+                self._note(f"moved unreadable checkpoint of phase {phase_id} to {moved}")
+        self._skipped_on_resume = decision.skipped
         self.schedule = Schedule(
-            self.plan.graph, [p for p in selected if p not in skipped_on_resume], satisfied
+            self.plan.graph, [p for p in self._selected if p not in decision.skipped], decision.satisfied
         )
         return self.schedule
 
@@ -362,6 +210,15 @@ class Runner:
         try:
             schedule = self._read_state()
             self._history = self.learning.events(self.plan.name)
+            self._checkouts = PhaseCheckouts.open(
+                self.options.project_dir,
+                self.state_dir / "worktrees" / self.run_id,
+                self.run_id,
+                wanted=self.max_parallel > 1
+                and self.options.worktrees
+                and any(self.router.route(self.plan.phases[p]).name == "claude" for p in self._selected),
+                say=self._note,
+            )
             self._publish(
                 "run.started",
                 {
@@ -376,6 +233,7 @@ class Runner:
                 f"run {self.run_id}: plan {self.plan.name!r}, {len(self._selected)} phase(s), "
                 f"mode {self.options.mode}"
                 + (f" (up to {self.max_parallel} at once)" if self.max_parallel > 1 else "")
+                + (f", budget ${self.options.budget_usd:g}" if self.options.budget_usd is not None else "")
             )
             for phase_id in self._skipped_on_resume:
                 self._publish("phase.skipped", {"phase": phase_id, "reason": "passed in checkpoint"})
@@ -397,11 +255,14 @@ class Runner:
                     "failed": schedule.count(SlotState.FAILED),
                     "skipped": schedule.count(SlotState.SKIPPED) + schedule.count(SlotState.BLOCKED),
                     "duration_s": round(report.duration_s, 3),
+                    **({"spend": self._spend} if self._spend else {}),
                 },
             )
-            self._write_run_record(started, final=True, status=status)
+            self._write_run_record(started, final=True, status=status, report=report)
+            report.summary_path = str(self._record_path) if self._record_path else None
             return report
         finally:
+            self._checkouts.close()
             self.progress.close()
             self.learning.close()
             lock.release()
@@ -447,22 +308,43 @@ class Runner:
         waiting = sum(1 for run in self._runs.values() if run.retry_at is not None)
         return self.max_parallel - len(self._active) - waiting
 
+    def _budget_allows(self, schedule: Schedule) -> bool:
+        """Whether the next attempt fits the run's budget; if not, stop the run and say why."""
+        verdict = accounting.budget_verdict(self.options.budget_usd, self._spent(), self._dearest_attempt)
+        if verdict is None:
+            return True
+        if self._stop_reason is None:
+            self._stop_reason = f"{verdict}; no new attempt started (raise --max-budget-usd to go on)"
+            self._status = RunStatus.BUDGET_EXHAUSTED
+            self._begin_stop(schedule, interrupt=False)
+        return False
+
     def _start_ready(self, schedule: Schedule) -> None:
         for phase_id in schedule.ready():
             if self._slots() <= 0 or self._stopping:
                 return
             if self.options.mode is Mode.INTERACTIVE:
-                choice = self._ask_phase(phase_id)
+                phase = self.plan.phases[phase_id]
+                self.progress.close()  # no live line between the question and the answer
+                self.progress.event(phase_summary(phase, self.router.route(phase).name))
+                self._in_prompt = True
+                try:
+                    choice = ask_phase(self.ask, self.progress.event)
+                finally:
+                    self._in_prompt = False
                 if choice == "skip":
                     schedule.skip(phase_id, satisfies=True)
+                    self._save_skipped(phase)
                     self._publish("phase.skipped", {"phase": phase_id, "reason": "skipped by user"})
-                    self.progress.event(f"phase {phase_id} skipped by you")
+                    self.progress.event(f"phase {phase_id} skipped by you (saved: it counts as done)")
                     continue
                 if choice == "quit":
                     self._status = RunStatus.QUIT
                     self._stop_reason = "quit by user"
                     self._begin_stop(schedule, interrupt=True)
                     return
+            if not self._budget_allows(schedule):
+                return
             schedule.start(phase_id)
             self._launch(phase_id)
 
@@ -471,56 +353,66 @@ class Runner:
         for phase_id, run in sorted(self._runs.items(), key=lambda kv: kv[1].retry_at or 0):
             # Its place was kept while it waited; only a fallback to sequential can have shrunk it.
             if run.retry_at is not None and run.retry_at <= now and len(self._active) < self.max_parallel:
+                if not self._budget_allows(schedule):
+                    return
                 run.retry_at = None
                 self._launch(phase_id)
 
     def _launch(self, phase_id: str) -> None:
         phase = self.plan.phases[phase_id]
-        run = self._runs.setdefault(phase_id, _PhaseRun(phase=phase))
+        run = self._runs.get(phase_id)
+        if run is None:
+            read = self._reads.get(phase_id)
+            run = self._runs[phase_id] = PhaseRun.resumed(phase, read.checkpoint if read else None)
         engine = self.router.route(phase)
         run.executor = engine.name
-        run.attempts += 1
-        now = self.clock()
-        run.attempt_started = now
-        run.attempt_started_at = utc_now()
-        if run.first_started is None:
-            run.first_started = now
-            run.started_at = run.attempt_started_at
+        run.begin_attempt(self.run_id, self.clock())
         run.session_id = str(uuid.uuid4()) if engine.name == "claude" else None
-        run.pid = None
         run.overlapped = bool(self._active)
         for other in self._active:
             self._runs[other].overlapped = True
-        lessons = lessons_for(
-            [e for e in self._history if not (e.run_id == self.run_id and e.attempt == run.attempts - 1)],
-            phase_id,
+        if run.workdir is None:
+            run.workdir = self._checkouts.workdir(phase_id, isolate=engine.name == "claude")
+        env = attempt_env(
+            phase,
+            run_id=self.run_id,
+            plan_name=self.plan.name,
+            plan_dir=self.plan.directory,
+            state_dir=self.state_dir,
+            attempt=run.attempts,
+            previous_error=run.last_error,
         )
-        validation_cmd = describe_validation(
-            phase.meta.validation_script, self.plan.directory, self.options.project_dir
-        )
+        for key, value in self._checkouts.hook_env(run.workdir).items():
+            env.setdefault(key, value)
         ctx = AttemptContext(
             plan_name=self.plan.name,
             phase=phase,
             attempt=run.attempts,
             run_id=self.run_id,
             plan_dir=self.plan.directory,
-            project_dir=self.options.project_dir,
+            project_dir=run.workdir,
             log_dir=self.log_dir,
-            env=self._env(phase, run),
+            env=env,
             timeout=self._timeout(phase, engine.name),
-            validation_command=validation_cmd,
+            validation_command=describe_validation(
+                phase.meta.validation_script, self.plan.directory, run.workdir
+            ),
             previous_error=run.last_error if run.attempts > 1 else None,
             previous_validation_output=(
                 run.last_validation.tail if run.attempts > 1 and run.last_validation is not None else None
             ),
-            lessons=lessons,
+            lessons=lessons_for(
+                [e for e in self._history if not (e.run_id == self.run_id and e.attempt == run.attempts - 1)],
+                phase_id,
+            ),
             session_id=run.session_id,
             kill_grace=self.options.kill_grace,
+            budget_usd=self._budget_left(),
         )
         attempt = run.attempts
 
         def spawned(pid: int) -> None:
-            self._queue.put(_Spawned(phase_id, attempt, pid))
+            self._queue.put(Spawned(phase_id, attempt, pid))
 
         control = AttemptControl(on_spawn=spawned)
         run.control = control
@@ -535,21 +427,32 @@ class Runner:
                 "attempt": run.attempts,
                 "executor": engine.name,
                 "session_id": run.session_id,
+                **({"workdir": str(run.workdir)} if run.workdir != self.options.project_dir else {}),
             },
         )
         self.progress.event(
             f"phase {phase_id} ({phase.title}) started"
             + (f", attempt {run.attempts}" if run.attempts > 1 else "")
             + f" [{engine.name}]"
+            + (f" in worktree {run.workdir}" if run.workdir != self.options.project_dir else "")
         )
         thread = threading.Thread(
-            target=self._attempt,
+            target=run_attempt,
             args=(ctx, engine, control),
+            kwargs={"validation_timeout": self.options.validation_timeout, "report": self._queue},
             name=f"phase-{phase_id}-attempt-{run.attempts}",
             daemon=True,
         )
         self._active[phase_id] = thread
         thread.start()
+
+    def _budget_left(self) -> float | None:
+        if self.options.budget_usd is None:
+            return None
+        return max(0.0, self.options.budget_usd - self._spent())
+
+    def _spent(self) -> float:
+        return float(self._spend.get("cost_usd", 0.0))
 
     def _timeout(self, phase: Phase, executor: str) -> float | None:
         if phase.meta.timeout is not None:
@@ -557,56 +460,6 @@ class Runner:
         if self.options.phase_timeout is not None:
             return self.options.phase_timeout
         return self.options.claude_timeout if executor == "claude" else None
-
-    def _env(self, phase: Phase, run: _PhaseRun) -> dict[str, str]:
-        env = dict(os.environ)
-        env.update(phase.meta.env)
-        env.update(
-            {
-                "HYPERVISOR_RUN_ID": self.run_id,
-                "HYPERVISOR_PLAN": self.plan.name,
-                "HYPERVISOR_PLAN_DIR": str(self.plan.directory),
-                "HYPERVISOR_STATE_DIR": str(self.state_dir),
-                "HYPERVISOR_PHASE": phase.id,
-                "HYPERVISOR_ATTEMPT": str(run.attempts),
-            }
-        )
-        if run.attempts > 1 and run.last_error:
-            env["HYPERVISOR_PREVIOUS_ERROR"] = run.last_error
-        else:
-            env.pop("HYPERVISOR_PREVIOUS_ERROR", None)
-        return env
-
-    def _attempt(self, ctx: AttemptContext, engine: Any, control: AttemptControl) -> None:
-        """Worker thread: run the executor, then the validation script; report to the queue."""
-        phase = ctx.phase
-        try:
-            result: ExecutorResult = engine.run(ctx, control)
-            validation: ValidationRecord | None = None
-            validation_error: str | None = None
-            passed = result.ok
-            script = phase.meta.validation_script
-            if script and result.outcome in ("success", "failed") and not control.cancelled:
-                outcome = run_validation(
-                    script,
-                    plan_dir=ctx.plan_dir,
-                    project_dir=ctx.project_dir,
-                    env=ctx.env,
-                    output_path=ctx.log_dir / f"phase_{phase.id}.attempt-{ctx.attempt}.validation.log",
-                    timeout=phase.meta.validation_timeout or self.options.validation_timeout,
-                    control=control,
-                    kill_grace=ctx.kill_grace,
-                )
-                validation = outcome.record
-                validation_error = outcome.error
-                passed = outcome.passed and not control.cancelled
-            elif control.cancelled and result.outcome == "success":
-                passed = False
-                result.outcome = "interrupted"
-                result.error = control.reason or "interrupted"
-            self._queue.put(_AttemptDone(phase.id, ctx.attempt, result, validation, validation_error, passed))
-        except Exception:  # a bug here must not hang the run: report it as this phase's failure
-            self._queue.put(_AttemptCrashed(phase.id, ctx.attempt, traceback.format_exc(limit=5)))
 
     # -- handling results ------------------------------------------------------------------------
 
@@ -619,12 +472,14 @@ class Runner:
             except queue.Empty:
                 return
             assert self.schedule is not None
-            if isinstance(item, _Spawned):
+            if isinstance(item, Spawned):
                 run = self._runs[item.phase_id]
-                if run.attempts == item.attempt and run.pid is None:
-                    run.pid = item.pid
+                if run.attempts == item.attempt and run.control is not None:
+                    # Every child of the attempt (executor, then validation) is recorded, so a
+                    # resume after a crash finds whichever is running.
+                    run.spawned(item.pid, process_start(item.pid))
                     self._save(run, PhaseStatus.RUNNING)
-            elif isinstance(item, _AttemptCrashed):
+            elif isinstance(item, AttemptCrashed):
                 result = ExecutorResult(
                     "error",
                     None,
@@ -633,14 +488,14 @@ class Runner:
                     error_class="hypervisor_error",
                 )
                 self._finish_attempt(
-                    self.schedule, _AttemptDone(item.phase_id, item.attempt, result, None, None, False)
+                    self.schedule, AttemptDone(item.phase_id, item.attempt, result, None, None, False)
                 )
             else:
                 self._finish_attempt(self.schedule, item)
             timeout = 0.0
             deadline = self.clock()
 
-    def _finish_attempt(self, schedule: Schedule, done: _AttemptDone) -> None:
+    def _finish_attempt(self, schedule: Schedule, done: AttemptDone) -> None:
         phase_id = done.phase_id
         run = self._runs[phase_id]
         thread = self._active.pop(phase_id, None)
@@ -656,35 +511,47 @@ class Runner:
         result = done.result
         run.last_result = result
         run.last_validation = done.validation
-        stopped_by_breakers = control is not None and control.reason == "session_breakers"
-        if stopped_by_breakers:
+        if control is not None and control.reason == "session_breakers":
             result.outcome = "failed"
             result.error_class = "session_breakers"
             trips = activity.get("breaker_trips", 0)
             result.error = f"stopped early: {trips} circuit breaker trip(s) in the Claude session (its tools kept failing)"
-        if done.passed:
+        passed = done.passed
+        merge_error = None
+        if passed:
+            merge_error = self._checkouts.merge_back(
+                phase_id, f"hypervisor: phase {phase_id} ({run.phase.title}), run {self.run_id}"
+            )
+        if merge_error is not None:
+            passed = False
+            result.error_class = "merge_conflict"
+        if passed:
             outcome = "passed"
-        elif result.outcome == "interrupted":
-            outcome = "interrupted"
-        elif result.outcome == "transient":
-            outcome = "transient"
+        elif result.outcome in ("interrupted", "transient"):
+            outcome = result.outcome
         else:
             outcome = "failed"
-        error = None if done.passed else (done.validation_error or result.error or "failed")
+        error = None if passed else (merge_error or done.validation_error or result.error or "failed")
         error_class = None
-        if not done.passed:
+        if not passed:
             error_class = "validation" if done.validation_error else (result.error_class or result.outcome)
-            if result.ok and done.validation_error:
-                error = done.validation_error
+            if merge_error:
+                error_class = "merge_conflict"
         run.last_error, run.last_error_class = error, error_class
-        self._record_learning(run, done, outcome, duration, error, error_class)
+        run.end_attempt(outcome, result)
+        if result.spend:
+            self._spend = accounting.add(self._spend, result.spend)
+            self._dearest_attempt = max(self._dearest_attempt, float(result.spend.get("cost_usd", 0.0)))
+        event = run.learning_event(done, outcome, duration, plan_name=self.plan.name, run_id=self.run_id)
+        self._history.append(event)
+        self._append_learning(event)
 
         if outcome == "passed":
             self.breaker.record_success()
             schedule.pass_(phase_id)
             run.final_status = "passed"
             self._save(run, PhaseStatus.PASSED, duration=duration, activity=activity)
-            self._publish("phase.passed", self._payload(run, duration))
+            self._publish("phase.passed", run.payload(duration))
             note = " (executor reported failure, validation passed)" if not result.ok else ""
             self.progress.event(
                 f"phase {phase_id} passed in {format_duration(duration)}"
@@ -695,7 +562,7 @@ class Runner:
         if outcome == "interrupted":
             run.final_status = "interrupted"
             self._save(run, PhaseStatus.INTERRUPTED, duration=duration, activity=activity)
-            self._publish("phase.failed", {**self._payload(run, duration), "status": "interrupted"})
+            self._publish("phase.failed", {**run.payload(duration), "status": "interrupted"})
             self.progress.event(f"phase {phase_id} interrupted after {format_duration(duration)}")
             return
         if outcome == "transient":
@@ -714,10 +581,11 @@ class Runner:
                     f"(threshold {self.options.breaker_threshold})"
                 )
                 self._status = RunStatus.BREAKER_OPEN
-        self._maybe_fall_back(run)
+        self._maybe_fall_back(run, result)
         policy = self._policy(run.phase)
-        # A command that cannot even start (missing binary, no command) fails the same way every time.
-        retryable = result.error_class not in ("start_error", "config_error")
+        # A command that cannot even start (missing binary, no command) fails the same way every
+        # time, and so does a merge conflict.
+        retryable = result.error_class not in ("start_error", "config_error", "merge_conflict")
         if (
             retryable
             and policy.should_retry(run.failures)
@@ -729,8 +597,12 @@ class Runner:
             return
         run.final_status = "failed"
         self._save(run, PhaseStatus.FAILED, duration=duration, activity=activity)
-        self._publish("phase.failed", self._payload(run, duration))
-        self.progress.event(f"phase {phase_id} FAILED after {run.attempts} attempt(s): {error}")
+        self._publish("phase.failed", run.payload(duration))
+        kept = self._checkouts.kept(phase_id)
+        self.progress.event(
+            f"phase {phase_id} FAILED after {run.attempts} attempt(s): {error}"
+            + (f" (its worktree is kept: {kept})" if kept is not None and not merge_error else "")
+        )
         for blocked in schedule.fail(phase_id):
             self._publish("phase.skipped", {"phase": blocked, "reason": f"dependency {phase_id} failed"})
             self.progress.event(f"phase {blocked} skipped: it depends on failed phase {phase_id}")
@@ -741,92 +613,47 @@ class Runner:
         """The run's retry policy, with the phase's own ``max_attempts`` when it sets one."""
         if phase.meta.max_attempts is None:
             return self.options.retry
-        from dataclasses import replace
-
         return replace(self.options.retry, max_attempts=phase.meta.max_attempts)
 
     def _schedule_retry(
-        self, run: _PhaseRun, delay: float, duration: float, activity: Mapping[str, int], *, transient: bool
+        self, run: PhaseRun, delay: float, duration: float, activity: Mapping[str, int], *, transient: bool
     ) -> None:
         run.retry_at = self.clock() + delay
         self._save(run, PhaseStatus.RETRYING, duration=duration, activity=activity)
-        payload = {**self._payload(run, duration), "retry_in_s": round(delay, 3), "transient": transient}
+        payload = {**run.payload(duration), "retry_in_s": round(delay, 3), "transient": transient}
         self._publish("phase.retrying", payload)
         why = "API overloaded or rate limited" if transient else (run.last_error or "failed")
         self.progress.event(
             f"phase {run.phase.id} attempt {run.attempts} failed ({why}); retrying in {format_duration(delay)}"
         )
 
-    def _maybe_fall_back(self, run: _PhaseRun) -> None:
-        """The recovery plan for parallel runs: after a failure during concurrent execution, run
-        the remaining phases one at a time."""
+    def _maybe_fall_back(self, run: PhaseRun, result: ExecutorResult) -> None:
+        """The recovery plan for parallel runs: when phases running together hurt each other
+        (a timeout while others ran, resource exhaustion), run the rest one at a time."""
         if (
-            self.options.mode is Mode.PARALLEL
-            and self.options.sequential_fallback
-            and not self._fallback_done
-            and self.max_parallel > 1
-            and run.overlapped
+            self.options.mode is not Mode.PARALLEL
+            or not self.options.sequential_fallback
+            or self._fallback_done
+            or self.max_parallel <= 1
         ):
-            self._fallback_done = True
-            self.max_parallel = 1
-            recovery = run.phase.meta.recovery_plan
-            self._publish(
-                "run.fallback",
-                {"phase": run.phase.id, "to": "sequential", "recovery_plan": recovery},
-            )
-            self.progress.event(
-                f"parallel execution failed (phase {run.phase.id}); running the remaining phases sequentially"
-                + (f" (recovery plan: {recovery})" if recovery else "")
-            )
-
-    def _payload(self, run: _PhaseRun, duration: float) -> dict[str, Any]:
-        payload: dict[str, Any] = {
-            "phase": run.phase.id,
-            "title": run.phase.title,
-            "attempt": run.attempts,
-            "duration_s": round(duration, 3),
-            "executor": run.executor,
-        }
-        if run.last_error:
-            payload["error"] = run.last_error[:500]
-            payload["error_class"] = run.last_error_class
-        if run.session_id:
-            payload["session_id"] = run.session_id
-        if run.last_result is not None and run.last_result.cost_usd is not None:
-            payload["cost_usd"] = run.last_result.cost_usd
-        return payload
-
-    def _record_learning(
-        self,
-        run: _PhaseRun,
-        done: _AttemptDone,
-        outcome: str,
-        duration: float,
-        error: str | None,
-        error_class: str | None,
-    ) -> None:
-        lesson = None
-        if done.validation is not None and not done.passed:
-            lesson = lesson_from_output(done.validation.tail)
-        elif not done.passed and done.result.output_tail:
-            lesson = lesson_from_output(done.result.output_tail)
-        event = LearningEvent(
-            ts=utc_now(),
-            plan=self.plan.name,
-            phase=run.phase.id,
-            run_id=self.run_id,
-            attempt=done.attempt,
-            outcome=outcome,  # type: ignore[arg-type]
-            duration_s=round(duration, 3),
-            executor=run.executor,
-            error_class=error_class,
-            error=(error or None) and error[:500],
-            cost_usd=done.result.cost_usd,
-            session_id=done.result.session_id or run.session_id,
-            validation_digest=done.validation.digest if done.validation else None,
-            lesson=lesson,
+            return
+        reason = fallback_evidence(run.phase.id, result, run.overlapped)
+        if reason is None:
+            return
+        self._fallback_done = True
+        self.max_parallel = 1
+        recovery = run.phase.meta.recovery_plan
+        self._publish(
+            "run.fallback",
+            {"phase": run.phase.id, "to": "sequential", "reason": reason, "recovery_plan": recovery},
         )
-        self._history.append(event)
+        self.progress.event(
+            f"running the remaining phases one at a time: {reason}"
+            + (f" (recovery plan: {recovery})" if recovery else "")
+            + "; --no-sequential-fallback turns this off"
+        )
+
+    def _append_learning(self, event: LearningEvent) -> None:
         try:
             self.learning.append(event)
         except OSError as exc:
@@ -870,7 +697,7 @@ class Runner:
                 self._save(run, status)
                 if status is PhaseStatus.FAILED:
                     schedule.fail(run.phase.id)
-                self._publish("phase.failed", {**self._payload(run, 0.0), "status": str(status)})
+                self._publish("phase.failed", {**run.payload(0.0), "status": str(status)})
                 self.progress.event(f"phase {run.phase.id} {status} while waiting to retry")
         for phase_id in schedule.abandon_waiting():
             self._publish("phase.skipped", {"phase": phase_id, "reason": self._stop_reason or "run stopped"})
@@ -898,79 +725,61 @@ class Runner:
             for sig, old in previous.items():
                 signal.signal(sig, old)
 
-    def _ask_phase(self, phase_id: str) -> str:
-        phase = self.plan.phases[phase_id]
-        engine = self.router.route(phase)
-        deps = ", ".join(phase.meta.depends_on) or "none"
-        summary = [
-            f"phase {phase_id}: {phase.title}",
-            f"  effort {phase.meta.effort or '-'} · depends on {deps} · executor {engine.name}"
-            + (f" · validation {phase.meta.validation_script}" if phase.meta.validation_script else ""),
-        ]
-        first = next(
-            (line.strip() for line in phase.body.splitlines() if line.strip() and not line.startswith("#")),
-            "",
-        )
-        if first:
-            summary.append(f"  {first[:160]}")
-        self.progress.close()  # no live line between the question and the answer
-        self.progress.event("\n".join(summary))
-        self._in_prompt = True
-        try:
-            while True:
-                try:
-                    answer = self.ask("run, skip or quit? [r/s/q] ").strip().lower()
-                except (EOFError, KeyboardInterrupt):
-                    return "quit"
-                if answer in ("r", "run", "y", "yes", ""):
-                    return "run"
-                if answer in ("s", "skip", "n", "no"):
-                    return "skip"
-                if answer in ("q", "quit", "exit"):
-                    return "quit"
-                self.progress.event(f"please answer r, s or q (got {answer!r})")
-        finally:
-            self._in_prompt = False
-
     # -- state, events, progress -----------------------------------------------------------------
 
     def _save(
         self,
-        run: _PhaseRun,
+        run: PhaseRun,
         status: PhaseStatus,
         *,
         duration: float | None = None,
         activity: Mapping[str, int] | None = None,
     ) -> None:
-        result = run.last_result if status is not PhaseStatus.RUNNING else None
         total = None
         if run.first_started is not None and status is not PhaseStatus.RUNNING:
             total = round(self.clock() - run.first_started, 3)
-        checkpoint = Checkpoint(
-            plan=self.plan.name,
-            phase=run.phase.id,
-            title=run.phase.title,
-            status=status,
-            attempts=run.attempts,
-            failures=run.failures,
+        checkpoint = run.checkpoint(
+            status,
+            plan_name=self.plan.name,
             run_id=self.run_id,
-            started_at=run.started_at,
-            ended_at=None if status is PhaseStatus.RUNNING else utc_now(),
-            duration_s=total,
-            executor=run.executor or None,
-            executor_result=_result_summary(result, duration),
-            validation=run.last_validation if status is not PhaseStatus.RUNNING else None,
-            session_id=run.session_id or (result.session_id if result else None),
-            phase_digest=run.phase.digest,
-            error=None if status in (PhaseStatus.RUNNING, PhaseStatus.PASSED) else run.last_error,
-            error_class=None if status in (PhaseStatus.RUNNING, PhaseStatus.PASSED) else run.last_error_class,
-            pid=run.pid if status is PhaseStatus.RUNNING else None,
-            hook_activity=dict(activity or {}),
+            total_s=total,
+            duration=duration,
+            activity=activity,
+            input_digest=self._digests.get(run.phase.id),
+            dependencies=self._dependency_stamps(run.phase.id),
         )
+        self._store(run.phase, checkpoint)
+
+    def _store(self, phase: Phase, checkpoint: Checkpoint) -> None:
+        stamp = pass_stamp(checkpoint)
+        if stamp is not None:
+            self._stamps[phase.id] = stamp
         try:
-            self.memory.save(run.phase, checkpoint)
+            self.memory.save(phase, checkpoint)
         except OSError as exc:
-            self.progress.event(f"warning: cannot write the checkpoint of phase {run.phase.id}: {exc}")
+            self.progress.event(f"warning: cannot write the checkpoint of phase {phase.id}: {exc}")
+
+    def _dependency_stamps(self, phase_id: str) -> dict[str, str]:
+        """Which pass of each dependency this phase was built on (see :mod:`~lib.hypervisor.resume`)."""
+        return {d: self._stamps[d] for d in self.plan.graph.dependencies(phase_id) if d in self._stamps}
+
+    def _save_skipped(self, phase: Phase) -> None:
+        """An interactive skip is saved: the phase counts as done (by hand) on ``--resume`` too."""
+        self._store(
+            phase,
+            Checkpoint(
+                plan=self.plan.name,
+                phase=phase.id,
+                title=phase.title,
+                status=PhaseStatus.SKIPPED,
+                run_id=self.run_id,
+                ended_at=utc_now(),
+                phase_digest=phase.digest,
+                input_digest=self._digests.get(phase.id),
+                dependencies=self._dependency_stamps(phase.id),
+                error="skipped by the user in interactive mode (done by hand)",
+            ),
+        )
 
     def _publish(self, topic: str, payload: Mapping[str, Any]) -> None:
         try:
@@ -1061,21 +870,17 @@ class Runner:
                     reason = "not run"
                 phases[phase_id] = PhaseReport(phase_id, reason)
                 continue
-            total = None
-            if run.first_started is not None and run.ended is not None:
-                total = run.ended - run.first_started
-            phases[phase_id] = PhaseReport(
-                phase_id,
-                run.final_status or str(slot),
-                attempts=run.attempts,
-                duration_s=total,
-                error=run.last_error if run.final_status != "passed" else None,
-            )
-        return RunReport(self.run_id, status, phases, self._stop_reason, duration)
+            phases[phase_id] = run.report(str(slot))
+        return RunReport(self.run_id, status, phases, self._stop_reason, duration, spend=self._spend)
 
-    def _write_run_record(self, started: float, *, final: bool, status: RunStatus | None = None) -> None:
-        import toon_format
-
+    def _write_run_record(
+        self,
+        started: float,
+        *,
+        final: bool,
+        status: RunStatus | None = None,
+        report: RunReport | None = None,
+    ) -> None:
         record: dict[str, Any] = {
             "run_id": self.run_id,
             "plan": self.plan.name,
@@ -1083,8 +888,12 @@ class Runner:
             "pid": os.getpid(),
             "status": str(status) if status is not None else "running",
             "started_at": self._run_started_at if final else utc_now(),
+            "resume": self.options.resume,
             "phases": list(self._selected),
+            "logs": str(self.log_dir),
         }
+        if self.options.budget_usd is not None:
+            record["budget_usd"] = self.options.budget_usd
         if not final:
             self._run_started_at = record["started_at"]
         else:
@@ -1092,31 +901,10 @@ class Runner:
             record["duration_s"] = round(self.clock() - started, 3)
             if self._stop_reason:
                 record["reason"] = self._stop_reason
+            record["spend"] = self._spend
+            if report is not None:
+                record["results"] = report.results()
         try:
-            write_atomic(self.state_dir / "run.toon", (toon_format.dumps(record) + "\n").encode())
+            self._record_path = write_run_record(self.state_dir, record)
         except OSError as exc:
             self.progress.event(f"warning: cannot write the run record: {exc}")
-
-
-class RunUnavailable(Exception):
-    """The run cannot start (the plan is locked by another hypervisor)."""
-
-
-def _result_summary(result: ExecutorResult | None, duration: float | None) -> dict[str, Any]:
-    if result is None:
-        return {}
-    summary: dict[str, Any] = {"outcome": result.outcome}
-    if result.exit_code is not None:
-        summary["exit_code"] = result.exit_code
-    summary.update({k: v for k, v in result.summary.items() if k != "exit_code"})
-    if duration is not None:
-        summary["attempt_duration_s"] = round(duration, 3)
-    if result.cost_usd is not None:
-        summary["cost_usd"] = result.cost_usd
-    if result.error and "error" not in summary:
-        summary["error"] = result.error[:500]
-    return summary
-
-
-def _ask_stdin(prompt: str) -> str:
-    return input(prompt)

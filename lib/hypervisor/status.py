@@ -3,17 +3,16 @@
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-import toon_format
-
+from lib.hypervisor.accounting import describe, total
 from lib.hypervisor.bridge import LearningLog, estimate_remaining, phase_history
 from lib.hypervisor.checkpoints import CheckpointStore, PhaseStatus
 from lib.hypervisor.plan import Plan
 from lib.hypervisor.progress import format_duration
+from lib.hypervisor.run_record import latest_run, lock_held
 
 __all__ = ["PhaseStatusRow", "collect_status", "print_status"]
 
@@ -34,48 +33,19 @@ class PhaseStatusRow:
     median_duration_s: float | None
     checkpoint: str
     problem: str | None = None
+    spend: dict[str, Any] = field(default_factory=dict)
+    """Cost and tokens of every attempt of the phase so far (all runs)."""
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return dict(self.__dict__)
 
 
-def _run_active(state_dir: Path) -> bool:
-    """Whether a hypervisor holds the plan's lock right now (so a ``running`` status is real)."""
-    lock_path = state_dir / "hypervisor.lock"
-    if not lock_path.exists():
-        return False
-    import fcntl
-
-    try:
-        fd = os.open(lock_path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0))
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    else:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return False
-    finally:
-        os.close(fd)
-
-
-def read_run_record(state_dir: Path) -> dict[str, Any] | None:
-    """The last run's record (``run.toon``), or ``None``."""
-    try:
-        data = toon_format.loads((state_dir / "run.toon").read_text(encoding="utf-8"))
-    except (OSError, ValueError, toon_format.ToonDecodeError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
 def collect_status(plan: Plan, state_dir: Path) -> tuple[list[PhaseStatusRow], dict[str, Any]]:
     """The rows of ``status`` and a summary (last run, ETA, whether a run is active)."""
     store = CheckpointStore(plan.directory, state_dir)
     events = LearningLog(state_dir / "learning.jsonl").events(plan.name)
-    active = _run_active(state_dir)
+    active = lock_held(state_dir)
     rows: list[PhaseStatusRow] = []
     remaining: list[str] = []
     histories = {}
@@ -93,7 +63,7 @@ def collect_status(plan: Plan, state_dir: Path) -> tuple[list[PhaseStatusRow], d
                 status = "crashed"
             if cp.status is PhaseStatus.PASSED and cp.phase_digest and cp.phase_digest != phase.digest:
                 status = "passed (file changed since)"
-        if status != "passed":
+        if status not in ("passed", "skipped"):  # skipped: done by hand in interactive mode
             remaining.append(phase.id)
         rows.append(
             PhaseStatusRow(
@@ -109,6 +79,7 @@ def collect_status(plan: Plan, state_dir: Path) -> tuple[list[PhaseStatusRow], d
                 median_duration_s=history.median_pass_duration_s,
                 checkpoint=str(read.path),
                 problem=read.problem,
+                spend=dict(cp.spend) if cp else {},
             )
         )
     sequential = estimate_remaining(remaining, histories)
@@ -116,11 +87,12 @@ def collect_status(plan: Plan, state_dir: Path) -> tuple[list[PhaseStatusRow], d
     summary: dict[str, Any] = {
         "plan": plan.name,
         "active": active,
-        "last_run": read_run_record(state_dir),
+        "last_run": latest_run(state_dir),
         "remaining": remaining,
         "eta_sequential_s": sequential.seconds if sequential.known else None,
         "eta_parallel_s": parallel.seconds if parallel.known else None,
         "eta_unknown_phases": sequential.unknown,
+        "spend": total(r.spend for r in rows),
     }
     return rows, summary
 
@@ -134,7 +106,7 @@ def _cut(text: str | None, width: int) -> str:
 
 def print_status(rows: list[PhaseStatusRow], summary: dict[str, Any], out: TextIO) -> None:
     """The human-readable table."""
-    header = ("PHASE", "TITLE", "STATUS", "ATTEMPTS", "DURATION", "HISTORY", "LAST ERROR")
+    header = ("PHASE", "TITLE", "STATUS", "ATTEMPTS", "DURATION", "COST", "HISTORY", "LAST ERROR")
     table = [header]
     for row in rows:
         history = "-"
@@ -151,6 +123,7 @@ def print_status(rows: list[PhaseStatusRow], summary: dict[str, Any], out: TextI
                 row.status,
                 str(row.attempts),
                 format_duration(row.duration_s),
+                f"${row.spend['cost_usd']:.4f}" if "cost_usd" in row.spend else "-",
                 history,
                 _cut(row.problem or row.last_error, 60),
             )
@@ -169,6 +142,10 @@ def print_status(rows: list[PhaseStatusRow], summary: dict[str, Any], out: TextI
         if last.get("reason"):
             line += f"; {last['reason']}"
         out.write(line + "\n")
+    if summary.get("spend"):
+        out.write(f"spent so far (all runs): {describe(summary['spend'])}\n")
+    if last and last.get("spend"):
+        out.write(f"spent by the last run: {describe(last['spend'])}\n")
     if summary.get("active"):
         out.write("a run is in progress right now\n")
     flaky = [r.phase for r in rows if r.flaky]

@@ -12,14 +12,15 @@ import hashlib
 import os
 import shlex
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from lib.hypervisor.checkpoints import ValidationRecord
+from lib.hypervisor.plan import Phase
 from lib.hypervisor.process import AttemptControl, read_tail, run_process
 
-__all__ = ["ValidationOutcome", "resolve_script", "run_validation", "script_argv"]
+__all__ = ["ValidationOutcome", "missing_scripts", "resolve_script", "run_validation", "script_argv"]
 
 
 def resolve_script(script: str, plan_dir: Path, project_dir: Path) -> Path | None:
@@ -32,6 +33,17 @@ def resolve_script(script: str, plan_dir: Path, project_dir: Path) -> Path | Non
         if path.is_file():
             return path.resolve()
     return None
+
+
+def missing_scripts(phases: Sequence[Phase], plan_dir: Path, project_dir: Path) -> list[str]:
+    """One message (file, field, where it was looked for) per phase whose validation script is missing."""
+    return [
+        f"{phase.path}: field 'validation_script': {phase.meta.validation_script!r} not found in "
+        f"{plan_dir} or {project_dir}"
+        for phase in phases
+        if phase.meta.validation_script
+        and resolve_script(phase.meta.validation_script, plan_dir, project_dir) is None
+    ]
 
 
 def script_argv(path: Path) -> list[str]:

@@ -50,6 +50,7 @@ __all__ = [
     "MockAnthropic",
     "RecordedRequest",
     "Reply",
+    "ReportedUsage",
     "Script",
     "ToolResult",
     "ToolUse",
@@ -84,6 +85,9 @@ class Reply:
 
     blocks: Sequence[str | ToolUse]
     stop_reason: str | None = None
+    usage: Mapping[str, int] | None = None
+    """Token counts to report for this message (``input_tokens``, ``output_tokens``,
+    ``cache_read_input_tokens``, ``cache_creation_input_tokens``); default: estimated."""
 
 
 Turn = str | ToolUse | Reply | Sequence[str | ToolUse]
@@ -250,6 +254,8 @@ class MockAnthropic:
         self._problems: list[str] = []
         self._script: Script = ()
         self._cursor = 0
+        self._usage: Callable[[MessagesRequest], Mapping[str, int] | None] | None = None
+        self._reported: list[ReportedUsage] = []
         self._model = model
         self.set_script(script)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
@@ -332,6 +338,17 @@ class MockAnthropic:
 
     # serving ---------------------------------------------------------------------------------------
 
+    def set_usage(self, usage: Callable[[MessagesRequest], Mapping[str, int] | None] | None) -> None:
+        """Decide the token counts reported for each message (streamed turns and side queries);
+        a :class:`Reply` with its own ``usage`` wins. ``None`` (or a ``None`` answer): estimated."""
+        self._usage = usage
+
+    @property
+    def reported_usage(self) -> list[ReportedUsage]:
+        """The usage of every message the mock answered, in order."""
+        with self._lock:
+            return list(self._reported)
+
     def _record(self, request: RecordedRequest) -> None:
         with self._lock:
             self._requests.append(request)
@@ -397,6 +414,18 @@ class MockAnthropic:
     def _new_tool_id(self) -> str:
         return f"toolu_e2e_{next(self._ids):04d}"
 
+    def _usage_of(self, request: MessagesRequest, reply: Reply | None, output_tokens: int) -> dict[str, int]:
+        """The usage to report for one message, recorded in :attr:`reported_usage`."""
+        scripted = reply.usage if reply is not None and reply.usage is not None else None
+        if scripted is None and self._usage is not None:
+            scripted = self._usage(request)
+        usage = {"input_tokens": _estimate_tokens(request.body), "output_tokens": output_tokens}
+        usage.update(scripted or {})
+        model = self._model or str(request.body.get("model") or "claude-mock")
+        with self._lock:
+            self._reported.append(ReportedUsage(request.session_id, model, request.stream, dict(usage)))
+        return usage
+
     def _message(self, request: MessagesRequest) -> dict[str, Any]:
         return {
             "id": f"msg_e2e_{next(self._ids):04d}",
@@ -410,6 +439,16 @@ class MockAnthropic:
         }
 
 
+@dataclass(frozen=True)
+class ReportedUsage:
+    """The token counts the mock reported for one message."""
+
+    session_id: str | None
+    model: str
+    stream: bool
+    usage: Mapping[str, int]
+
+
 def _estimate_tokens(body: Any) -> int:
     return max(1, len(json.dumps(body.get("messages") or [])) // 4) if isinstance(body, dict) else 1
 
@@ -420,7 +459,9 @@ def _content_block(block: str | ToolUse) -> dict[str, Any]:
     return {"type": "text", "text": block}
 
 
-def _sse_events(message: dict[str, Any], reply: Reply) -> Iterator[tuple[str, dict[str, Any]]]:
+def _sse_events(
+    message: dict[str, Any], reply: Reply, output_tokens: int | None = None
+) -> Iterator[tuple[str, dict[str, Any]]]:
     """The SSE events of one streamed message, as the real API sends them."""
     yield "message_start", {"type": "message_start", "message": message}
     for index, block in enumerate(reply.blocks):
@@ -440,7 +481,8 @@ def _sse_events(message: dict[str, Any], reply: Reply) -> Iterator[tuple[str, di
         for delta in deltas:
             yield "content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta}
         yield "content_block_stop", {"type": "content_block_stop", "index": index}
-    output_tokens = max(1, len(json.dumps([_content_block(b) for b in reply.blocks])) // 4)
+    if output_tokens is None:
+        output_tokens = max(1, len(json.dumps([_content_block(b) for b in reply.blocks])) // 4)
     yield (
         "message_delta",
         {
@@ -511,15 +553,20 @@ def _handler_for(mock: MockAnthropic) -> type[BaseHTTPRequestHandler]:
             if not request.stream:
                 message = mock._message(request)
                 message.update(content=[{"type": "text", "text": SIDE_QUERY_TEXT}], stop_reason="end_turn")
+                message["usage"] = mock._usage_of(request, None, 1)
                 self._send_json(200, message)
                 return
             reply = mock._next_turn(request)
             if isinstance(reply, str):
                 self._send_error(400, "invalid_request_error", reply)
                 return
-            self._stream(mock._message(request), reply)
+            output_tokens = max(1, len(json.dumps([_content_block(b) for b in reply.blocks])) // 4)
+            usage = mock._usage_of(request, reply, output_tokens)
+            message = mock._message(request)
+            message["usage"] = {k: v for k, v in usage.items() if k != "output_tokens"} | {"output_tokens": 1}
+            self._stream(message, reply, usage["output_tokens"])
 
-        def _stream(self, message: dict[str, Any], reply: Reply) -> None:
+        def _stream(self, message: dict[str, Any], reply: Reply, output_tokens: int) -> None:
             self.send_response(200)
             self.send_header("content-type", "text/event-stream")
             self.send_header("cache-control", "no-cache")
@@ -527,7 +574,7 @@ def _handler_for(mock: MockAnthropic) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             data = b"".join(
                 f"event: {event}\ndata: {json.dumps(payload)}\n\n".encode()
-                for event, payload in _sse_events(message, reply)
+                for event, payload in _sse_events(message, reply, output_tokens)
             )
             self.wfile.write(data)
             self.wfile.flush()

@@ -79,7 +79,11 @@ class Workspace:
         return data
 
     def events(self, source: str | None = "hypervisor") -> list[dict[str, Any]]:
+        # A project without .claude (no hooks) gets the run's events in the state folder, unless
+        # Claude phases ran (their hooks write the project's bus).
         path = self.project / ".claude" / "logs" / "events.jsonl"
+        if not path.exists():
+            path = self.state / "bus" / "events.jsonl"
         if not path.exists():
             return []
         records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
@@ -221,12 +225,13 @@ def test_interactive_asks_before_each_phase(ws: Workspace) -> None:
     assert "run, skip or quit? [r/s/q]" in proc.stdout
     assert "phase 2 skipped by you" in proc.stdout
     assert "quit by user" in proc.stdout
-    assert not (ws.state / "checkpoints" / "phase_2.toon").exists()
+    assert ws.checkpoint("2")["status"] == "skipped"  # saved: it counts as done on --resume too
     skipped = [e["payload"] for e in ws.events() if e["topic"] == "phase.skipped"]
     assert {"phase": "2", "reason": "skipped by user"}.items() <= skipped[0].items()
-    # Resuming asks again only for the phases not passed yet (2, 4, 6).
-    proc = ws.hv("run", "--mode", "interactive", "--resume", stdin="r\nr\nr\n")
+    # Resuming asks again only for the phases not done yet (4, 6): the skip was saved.
+    proc = ws.hv("run", "--mode", "interactive", "--resume", stdin="r\nr\n")
     assert_ok(proc)
+    assert "phase 2: " not in proc.stdout and "phase 2 skipped" in proc.stdout
     assert "phase 4 (Integrate lexer and parser) started" in proc.stdout
 
 
@@ -274,6 +279,18 @@ def test_dry_run_shows_the_claude_command_for_prompt_phases(empty_ws: Workspace)
     assert "    | Write it." in proc.stdout
 
 
+def test_dry_run_shows_the_lessons_the_real_attempt_gets(empty_ws: Workspace) -> None:
+    empty_ws.write_phase("a.md", "phase: 1\ntitle: Write code\nmax_attempts: 1", "Write it.\n")
+    fake = empty_ws.root / "fake-claude"
+    fake.write_text("#!/bin/sh\necho 'claude ended with an error: the tests are red' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    assert_ok(empty_ws.hv("run", "--claude-bin", str(fake)), 1)
+    proc = empty_ws.hv("run", "--mode", "dry_run", "--show-prompts", "--claude-bin", str(fake))
+    assert_ok(proc)
+    assert "## Lessons from earlier failures of this phase" in proc.stdout
+    assert "attempt 1" in proc.stdout and "without a result object" in proc.stdout
+
+
 # -- plans that cannot run ------------------------------------------------------------------------------
 
 
@@ -287,7 +304,37 @@ def test_the_reference_plan_is_invalid_because_phase_14_is_missing(tmp_path: Pat
         assert (
             "05-phase-hypervisor-executable.md: field 'depends_on': phase 15 depends on phase 14" in errors[0]
         )
+        assert "--assume-done <id>" in errors[0] and "status: done" in errors[0]
     assert not ws.state.exists()
+
+
+def test_a_phase_done_elsewhere_is_assumed_done_by_flag_or_by_its_checkpoint(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path, plan_source=REFERENCE)
+    assert_ok(ws.hv("check", "--assume-done", "14"))
+    proc = ws.hv("run", "--mode", "dry_run", "--assume-done", "14")
+    assert_ok(proc)
+    assert "phase 15:" in proc.stdout
+    # Or: a checkpoint of the missing phase saying it is done.
+    (ws.state / "checkpoints").mkdir(parents=True)
+    (ws.state / "checkpoints" / "phase_14.toon").write_text("phase: 14\nstatus: done\n")
+    assert_ok(ws.hv("check"))
+
+
+def test_a_missing_validation_script_stops_the_run_before_any_attempt(empty_ws: Workspace) -> None:
+    empty_ws.write_phase("a.md", "phase: 1\ncommand: 'touch ran'\nvalidation_script: nope.py")
+    proc = empty_ws.hv("run")
+    assert_ok(proc, 2)
+    assert "a.md: field 'validation_script': 'nope.py' not found in" in proc.stderr
+    assert "create it, fix the path, or remove the field" in proc.stderr
+    assert not (empty_ws.project / "ran").exists()
+    assert not empty_ws.state.exists()
+
+
+def test_a_run_creates_nothing_in_a_project_without_claude_code(empty_ws: Workspace) -> None:
+    empty_ws.write_phase("a.md", "phase: 1\ncommand: 'true'")
+    assert_ok(empty_ws.hv("run"))
+    assert list(empty_ws.project.iterdir()) == []  # no .claude/logs, no .claude/state
+    assert [e["topic"] for e in empty_ws.events()][-1] == "run.finished"  # in the state folder
 
 
 def test_a_cycle_is_named_and_nothing_runs(empty_ws: Workspace) -> None:
@@ -378,25 +425,38 @@ def test_a_missing_claude_binary_fails_at_once_with_a_clear_error(empty_ws: Work
     assert "cannot start" in cp["error"] and "no-such-claude" in cp["error"]
 
 
-def test_parallel_failure_falls_back_to_sequential(empty_ws: Workspace) -> None:
-    empty_ws.write_phase(
-        "a.md",
-        "phase: 1\ncommand: 'sleep 0.2; exit 1'\nmax_attempts: 2\n"
-        "recovery_plan: 'If parallel execution deadlocks: fall back to sequential mode'",
-    )
-    empty_ws.write_phase("b.md", "phase: 2\ncommand: 'sleep 0.4'")
-    empty_ws.write_phase("c.md", "phase: 3\ncommand: 'sleep 0.1'\ndepends_on: [2]")
+def test_an_ordinary_failure_in_parallel_mode_keeps_the_run_parallel(empty_ws: Workspace) -> None:
+    empty_ws.write_phase("a.md", "phase: 1\ncommand: 'sleep 0.2; exit 1'\nmax_attempts: 2")
+    empty_ws.write_phase("b.md", "phase: 2\ncommand: 'sleep 1'")
+    empty_ws.write_phase("c.md", "phase: 3\ncommand: 'sleep 1'")
     proc = empty_ws.hv("run", "--mode", "parallel", "--keep-going")
     assert_ok(proc, 1)
+    assert not [e for e in empty_ws.events() if e["topic"] == "run.fallback"]
+    order = [(e["topic"], e["payload"].get("phase"), e["payload"].get("attempt")) for e in empty_ws.events()]
+    # 1's retry starts while 2 and 3 still run: still parallel.
+    assert order.index(("phase.started", "1", 2)) < order.index(("phase.passed", "2", 1))
+
+
+def test_parallel_phases_blocking_each_other_fall_back_to_sequential(empty_ws: Workspace) -> None:
+    empty_ws.write_phase(
+        "a.md",
+        "phase: 1\ncommand: 'if [ -f retried ]; then exit 0; fi; touch retried; sleep 30'\ntimeout: 0.5\n"
+        "max_attempts: 2\nrecovery_plan: 'If parallel execution deadlocks: fall back to sequential mode'",
+    )
+    empty_ws.write_phase("b.md", "phase: 2\ncommand: 'sleep 1.5'")
+    empty_ws.write_phase("c.md", "phase: 3\ncommand: 'sleep 0.1'\ndepends_on: [2]")
+    proc = empty_ws.hv("run", "--mode", "parallel", "--keep-going")
+    assert_ok(proc)
     fallback = [e["payload"] for e in empty_ws.events() if e["topic"] == "run.fallback"]
     assert fallback and fallback[0]["phase"] == "1" and fallback[0]["to"] == "sequential"
-    assert "fall back to sequential mode" in proc.stdout
-    # After the fallback nothing overlaps: 1's retry waits for 2 (already running) to finish,
-    # and 3 waits for 1's retry.
+    assert "timed out while other phases ran" in fallback[0]["reason"]
+    assert "fall back to sequential mode" in proc.stdout and "--no-sequential-fallback" in proc.stdout
+    # After the fallback nothing overlaps: 1's retry waits for 2 (already running) to finish.
     order = [(e["topic"], e["payload"].get("phase"), e["payload"].get("attempt")) for e in empty_ws.events()]
     assert order.index(("phase.passed", "2", 1)) < order.index(("phase.started", "1", 2))
-    assert order.index(("phase.failed", "1", 2)) < order.index(("phase.started", "3", 1))
-    assert empty_ws.checkpoint("3")["status"] == "passed"
+    assert order.index(("phase.passed", "1", 2)) < order.index(("phase.started", "3", 1))
+    no_fallback = empty_ws.hv("run", "--mode", "parallel", "--keep-going", "--no-sequential-fallback")
+    assert "one at a time" not in no_fallback.stdout
 
 
 # -- the claude executor with a stand-in CLI ---------------------------------------------------------
@@ -407,13 +467,19 @@ FAKE_CLAUDE = """\
 import json, os, sys, time
 from pathlib import Path
 
-state = Path(os.environ["FAKE_STATE"])
+script = json.loads(os.environ["FAKE_SCRIPT"])
+phase = os.environ.get("HYPERVISOR_PHASE", "")
+if isinstance(script, dict):  # one script per phase (phases may run at the same time)
+    script = script[phase]
+state = Path(os.environ["FAKE_STATE"] + (f"-{{phase}}" if phase else ""))
 calls = int(state.read_text()) if state.exists() else 0
 state.write_text(str(calls + 1))
-script = json.loads(os.environ["FAKE_SCRIPT"])
 step = script[min(calls, len(script) - 1)]
 session = sys.argv[sys.argv.index("--session-id") + 1]
 Path(os.environ["FAKE_PROMPTS"]).joinpath(f"prompt-{{calls}}.txt").write_text(sys.argv[2])
+Path(os.environ["FAKE_PROMPTS"]).joinpath(f"call-{{phase}}-{{calls}}.json").write_text(
+    json.dumps({{"argv": sys.argv, "cwd": os.getcwd(), "env": {{k: v for k, v in os.environ.items() if k.startswith(("HYPERVISOR_", "CLAUDE_HOOKS_"))}}}})
+)
 if step.get("publish"):
     sys.path.insert(0, os.environ["REPO"])
     from lib.event_bus import EventBus
@@ -423,9 +489,10 @@ if step.get("publish"):
         time.sleep(0.05)
 time.sleep(step.get("sleep", 0))
 if step.get("touch"):
-    Path(step["touch"]).write_text("done\\n")
+    Path(step["touch"]).write_text(step.get("text", "done") + "\\n")
 result = {{"type": "result", "subtype": step.get("subtype", "success"), "is_error": step.get("is_error", False),
-          "num_turns": 3, "total_cost_usd": 0.01, "session_id": session, "result": step.get("result", "ok")}}
+          "num_turns": 3, "total_cost_usd": 0.01, "session_id": session, "result": step.get("result", "ok"),
+          **step.get("extra", {{}})}}
 print(json.dumps(result))
 sys.exit(step.get("exit", 0))
 """
@@ -490,7 +557,7 @@ def test_a_retry_prompt_carries_the_validation_output_and_lessons(
     assert "Start from a clean tree" in second
     # A later run of the same phase starts with the lessons of this one.
     (empty_ws.project / "done.txt").unlink()
-    Path(env["FAKE_STATE"]).unlink()
+    Path(env["FAKE_STATE"] + "-1").unlink()
     env["FAKE_SCRIPT"] = json.dumps([{"touch": "done.txt"}])
     assert_ok(empty_ws.hv("run", "--claude-bin", str(binary), env=env))
     third = (prompts / "prompt-0.txt").read_text()

@@ -4,7 +4,6 @@ would."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
@@ -101,27 +100,69 @@ def test_sigterm_is_an_interruption_too(slow_ws: Workspace) -> None:
     assert "interrupted (SIGTERM)" in out
 
 
-def test_sigkill_mid_run_then_resume_finishes_without_redoing_passed_phases(slow_ws: Workspace) -> None:
+def learning(ws: Workspace) -> list[dict[str, object]]:
+    path = ws.state / "learning.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def runs(ws: Workspace) -> list[dict[str, object]]:
+    out = []
+    for path in sorted((ws.state / "runs").glob("*.toon")):
+        data = toon_format.loads(path.read_text())
+        assert isinstance(data, dict)
+        out.append(data)
+    return out
+
+
+def test_sigkill_mid_run_then_resume_kills_the_orphan_and_records_the_crash(slow_ws: Workspace) -> None:
     proc = start(slow_ws)
     running = wait_for_running(slow_ws, "2")
     proc.send_signal(signal.SIGKILL)
     proc.communicate(timeout=10)
     # The command of phase 2 leads its own process group and outlives a SIGKILLed hypervisor.
     child = int(str(running["pid"]))
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(child, signal.SIGKILL)
+    assert alive(child)
     assert slow_ws.checkpoint("2")["status"] == "running"  # what a crash leaves behind
+    status = slow_ws.hv("status", "--json")
+    last = json.loads(status.stdout)["last_run"]
+    assert last["status"] == "crashed"  # its runner is dead, whatever the record said
 
-    resumed = slow_ws.hv("run", "--resume")
+    resumed = slow_ws.hv("run", "--resume", "--kill-grace", "1")
     assert_ok(resumed)
-    assert (
-        "phase 2 was still running when run" in resumed.stdout and "treating it as crashed" in resumed.stdout
-    )
+    assert not alive(child), "the crashed run's attempt was not stopped"
+    assert "phase 2 was still running when run" in resumed.stdout
+    assert "recorded as crashed" in resumed.stdout
+    assert "stopping it (--orphans kill)" in resumed.stdout
     assert "phase 1 skipped" in resumed.stdout
     assert (slow_ws.project / "one.log").read_text() == "run\n"
     started = [e["payload"]["phase"] for e in slow_ws.events() if e["topic"] == "phase.started"]
     assert started == ["1", "2", "2", "3"]  # first run: 1, 2; resumed run: 2, 3
     assert all(slow_ws.checkpoint(p)["status"] == "passed" for p in ("1", "2", "3"))
+    crashed = [e for e in learning(slow_ws) if e["outcome"] == "crashed"]
+    assert len(crashed) == 1 and crashed[0]["phase"] == "2" and crashed[0]["pid"] == child
+    first, second = runs(slow_ws)
+    assert first["status"] == "crashed" and "died" in str(first["reason"])
+    assert second["status"] == "passed" and second["resume"] is True
+    log = slow_ws.checkpoint("2")["attempt_log"]
+    assert isinstance(log, list) and [e["outcome"] for e in log] == ["crashed", "passed"]
+    assert log[0]["run_id"] == first["run_id"] and log[1]["run_id"] == second["run_id"]
+
+
+def test_resume_can_wait_for_the_orphan_instead(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path, plan_source=None)
+    ws.write_phase(
+        "1.md",
+        "phase: 1\ncommand: 'if [ -f m ]; then echo again; else touch m; sleep 2; echo first > first.txt; fi'",
+    )
+    proc = start(ws)
+    running = wait_for_running(ws, "1")
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=10)
+    resumed = ws.hv("run", "--resume", "--orphans", "wait")
+    assert_ok(resumed)
+    assert "waiting for it to end (--orphans wait)" in resumed.stdout
+    assert (ws.project / "first.txt").read_text() == "first\n"  # it was let finish
+    assert not alive(int(str(running["pid"])))
 
 
 def test_status_shows_a_live_run_as_running_and_a_dead_one_as_crashed(slow_ws: Workspace) -> None:
@@ -147,8 +188,29 @@ def test_resume_reruns_a_phase_whose_file_changed(ws: Workspace) -> None:
     proc = ws.hv("run", "--resume")
     assert_ok(proc)
     assert "phase 5 passed before, but its file changed since: running it again" in proc.stdout
+    assert "phase 6 passed before, but phase 5, which it depends on, runs again" in proc.stdout
     resumed_run = [e for e in ws.events() if e["payload"]["run_id"] == ws.events()[-1]["payload"]["run_id"]]
-    assert [e["payload"]["phase"] for e in resumed_run if e["topic"] == "phase.started"] == ["5"]
+    assert [e["payload"]["phase"] for e in resumed_run if e["topic"] == "phase.started"] == ["5", "6"]
+
+
+def test_resume_reruns_phases_whose_validation_script_changed_and_their_dependents(ws: Workspace) -> None:
+    assert_ok(ws.hv("run"))
+    script = ws.plan / "validation" / "check_integration.py"
+    script.write_text(script.read_text() + "\n# stricter now\n")
+    proc = ws.hv("run", "--resume")
+    assert_ok(proc)
+    assert "phase 4 passed before, but its validation script changed since" in proc.stdout
+    last = ws.events()[-1]["payload"]["run_id"]
+    started = [
+        e["payload"]["phase"]
+        for e in ws.events()
+        if e["payload"]["run_id"] == last and e["topic"] == "phase.started"
+    ]
+    assert started == ["4", "6"]
+    # A dependency that passed again in another run (here: --only 5) makes its dependents stale.
+    assert_ok(ws.hv("run", "--only", "5"))
+    proc = ws.hv("run", "--resume")
+    assert "phase 6 passed before, but phase 5, which it depends on, passed again since" in proc.stdout
 
 
 def test_a_fresh_run_without_resume_runs_everything_again(ws: Workspace) -> None:
@@ -213,14 +275,12 @@ def test_msgpack_checkpoints_are_reported_moved_aside_and_the_phase_rerun(ws: Wo
     assert ws.checkpoint("1")["status"] == "passed"
 
 
-def test_a_checkpoint_path_in_the_frontmatter_is_honoured(ws: Workspace) -> None:
+def test_a_checkpoint_path_in_the_frontmatter_is_honoured_under_the_state_dir(ws: Workspace) -> None:
     path = ws.plan / "01-setup.md"
-    path.write_text(
-        path.read_text().replace("wave: 1\n", 'wave: 1\ncheckpoint: "checkpoints/phase_1.toon"\n')
-    )
+    path.write_text(path.read_text().replace("wave: 1\n", 'wave: 1\ncheckpoint: "mine/phase_1.toon"\n'))
     assert_ok(ws.hv("run"))
-    data = toon_format.loads((ws.plan / "checkpoints" / "phase_1.toon").read_text())
+    data = toon_format.loads((ws.state / "mine" / "phase_1.toon").read_text())
     assert data["status"] == "passed" and data["phase"] == "1"
-    assert not (ws.state / "checkpoints" / "phase_1.toon").exists()
+    assert not (ws.plan / "mine").exists()
     proc = ws.hv("run", "--resume")
     assert "phase 1 skipped" in proc.stdout

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import toon_format
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -20,7 +21,7 @@ from lib.hypervisor.checkpoints import (
     read_checkpoint,
     write_checkpoint,
 )
-from lib.hypervisor.plan import load_plan
+from lib.hypervisor.plan import PlanInvalid, load_plan
 
 
 def sample(**changes: object) -> Checkpoint:
@@ -132,15 +133,40 @@ def test_writes_are_atomic_and_leave_no_temp_files(tmp_path: Path) -> None:
     assert read_checkpoint(path).checkpoint == sample()
 
 
-def test_the_store_honours_the_frontmatter_checkpoint_path(tmp_path: Path) -> None:
+def test_a_relative_frontmatter_checkpoint_path_lives_under_the_state_dir(tmp_path: Path) -> None:
     plan_dir = tmp_path / "plan"
     plan_dir.mkdir()
-    (plan_dir / "a.md").write_text('---\nphase: 11\ncheckpoint: "checkpoints/phase_11.toon"\n---\nx\n')
+    (plan_dir / "a.md").write_text('---\nphase: 11\ncheckpoint: "mine/phase_11.toon"\n---\nx\n')
     (plan_dir / "b.md").write_text("---\nphase: 12\n---\nx\n")
     plan = load_plan(plan_dir)
     store = CheckpointStore(plan_dir, tmp_path / "state")
-    assert store.path_for(plan.phases["11"]) == plan_dir / "checkpoints" / "phase_11.toon"
+    assert store.path_for(plan.phases["11"]) == tmp_path / "state" / "mine" / "phase_11.toon"
     assert store.path_for(plan.phases["12"]) == tmp_path / "state" / "checkpoints" / "phase_12.toon"
-    store.save(plan.phases["11"], sample())
-    assert (plan_dir / "checkpoints" / "phase_11.toon").is_file()
-    assert store.load(plan.phases["11"]).checkpoint == sample()
+    store.save(plan.phases["11"], sample().model_copy(update={"phase": "11"}))
+    assert (tmp_path / "state" / "mine" / "phase_11.toon").is_file()
+    assert store.load(plan.phases["11"]).checkpoint == sample().model_copy(update={"phase": "11"})
+    assert not (plan_dir / "mine").exists()
+
+
+def test_a_checkpoint_of_another_phase_is_reported_not_used(tmp_path: Path) -> None:
+    plan_dir = tmp_path / "plan"
+    plan_dir.mkdir()
+    (plan_dir / "a.md").write_text("---\nphase: 11\n---\nx\n")
+    plan = load_plan(plan_dir)
+    store = CheckpointStore(plan_dir, tmp_path / "state")
+    store.save(plan.phases["11"], sample().model_copy(update={"phase": "99"}))
+    read = store.load(plan.phases["11"])
+    assert read.checkpoint is None
+    assert read.problem is not None
+    assert "field 'phase': holds the checkpoint of phase 99, not of phase 11" in read.problem
+
+
+def test_two_phases_declaring_one_checkpoint_path_make_the_plan_invalid(tmp_path: Path) -> None:
+    plan_dir = tmp_path / "plan"
+    plan_dir.mkdir()
+    (plan_dir / "a.md").write_text('---\nphase: 1\ncheckpoint: "cp.toon"\n---\nx\n')
+    (plan_dir / "b.md").write_text('---\nphase: 2\ncheckpoint: "cp.toon"\n---\nx\n')
+    with pytest.raises(PlanInvalid) as info:
+        load_plan(plan_dir)
+    text = str(info.value.errors[0])
+    assert "b.md" in text and "checkpoint" in text and "also the checkpoint of phase 1 (a.md)" in text
