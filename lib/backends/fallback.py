@@ -2,16 +2,18 @@
 
 With ``[backend] fallback_to_file = true`` (the default), a hook whose Redis is down or slow keeps
 its breaker and rate limits working on the project's own ``.claude/state`` files for that call
-instead of failing: the state is then local to this machine until Redis answers again. The first
-fallback of a process writes one line to stderr and calls the ``warn`` callback (the hook's log).
+instead of failing: the state is then local to this machine until Redis answers again. What such a
+transaction changed is also appended to the reconciliation journal, and replayed into Redis by the
+next process that reaches it (:mod:`lib.backends.reconcile`). The first fallback of a process writes
+one line to stderr and calls the ``warn`` callback (the hook's log).
 """
 
 from __future__ import annotations
 
-import contextlib
 import sys
 
-from lib.backends.redis_client import BackendUnavailable
+from lib import fastjson
+from lib.backends.redis_client import BackendUnavailable, reported
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -24,30 +26,31 @@ if TYPE_CHECKING:
 
 __all__ = ["FallbackStore", "report_fallback"]
 
-_reported: set[str] = set()
-
-
 def report_fallback(error: BackendUnavailable, where: str, warn: Warn | None = None) -> None:
-    """Tell the user, once per process and server, that ``where`` is used because of ``error``."""
-    if error.url in _reported:
+    """Tell the user, once per process, that ``where`` is used because of ``error``."""
+    if reported:
         return
-    _reported.add(error.url)
+    reported.add(error.url)
     line = (
-        f"{error.url}: Redis unavailable ({error.problem}); using {where} for now "
-        "([backend] fallback_to_file in .claude/hooks.toml)"
+        f"{error.url}: Redis unavailable ({error.problem}); using {where} for now, replayed into Redis "
+        "when it is back ([backend] fallback_to_file in .claude/hooks.toml)"
     )
     sys.stderr.write(f"claude-hooks: warning: {line}\n")
     if warn is not None:
-        with contextlib.suppress(Exception):
+        try:
             warn(line)
+        except Exception:
+            pass
 
 
 class _FallbackTransaction:
-    __slots__ = ("_inner", "_store")
+    __slots__ = ("_before", "_inner", "_state", "_store")
 
     def __init__(self, store: FallbackStore) -> None:
         self._store = store
         self._inner: object = None
+        self._before: object = None
+        self._state: dict[str, object] = {}
 
     def __enter__(self) -> dict[str, object]:
         store = self._store
@@ -59,12 +62,19 @@ class _FallbackTransaction:
             fallback = store.secondary.transaction()
             state = fallback.__enter__()
             self._inner = fallback
+            self._state = state
+            self._before = fastjson.loads(fastjson.dumps(state))  # a deep copy of plain JSON data
             return state
         self._inner = inner
         return state
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: object, tb: object) -> None:
         self._inner.__exit__(exc_type, exc, tb)  # type: ignore[attr-defined]
+        if exc_type is None and isinstance(self._before, dict):
+            from lib.backends.reconcile import journal_state
+
+            store = self._store
+            journal_state(store.primary.settings, store.primary.name, self._before, self._state)
 
 
 class FallbackStore:

@@ -16,22 +16,25 @@ process on every machine that uses the same Redis:
 An unchanged document is not rewritten, only its TTL refreshed; an emptied one is deleted. Every
 key has a TTL, so the state of an abandoned project expires. A document that is not a JSON object
 is renamed to ``<key>:corrupt-<time>`` and reported like a corrupt state file.
+
+The commands go through the hook's lean connection (:func:`lib.backends.redis_client.run`); the
+scripts are sent with ``EVAL`` (the server caches them by their SHA1, and a restarted server needs
+no ``SCRIPT LOAD``).
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import time
 
-from lib.backends.redis_client import call
+from lib import fastjson
+from lib.backends.redis_client import BackendUnavailable, execute, run
 from lib.locking import LockTimeout
 from lib.store import StateError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
+    from collections.abc import Callable
 
     from lib.backends.settings import BackendSettings
 
@@ -45,9 +48,14 @@ end
 return {0, redis.call('PTTL', KEYS[2])}
 """
 
-# KEYS: document, lock. ARGV: token, mode (set|del|touch), ttl s, document. -> 1 done | 0 lock lost
+# KEYS: document, lock[, applied set]. ARGV: token, mode (set|del|touch), ttl s, document[, ids...].
+# -> 1 done | 0 lock lost. With the applied set, the ids join it in the same step (replay).
 _COMMIT = """
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
+if KEYS[3] then
+  redis.call('SADD', KEYS[3], unpack(ARGV, 5))
+  redis.call('EXPIRE', KEYS[3], ARGV[3])
+end
 if ARGV[2] == 'set' then
   redis.call('SET', KEYS[1], ARGV[4], 'EX', ARGV[3])
 elseif ARGV[2] == 'del' then
@@ -65,32 +73,23 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 """
 
-_scripts: dict[tuple[int, str], Any] = {}
-
-
-def _script(client: Any, source: str) -> Any:
-    """A registered script (EVALSHA, falling back to EVAL after a server restart), per client."""
-    key = (id(client), source)
-    script = _scripts.get(key)
-    if script is None:
-        script = _scripts[key] = client.register_script(source)
-    return script
-
 
 def _encode(state: dict[str, object], where: str) -> bytes:
     try:
-        return json.dumps(state, separators=(",", ":"), ensure_ascii=False).encode()
+        return fastjson.dumps(state, ensure_ascii=False).encode()
     except (TypeError, ValueError) as exc:
         raise StateError(f"{where}: state is not JSON-serialisable ({exc}); store only plain data") from exc
 
 
 class _RedisTransaction:
-    __slots__ = ("_original", "_store", "_token", "state")
+    __slots__ = ("_applied", "_original", "_store", "_token", "fresh", "state")
 
-    def __init__(self, store: RedisStore) -> None:
+    def __init__(self, store: RedisStore, applied: str | None = None) -> None:
         self._store = store
         self._token = ""
         self._original: bytes | None = None
+        self._applied = applied  # a replay's set of applied ids; ``fresh`` join it with the commit
+        self.fresh: list[str] = []  # the ids that join the applied set with the commit
         self.state: dict[str, object] = {}
 
     def __enter__(self) -> dict[str, object]:
@@ -100,9 +99,8 @@ class _RedisTransaction:
         deadline = time.monotonic() + store.lock_timeout
         delay = 0.0005
         while True:
-            got, value = call(
-                store.settings,
-                lambda c: _script(c, _ACQUIRE)(keys=[store.key, store.lock_key], args=[token, lease_ms]),
+            got, value = execute(
+                store.settings, "EVAL", _ACQUIRE, 2, store.key, store.lock_key, token, lease_ms
             )
             if got:
                 break
@@ -119,29 +117,36 @@ class _RedisTransaction:
     def __exit__(self, exc_type: type[BaseException] | None, exc: object, tb: object) -> None:
         store = self._store
         if exc_type is not None:
-            with contextlib.suppress(StateError):  # the lease expires by itself anyway
-                call(
-                    store.settings, lambda c: _script(c, _RELEASE)(keys=[store.lock_key], args=[self._token])
-                )
+            self.release()
             return
         if not self.state:
             mode, data = ("del", b"") if self._original is not None else ("touch", b"")
         else:
             data = _encode(self.state, store.path)
             mode = "touch" if data == self._original else "set"
-        done = call(
-            store.settings,
-            lambda c: _script(c, _COMMIT)(
-                keys=[store.key, store.lock_key],
-                args=[self._token, mode, store.settings.ttl_seconds, data],
-            ),
-        )
+        args: list[object] = ["EVAL", _COMMIT, 2, store.key, store.lock_key]
+        ttl = store.settings.ttl_seconds
+        if self._applied is not None and self.fresh:
+            args[2] = 3
+            args.append(self._applied)
+        args += [self._token, mode, ttl, data]
+        if self._applied is not None and self.fresh:
+            args += self.fresh
+        done = execute(store.settings, *args)
         if not done:
             raise StateError(
                 f"{store.path}: the transaction outlived its lock lease ({store.lock_timeout:g}s) and "
                 "another client took over, so this write was dropped; raise [state] "
                 "lock_timeout_seconds in .claude/hooks.toml if this repeats"
             )
+
+    def release(self) -> None:
+        """Give the lock back without writing (the block raised, or there was nothing to do)."""
+        store = self._store
+        try:
+            execute(store.settings, "EVAL", _RELEASE, 1, store.lock_key, self._token)
+        except StateError:
+            pass  # the lease expires by itself anyway
 
 
 class RedisStore:
@@ -163,7 +168,7 @@ class RedisStore:
 
         Raises :class:`lib.backends.redis_client.BackendUnavailable` when Redis cannot be reached.
         """
-        return self._decode(call(self.settings, lambda c: c.get(self.key)))
+        return self._decode(execute(self.settings, "GET", self.key))
 
     def transaction(self) -> _RedisTransaction:
         """Lock, load and yield the state as a mutable dict; write it back if it changed.
@@ -179,16 +184,42 @@ class RedisStore:
         with self.transaction() as state:
             state.clear()
 
+    def apply_once(
+        self, ids: list[str], applied_key: str, change: Callable[[dict[str, object], set[str]], None]
+    ) -> int:
+        """Run ``change(state, fresh)`` in one transaction, where ``fresh`` are the ``ids`` not yet in
+        the set ``applied_key``; they join the set in the same step as the write. Returns how many
+        were fresh (0: nothing ran).
+
+        This makes a replayed change (:mod:`lib.backends.reconcile`) apply exactly once however
+        often, and by however many processes, it is replayed.
+        """
+        tx = _RedisTransaction(self, applied_key)
+        state = tx.__enter__()
+        try:
+            known = run(self.settings, [("SISMEMBER", applied_key, i) for i in ids])
+            fresh = {i for i, seen in zip(ids, known, strict=True) if seen == 0}
+            if not fresh:
+                tx.release()
+                return 0
+            change(state, fresh)
+        except BaseException:
+            tx.release()
+            raise
+        tx.fresh = sorted(fresh)
+        tx.__exit__(None, None, None)
+        return len(fresh)
+
     def ttl(self) -> int | None:
         """Seconds until the key expires (``None``: no such key or no expiry)."""
-        value = int(call(self.settings, lambda c: c.ttl(self.key)))
+        value = int(execute(self.settings, "TTL", self.key))
         return value if value >= 0 else None
 
     def _decode(self, raw: bytes | None) -> dict[str, object]:
         if raw is None or not raw.strip():
             return {}
         try:
-            state = json.loads(raw)
+            state = fastjson.loads(raw)
         except (ValueError, UnicodeDecodeError) as exc:
             self._quarantine(f"not valid JSON ({str(exc).splitlines()[0][:120]})")
             return {}
@@ -204,18 +235,15 @@ class RedisStore:
         moved_to = f"{self.key}:corrupt-{stamp}-{os.getpid()}"
         ttl = self.settings.ttl_seconds
 
-        def move(client: Any) -> bool:
-            pipe = client.pipeline(transaction=True)
-            pipe.renamenx(self.key, moved_to)
-            pipe.expire(moved_to, ttl)
-            renamed, _ = pipe.execute(raise_on_error=False)
-            return renamed is True or renamed == 1
-
         try:
-            moved = call(self.settings, move)
-        except StateError:
+            replies = run(
+                self.settings,
+                (("MULTI",), ("RENAMENX", self.key, moved_to), ("EXPIRE", moved_to, ttl), ("EXEC",)),
+            )
+        except BackendUnavailable:
             return
-        if moved:
+        done = replies[-1]
+        if isinstance(done, list) and done and done[0] == 1:
             lib.store._corruption_handler(self.path, f"{self.settings.display_url} {moved_to}", reason)
 
     def __repr__(self) -> str:
