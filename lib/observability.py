@@ -210,14 +210,8 @@ def _publish(inv: Invocation, settings: Settings) -> None:
         max_bytes=settings.max_bytes,
         backups=settings.backups,
     )
-    from lib.event_bus import EventBus
-
     try:
-        if isinstance(bus, EventBus):
-            bus.publish_many(events)  # one lock, one write
-        else:
-            for topic, body in events:
-                bus.publish(topic, body)
+        bus.publish_many(events)  # one lock and one write (file), one round trip (Redis)
     finally:
         bus.close()
 

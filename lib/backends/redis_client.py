@@ -141,7 +141,7 @@ def call(settings: BackendSettings, operation: Callable[[Any], T], *, blocking: 
     A failure marks the server down for this process (see :func:`mark_down`).
     """
     client = get_client(settings, blocking=blocking)
-    _reconcile_once(settings)
+    _reconcile_once(settings, limit=None)  # a reader (CLI) replays the whole journal
     from redis import RedisError
 
     try:
@@ -216,7 +216,7 @@ def execute(settings: BackendSettings, *args: object) -> Any:
     return reply
 
 
-def _reconcile_once(settings: BackendSettings) -> None:
+def _reconcile_once(settings: BackendSettings, limit: int | None = 500) -> None:
     """Before the first command of this process on a server, replay what the file fallback kept
     while Redis was away (a few microseconds when there is nothing: one ``stat``)."""
     if settings.state_dir is None:
@@ -227,7 +227,7 @@ def _reconcile_once(settings: BackendSettings) -> None:
     _reconciled.add(key)
     from lib.backends.reconcile import replay_pending
 
-    replay_pending(settings)
+    replay_pending(settings, limit=limit)
 
 
 def reset_clients() -> None:
