@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = ["FallbackStore", "report_fallback"]
 
+
 def report_fallback(error: BackendUnavailable, where: str, warn: Warn | None = None) -> None:
     """Tell the user, once per process, that ``where`` is used because of ``error``."""
     if reported:
@@ -69,12 +70,25 @@ class _FallbackTransaction:
         return state
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: object, tb: object) -> None:
-        self._inner.__exit__(exc_type, exc, tb)  # type: ignore[attr-defined]
-        if exc_type is None and isinstance(self._before, dict):
+        store = self._store
+        inner = self._inner
+        if isinstance(self._before, dict):  # on the file store
+            inner.__exit__(exc_type, exc, tb)  # type: ignore[attr-defined]
+            if exc_type is None:
+                from lib.backends.reconcile import journal_state
+
+                journal_state(store.primary.settings, store.primary.name, self._before, self._state)
+            return
+        try:
+            inner.__exit__(exc_type, exc, tb)  # type: ignore[attr-defined]
+        except BackendUnavailable as failure:
+            # Redis went away between the read and the write: the change is journaled and replayed
+            # when it is back (if the server applied it but its reply was lost, it counts twice)
+            report_fallback(failure, f"the reconciliation journal of {store.secondary.path}", store.warn)
             from lib.backends.reconcile import journal_state
 
-            store = self._store
-            journal_state(store.primary.settings, store.primary.name, self._before, self._state)
+            original = getattr(inner, "original_state", None)
+            journal_state(store.primary.settings, store.primary.name, original or {}, inner.state)  # type: ignore[attr-defined]
 
 
 class FallbackStore:

@@ -140,6 +140,11 @@ class _RedisTransaction:
                 "lock_timeout_seconds in .claude/hooks.toml if this repeats"
             )
 
+    @property
+    def original_state(self) -> dict[str, object]:
+        """The document as the transaction read it (a fresh copy)."""
+        return self._store._decode(self._original)
+
     def release(self) -> None:
         """Give the lock back without writing (the block raised, or there was nothing to do)."""
         store = self._store
