@@ -130,8 +130,12 @@ class Connection:
                 raise
             return sock
         last: OSError | None = None
+        host: str = opts["host"]
+        # an ASCII host name as bytes: a str would be encoded with the 'idna' codec, whose import
+        # pulls in re, stringprep and unicodedata (several ms of every hook)
+        name: str | bytes = host.encode("ascii") if host.isascii() else host
         for family, kind, proto, _, address in _socket.getaddrinfo(
-            opts["host"], opts["port"], 0, _socket.SOCK_STREAM
+            name, opts["port"], 0, _socket.SOCK_STREAM
         ):
             sock = _socket.socket(family, kind, proto)
             try:

@@ -63,7 +63,7 @@ def simulate(
     calls: int,
     restart_at: float = 0.4,
     down_seconds: float = 1.0,
-    timeout_ms: int = 200,
+    timeout_ms: int = 1000,
 ) -> dict[str, Any]:
     """Run the simulation in ``directory``; return its figures and ``checks`` (name, ok, detail)."""
     server = RedisServer(directory / "redis", durable=True)

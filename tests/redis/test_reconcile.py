@@ -57,7 +57,7 @@ def server(tmp_path: Path) -> Any:
 def test_an_outage_is_replayed_once_and_the_combined_count_opens_the_breaker(
     server: RedisServer, tmp_path: Path
 ) -> None:
-    config = backend_config(server.url, timeout_ms=150) + CONFIG_TAIL
+    config = backend_config(server.url, timeout_ms=2000) + CONFIG_TAIL
     laptop = hook_project(tmp_path / "laptop" / "webapp", config)
     runner = hook_project(tmp_path / "runner" / "webapp", config)
     for _ in range(3):  # three failures reach Redis
@@ -114,7 +114,7 @@ def _cli(project: HookProject, *args: str) -> subprocess.CompletedProcess[str]:
 def test_reading_commands_degrade_with_one_line_when_redis_is_down(
     server: RedisServer, tmp_path: Path
 ) -> None:
-    project = hook_project(tmp_path / "webapp", backend_config(server.url, timeout_ms=150) + CONFIG_TAIL)
+    project = hook_project(tmp_path / "webapp", backend_config(server.url, timeout_ms=2000) + CONFIG_TAIL)
     assert project.run(payload_for("PostToolUseFailure", "Bash")).code == 0
     server.kill()
     assert project.run(payload_for("PostToolUseFailure", "Bash")).code == 0  # to the local files
@@ -131,7 +131,7 @@ def test_reading_commands_degrade_with_one_line_when_redis_is_down(
     assert '"tool.failure"' in shown.stdout  # the local file bus: what the hook wrote while Redis was away
 
     strict = hook_project(
-        tmp_path / "strict", backend_config(server.url, timeout_ms=150, fallback_to_file=False) + CONFIG_TAIL
+        tmp_path / "strict", backend_config(server.url, timeout_ms=2000, fallback_to_file=False) + CONFIG_TAIL
     )
     for args in (["events"], ["events", "--consumers"], ["breakers"], ["ratelimits"]):
         proc = _cli(strict, *args)
