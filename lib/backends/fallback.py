@@ -79,12 +79,16 @@ class _FallbackTransaction:
 
                 journal_state(store.primary.settings, store.primary.name, self._before, self._state)
             return
+        from lib.backends.redis_store import LeaseLost
+
         try:
             inner.__exit__(exc_type, exc, tb)  # type: ignore[attr-defined]
-        except BackendUnavailable as failure:
-            # Redis went away between the read and the write: the change is journaled and replayed
-            # when it is back (if the server applied it but its reply was lost, it counts twice)
-            report_fallback(failure, f"the reconciliation journal of {store.secondary.path}", store.warn)
+        except (BackendUnavailable, LeaseLost) as failure:
+            # Redis went away between the read and the write, or this process was paused past its
+            # lock lease: the change is journaled and replayed onto the newer state by the next
+            # process (if a dying server applied it but its reply was lost, it counts twice)
+            if isinstance(failure, BackendUnavailable):
+                report_fallback(failure, f"the reconciliation journal of {store.secondary.path}", store.warn)
             from lib.backends.reconcile import journal_state
 
             original = getattr(inner, "original_state", None)

@@ -38,7 +38,12 @@ if TYPE_CHECKING:
 
     from lib.backends.settings import BackendSettings
 
-__all__ = ["RedisStore"]
+__all__ = ["LeaseLost", "RedisStore"]
+
+
+class LeaseLost(StateError):
+    """A transaction outlived its lock lease and another client took the lock: its write was refused."""
+
 
 # KEYS: document, lock. ARGV: token, lease ms. -> {1, document or false} | {0, lock pttl}
 _ACQUIRE = """
@@ -134,7 +139,7 @@ class _RedisTransaction:
             args += self.fresh
         done = execute(store.settings, *args)
         if not done:
-            raise StateError(
+            raise LeaseLost(
                 f"{store.path}: the transaction outlived its lock lease ({store.lock_timeout:g}s) and "
                 "another client took over, so this write was dropped; raise [state] "
                 "lock_timeout_seconds in .claude/hooks.toml if this repeats"

@@ -161,7 +161,16 @@ def simulate(
                 f"{len(set(ids))} vs {failures}",
             )
         )
-    duplicates = sum(len(v) - len(set(v)) for v in contents["events"].values())
+    duplicates = sum(
+        len(ids) - len(set(ids)) for t, ids in contents["events"].items() if t in ("tool.pre", "tool.failure")
+    )
+    other = [
+        line
+        for o in outcomes
+        for line in o[2].splitlines()
+        if line.strip() and "Redis unavailable" not in line
+    ]
+    checks.append(("no other warning from a hook", not other, "; ".join(other[:3])))
     return {
         "machines": machines,
         "parallel": parallel,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import time
 from pathlib import Path
 from typing import Any
 
@@ -134,3 +135,18 @@ def test_status_describes_a_reachable_redis(redis_url: str, tmp_path: Path) -> N
     assert info["reachable"] and info["stores"] == ["breakers"] and info["server_version"]
     assert status_line(info).startswith(f"Backend: redis {redis_url} (namespace webapp): reachable")
     assert execute(backend_settings(backend.paths, backend.config), "PING") == b"PONG"
+
+
+def test_a_writer_paused_past_its_lease_is_journaled_and_merged(redis_url: str, tmp_path: Path) -> None:
+    project = tmp_path / "webapp"
+    live = Backend("redis", project, redis_url)  # fallback on
+    slow = live.state("ratelimits", lock_timeout=0.1)  # lease 100 ms
+    limiter = RateLimiter(slow)
+    with slow.transaction() as state:  # the paused writer records one call ...
+        state["windows"] = {"Bash": {"calls": [time.time()], "limit": 10, "window_seconds": 1e9}}
+        time.sleep(0.2)
+        RateLimiter(live.state("ratelimits")).acquire("Bash", 10, 1e9)  # ... another one took over
+    assert len(_doc(redis_url, "ratelimits")["windows"]["Bash"]["calls"]) == 1  # fenced off, not applied
+    reset_clients()  # the next process replays the journaled change onto the newer state
+    assert limiter.status()[0]["used"] == 2
+    assert len(_doc(redis_url, "ratelimits")["windows"]["Bash"]["calls"]) == 2
