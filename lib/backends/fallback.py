@@ -14,6 +14,7 @@ import sys
 
 from lib import fastjson
 from lib.backends.redis_client import BackendUnavailable, reported
+from lib.locking import LockTimeout
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -58,8 +59,12 @@ class _FallbackTransaction:
         inner = store.primary.transaction()
         try:
             state = inner.__enter__()
-        except BackendUnavailable as exc:
-            report_fallback(exc, f"the file store {store.secondary.path}", store.warn)
+        except (BackendUnavailable, LockTimeout) as exc:
+            # Redis down, or its lock held by others past lock_timeout (a crowd of agents on one
+            # document): the change goes to the file store and the journal, and is merged into
+            # Redis by the next process instead of being lost
+            if isinstance(exc, BackendUnavailable):
+                report_fallback(exc, f"the file store {store.secondary.path}", store.warn)
             fallback = store.secondary.transaction()
             state = fallback.__enter__()
             self._inner = fallback

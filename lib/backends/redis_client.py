@@ -98,9 +98,7 @@ def get_client(settings: BackendSettings, *, blocking: bool = False) -> Any:
 
     Raises :class:`BackendUnavailable` when the ``redis`` package is missing or the server is down.
     """
-    problem = down_problem(settings)
-    if problem is not None:
-        raise BackendUnavailable(settings.display_url, f"{problem}; not retried for {DOWN_SECONDS:g}s")
+    _check_up(settings)
     key = (settings.url, settings.timeout, blocking)
     client = _clients.get(key)
     if client is not None:
@@ -110,11 +108,7 @@ def get_client(settings: BackendSettings, *, blocking: bool = False) -> Any:
         from redis.backoff import NoBackoff
         from redis.retry import Retry
     except ImportError:
-        raise BackendUnavailable(
-            settings.display_url,
-            "the 'redis' package is not installed; run: pip install 'claude-hooks-runtime[redis]' "
-            "in .claude/hooks-runtime, or set [backend] url = 'file'",
-        ) from None
+        raise _missing(settings, "redis") from None
     # no CLIENT SETINFO round trips on connect (redis-py >= 7 names this driver_info)
     quiet: dict[str, None] = (
         {"driver_info": None} if hasattr(redis, "DriverInfo") else {"lib_name": None, "lib_version": None}
@@ -161,10 +155,22 @@ def command(settings: BackendSettings, method: str, *args: Any, blocking: bool =
     return call(settings, lambda client: getattr(client, method)(*args, **kwargs), blocking=blocking)
 
 
-def _connection(settings: BackendSettings) -> Any:
+def _check_up(settings: BackendSettings) -> None:
     problem = down_problem(settings)
     if problem is not None:
         raise BackendUnavailable(settings.display_url, f"{problem}; not retried for {DOWN_SECONDS:g}s")
+
+
+def _missing(settings: BackendSettings, package: str) -> BackendUnavailable:
+    return BackendUnavailable(
+        settings.display_url,
+        f"the {package!r} package is not installed; run: pip install 'claude-hooks-runtime[redis]' "
+        "in .claude/hooks-runtime, or set [backend] url = 'file'",
+    )
+
+
+def _connection(settings: BackendSettings) -> Any:
+    _check_up(settings)
     key = (settings.url, settings.timeout)
     conn = _lean.get(key)
     if conn is not None:
@@ -172,11 +178,7 @@ def _connection(settings: BackendSettings) -> Any:
     try:
         import hiredis  # noqa: F401  (the extra's parser: fail here with the install hint)
     except ImportError:
-        raise BackendUnavailable(
-            settings.display_url,
-            "the 'hiredis' package is not installed; run: pip install 'claude-hooks-runtime[redis]' "
-            "in .claude/hooks-runtime, or set [backend] url = 'file'",
-        ) from None
+        raise _missing(settings, "hiredis") from None
     from lib.backends.resp import Connection
 
     try:

@@ -150,3 +150,17 @@ def test_a_writer_paused_past_its_lease_is_journaled_and_merged(redis_url: str, 
     reset_clients()  # the next process replays the journaled change onto the newer state
     assert limiter.status()[0]["used"] == 2
     assert len(_doc(redis_url, "ratelimits")["windows"]["Bash"]["calls"]) == 2
+
+
+def test_a_lock_held_past_the_timeout_sends_the_change_through_the_journal(
+    redis_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    live = Backend("redis", tmp_path / "webapp", redis_url)  # fallback on
+    with live.state("counter").transaction() as held:  # another agent holds the document's lock
+        held["n"] = 1
+        with live.state("counter", lock_timeout=0.05).transaction() as state:
+            state["m"] = 2  # not lost: to the file store and the journal
+    assert "Redis unavailable" not in capsys.readouterr().err  # Redis is up: no outage to report
+    assert _doc(redis_url, "counter") == {"n": 1}
+    reset_clients()
+    assert live.state("counter").read() == {"n": 1, "m": 2}

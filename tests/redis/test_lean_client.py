@@ -171,3 +171,28 @@ def test_a_hook_on_redis_never_imports_redis_py(redis_url: str, tmp_path: Path) 
         check=True,
     ).stdout
     assert out.split() == ["False", "True", "False"]
+
+
+def test_a_missing_client_package_names_the_install_command(redis_url: str) -> None:
+    code = (
+        "import sys\n"
+        "sys.modules['hiredis'] = None\n"
+        "sys.modules['redis'] = None\n"
+        "from lib.backends.redis_client import BackendUnavailable, execute, get_client\n"
+        "from lib.backends.settings import BackendSettings\n"
+        f"settings = BackendSettings({redis_url!r})\n"
+        "for attempt in (lambda: execute(settings, 'PING'), lambda: get_client(settings)):\n"
+        "    try:\n"
+        "        attempt()\n"
+        "    except BackendUnavailable as exc:\n"
+        "        print(exc)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=str(Path(__file__).resolve().parents[2]),
+    ).stdout.splitlines()
+    assert len(out) == 2
+    assert "the 'hiredis' package is not installed; run: pip install 'claude-hooks-runtime[redis]'" in out[0]
+    assert "the 'redis' package is not installed" in out[1]
