@@ -685,6 +685,12 @@ def run_soak(args: argparse.Namespace, runtime: str, redis_url: str | None = Non
     where = "file"
     if redis_url:  # events and state are in Redis; nothing may have fallen back to the files
         where = "Redis"
+        # a reader first replays what contention sent through the journal (lib/backends/reconcile.py)
+        subprocess.run(
+            [os.path.join(runtime, "bin", "python"), "-m", "lib", "--project", project, "breakers"],
+            capture_output=True,
+            env=env,
+        )
         remote = redis_contents(runtime, redis_url, project)
         checks.append(("nothing fell back to the file bus", not event_records, f"{len(event_records)} local"))
         topics = {str(k): int(v) for k, v in remote["topics"].items()}  # type: ignore[call-overload]

@@ -63,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"Redis killed after {args.restart_at:.0%} of the hooks and down {args.down:g} s: "
         f"{report['hooks_while_down']} hooks started while it was down, {report['hooks_fell_back']} fell back, "
-        f"{report['journal_records']} journal records, {report['duplicate_events']} duplicate events"
+        f"{report['journal_records']} journal records ({report['uncertain_commits']} commits cut off after the "
+        f"server may have applied them), {report['duplicate_events']} duplicate events"
     )
     for name, ok, detail in report["checks"]:
         print(f"  {'ok  ' if ok else 'FAIL'} {name}" + ("" if ok else f": {detail}"))

@@ -97,7 +97,13 @@ class _FallbackTransaction:
             from lib.backends.reconcile import journal_state
 
             original = getattr(inner, "original_state", None)
-            journal_state(store.primary.settings, store.primary.name, original or {}, inner.state)  # type: ignore[attr-defined]
+            journal_state(
+                store.primary.settings,
+                store.primary.name,
+                original or {},
+                inner.state,  # type: ignore[attr-defined]
+                uncertain=isinstance(failure, BackendUnavailable),
+            )
 
 
 class FallbackStore:

@@ -88,9 +88,18 @@ def _append(settings: BackendSettings, records: list[dict[str, object]]) -> None
 
 
 def journal_state(
-    settings: BackendSettings, store: str, before: Mapping[str, object], after: Mapping[str, object]
+    settings: BackendSettings,
+    store: str,
+    before: Mapping[str, object],
+    after: Mapping[str, object],
+    *,
+    uncertain: bool = False,
 ) -> None:
-    """Journal what a fallback transaction of ``store`` changed (nothing when it changed nothing)."""
+    """Journal what a fallback transaction of ``store`` changed (nothing when it changed nothing).
+
+    ``uncertain``: the change was sent to a Redis that died before it answered, so it may have been
+    applied too (then its replay counts it twice; the record says so for whoever audits the journal).
+    """
     from lib.backends.merge import diff
 
     section, changes = diff(before, after)
@@ -103,6 +112,8 @@ def journal_state(
             "section": section,
             "changes": changes,
         }
+        if uncertain:
+            record["uncertain"] = True
         _append(settings, [record])
 
 
