@@ -196,3 +196,41 @@ def test_a_missing_client_package_names_the_install_command(redis_url: str) -> N
     assert len(out) == 2
     assert "the 'hiredis' package is not installed; run: pip install 'claude-hooks-runtime[redis]'" in out[0]
     assert "the 'redis' package is not installed" in out[1]
+
+
+def test_tls_with_a_ca_file_and_without_verification(tmp_path: Path) -> None:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    made = subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+         "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost", "-days", "1"],
+        capture_output=True,
+    )  # fmt: skip
+    if made.returncode != 0:
+        pytest.skip(f"openssl cannot make a certificate here: {made.stderr[-200:]!r}")
+    server = RedisServer(tmp_path / "r")
+    tls_port = free_port()
+    server.proc = subprocess.Popen(
+        [server.binary, "--port", str(server.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--tls-port", str(tls_port), "--tls-cert-file", str(cert), "--tls-key-file", str(key),
+         "--tls-ca-cert-file", str(cert), "--tls-auth-clients", "no", "--dir", str(tmp_path / "r")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 20
+        while not server.ping() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if not server.ping():
+            pytest.skip("this redis-server was built without TLS")
+        reset_clients()
+        verified = BackendSettings(f"rediss://localhost:{tls_port}/0?ssl_ca_certs={cert}", timeout=5.0)
+        assert execute(verified, "PING") == b"PONG"
+        unverified = BackendSettings(f"rediss://127.0.0.1:{tls_port}/0?ssl_cert_reqs=none", timeout=5.0)
+        assert execute(unverified, "ECHO", "over tls") == b"over tls"
+        reset_clients()
+        untrusted = BackendSettings(f"rediss://localhost:{tls_port}/0", timeout=5.0)
+        with pytest.raises(BackendUnavailable, match=r"CERTIFICATE_VERIFY_FAILED|certificate verify failed"):
+            execute(untrusted, "PING")
+    finally:
+        reset_clients()
+        server.stop()
