@@ -6,8 +6,10 @@ circuit breaker and the rate limiter keep their pure read-modify-write logic unc
 process on every machine that uses the same Redis:
 
 1. ``__enter__`` runs a Lua script that takes the store's lock (``SET lock <token> NX PX <lease>``)
-   and returns the document in the same round trip; a taken lock is retried with a short back-off
-   until ``lock_timeout`` (then :class:`lib.locking.LockTimeout`, as with the file store).
+   and returns the document in the same round trip. A client that finds the lock taken waits in
+   ``BLPOP <lock>:wake`` (no polling: the holder's release pushes one wake-up token, which wakes one
+   waiter; a holder that crashed is noticed by a short ``BLPOP`` timeout) and tries again, until
+   ``lock_timeout`` (then :class:`lib.locking.LockTimeout`, as with the file store).
 2. ``__exit__`` runs a second script that writes the new document with ``EX ttl_seconds`` only if
    the lock still holds this caller's token, and releases it. A caller paused past its lease
    (``lock_timeout``) is fenced off: its write is refused with a :class:`lib.store.StateError`
@@ -53,13 +55,22 @@ end
 return {0, redis.call('PTTL', KEYS[2])}
 """
 
-# KEYS: document, lock[, applied set]. ARGV: token, mode (set|del|touch), ttl s, document[, ids...].
+# Releasing the lock leaves exactly one wake-up token for a waiter blocked in BLPOP.
+_WAKE = """
+redis.call('DEL', KEYS[2])
+redis.call('DEL', KEYS[3])
+redis.call('RPUSH', KEYS[3], '1')
+redis.call('PEXPIRE', KEYS[3], 2000)
+"""
+
+# KEYS: document, lock, wake[, applied set]. ARGV: token, mode (set|del|touch), ttl s, document[, ids...].
 # -> 1 done | 0 lock lost. With the applied set, the ids join it in the same step (replay).
-_COMMIT = """
+_COMMIT = (
+    """
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
-if KEYS[3] then
-  redis.call('SADD', KEYS[3], unpack(ARGV, 5))
-  redis.call('EXPIRE', KEYS[3], ARGV[3])
+if KEYS[4] then
+  redis.call('SADD', KEYS[4], unpack(ARGV, 5))
+  redis.call('EXPIRE', KEYS[4], ARGV[3])
 end
 if ARGV[2] == 'set' then
   redis.call('SET', KEYS[1], ARGV[4], 'EX', ARGV[3])
@@ -67,16 +78,22 @@ elseif ARGV[2] == 'del' then
   redis.call('DEL', KEYS[1])
 else
   redis.call('EXPIRE', KEYS[1], ARGV[3])
-end
-redis.call('DEL', KEYS[2])
-return 1
-"""
+end"""
+    + _WAKE
+    + "return 1\n"
+)
 
-# KEYS: lock. ARGV: token. Release without writing (the transaction raised).
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
+# KEYS: document (unused), lock, wake. ARGV: token. Release without writing (the transaction raised).
+_RELEASE = (
+    """
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end"""
+    + _WAKE
+    + "return 1\n"
+)
+
+#: The longest a waiter blocks in one BLPOP before it looks at the lock again (a crashed holder's
+#: lease runs out without a wake-up token).
+_WAIT_SLICE = 0.05
 
 
 def _encode(state: dict[str, object], where: str) -> bytes:
@@ -102,7 +119,8 @@ class _RedisTransaction:
         token = os.urandom(12).hex()
         lease_ms = max(100, int(store.lock_timeout * 1000))
         deadline = time.monotonic() + store.lock_timeout
-        delay = 0.0005
+        # a BLPOP must answer within the reply timeout: block at most half of it at a time
+        wait_slice = min(_WAIT_SLICE, store.settings.timeout / 2)
         while True:
             got, value = execute(
                 store.settings, "EVAL", _ACQUIRE, 2, store.key, store.lock_key, token, lease_ms
@@ -112,8 +130,10 @@ class _RedisTransaction:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise LockTimeout(store.path, store.lock_timeout)
-            time.sleep(min(delay, remaining))
-            delay = min(delay * 2, 0.01)
+            if wait_slice >= 0.001:
+                execute(store.settings, "BLPOP", store.wake_key, f"{min(wait_slice, remaining):.3f}")
+            else:
+                time.sleep(min(0.001, remaining))
         self._token = token
         self._original = value
         self.state = store._decode(value)
@@ -129,10 +149,10 @@ class _RedisTransaction:
         else:
             data = _encode(self.state, store.path)
             mode = "touch" if data == self._original else "set"
-        args: list[object] = ["EVAL", _COMMIT, 2, store.key, store.lock_key]
+        args: list[object] = ["EVAL", _COMMIT, 3, store.key, store.lock_key, store.wake_key]
         ttl = store.settings.ttl_seconds
         if self._applied is not None and self.fresh:
-            args[2] = 3
+            args[2] = 4
             args.append(self._applied)
         args += [self._token, mode, ttl, data]
         if self._applied is not None and self.fresh:
@@ -154,7 +174,9 @@ class _RedisTransaction:
         """Give the lock back without writing (the block raised, or there was nothing to do)."""
         store = self._store
         try:
-            execute(store.settings, "EVAL", _RELEASE, 1, store.lock_key, self._token)
+            execute(
+                store.settings, "EVAL", _RELEASE, 3, store.key, store.lock_key, store.wake_key, self._token
+            )
         except StateError:
             pass  # the lease expires by itself anyway
 
@@ -162,13 +184,14 @@ class _RedisTransaction:
 class RedisStore:
     """One JSON object in Redis: lock-free reads, exclusive read-modify-write transactions."""
 
-    __slots__ = ("key", "lock_key", "lock_timeout", "name", "path", "settings")
+    __slots__ = ("key", "lock_key", "lock_timeout", "name", "path", "settings", "wake_key")
 
     def __init__(self, settings: BackendSettings, name: str, *, lock_timeout: float | None = None) -> None:
         self.settings = settings
         self.name = name
         self.key = settings.key("state", name)
         self.lock_key = self.key + ":lock"
+        self.wake_key = self.lock_key + ":wake"
         self.lock_timeout = settings.lock_timeout if lock_timeout is None else lock_timeout
         #: Where the state lives, for messages and the CLI (the URL without its password, and the key).
         self.path = f"{settings.display_url} {self.key}"
