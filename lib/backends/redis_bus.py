@@ -22,11 +22,12 @@ one stream within one millisecond). :func:`stream_id` converts back.
 
 from __future__ import annotations
 
+import os
 import time
 
 from lib import fastjson
 from lib.backends.fallback import report_fallback
-from lib.backends.redis_client import BLOCK_SECONDS, BackendUnavailable, call, command, run
+from lib.backends.redis_client import BLOCK_SECONDS, BackendUnavailable, call, command, execute, run
 from lib.event_bus import Event, Subscription, check_topic, deliver, event_matches
 from lib.hook_logger import iso_timestamp
 
@@ -100,6 +101,17 @@ def event_fields(
     if cid is not None:
         fields["correlation_id"] = cid
     return fields
+
+
+def _entries(raw: object) -> list[tuple[bytes, dict[bytes, bytes] | None]]:
+    """Stream entries as RESP sends them (``[[id, [field, value, ...]], ...]``; a trimmed entry's
+    fields are nil) as ``(id, {field: value})`` pairs."""
+    out: list[tuple[bytes, dict[bytes, bytes] | None]] = []
+    for entry in raw if isinstance(raw, list) else ():
+        entry_id, flat = entry[0], entry[1]
+        fields = dict(zip(flat[::2], flat[1::2], strict=True)) if isinstance(flat, list) else None
+        out.append((entry_id, fields))
+    return out
 
 
 def _flat(fields: Mapping[str, str]) -> list[str]:
@@ -321,20 +333,16 @@ class RedisConsumer:
         self.state_key = bus.settings.key("consumer", name)
         self._delivered: list[int] = []
         self._ensure_group("0")
-        raw = call(bus.settings, lambda c: c.get(self.state_key))
+        raw = execute(bus.settings, "GET", self.state_key)
         saved = fastjson.loads(raw) if raw else {}
         user = saved.get("state") if isinstance(saved, dict) else None
         self.state: dict[str, object] = dict(user) if isinstance(user, dict) else {}
 
     def _ensure_group(self, start: str) -> None:
-        def create(client: Any) -> None:
-            try:
-                client.xgroup_create(self.bus.key, self.name, id=start, mkstream=True)
-            except Exception as exc:
-                if "BUSYGROUP" not in str(exc):
-                    raise
-
-        call(self.bus.settings, create)
+        settings = self.bus.settings
+        (reply,) = run(settings, [("XGROUP", "CREATE", self.bus.key, self.name, start, "MKSTREAM")])
+        if isinstance(reply, Exception) and "BUSYGROUP" not in str(reply):
+            raise BackendUnavailable(settings.display_url, f"XGROUP CREATE refused: {reply}")
 
     def _group_info(self) -> dict[str, object] | None:
         return self.bus.consumers().get(self.name)
@@ -389,11 +397,16 @@ class RedisConsumer:
         def room() -> int:
             return _BATCH if want is None else max(0, want - len(seen))
 
+        def read_group(cursor: str) -> list[tuple[bytes, dict[bytes, bytes] | None]]:
+            reply = execute(
+                settings, "XREADGROUP", "GROUP", group, member, "COUNT", room(), "STREAMS", key, cursor
+            )
+            return _entries(reply[0][1]) if reply else []
+
         # 1. what this member was given and did not acknowledge (it crashed, or did not commit)
         cursor = "0-0"
         while room():
-            reply = command(settings, "xreadgroup", group, member, {key: cursor}, count=room())
-            entries = reply[0][1] if reply else []
+            entries = read_group(cursor)
             if not entries:
                 break
             take(entries)
@@ -402,51 +415,46 @@ class RedisConsumer:
         idle_ms = int(settings.claim_idle_seconds * 1000)
         start = "0-0"
         while room():
-            reply = command(settings, "xautoclaim", key, group, member, idle_ms, start_id=start, count=room())
+            reply = execute(settings, "XAUTOCLAIM", key, group, member, idle_ms, start, "COUNT", room())
             start = _text(reply[0]) or "0-0"
-            take(reply[1])
+            take(_entries(reply[1]))
             for gone in reply[2] if len(reply) > 2 else ():
                 skip.append(gone)  # trimmed while pending
             if start == "0-0":
                 break
         # 3. new events
         while room():
-            reply = call(settings, lambda c: c.xreadgroup(group, member, {key: ">"}, count=room()))
-            entries = reply[0][1] if reply else []
+            entries = read_group(">")
             if not entries:
                 break
             take(entries)
         if skip:
-            call(settings, lambda c: c.xack(key, group, *skip))
+            execute(settings, "XACK", key, group, *skip)
         out = [seen[i] for i in sorted(seen)]
         self._delivered = [e.id for e in out]
         return out
 
     def ack(self, *events: Event | int) -> None:
         """Mark events (or ids) as processed, and save ``state`` in the same transaction."""
-        import socket
-
         ids = [stream_id(e.id if isinstance(e, Event) else int(e)) for e in events]
         saved = fastjson.dumps(
             {
                 "name": self.name,
                 "member": self.member,
-                "host": socket.gethostname(),
+                "host": os.uname().nodename,
                 "updated": iso_timestamp(),
                 "state": self.state,
             },
             ensure_ascii=False,
         )
-        ttl = self.bus.settings.ttl_seconds
-
-        def write(client: Any) -> None:
-            pipe = client.pipeline(transaction=True)
-            if ids:
-                pipe.xack(self.bus.key, self.name, *ids)
-            pipe.set(self.state_key, saved, ex=ttl)
-            pipe.execute()
-
-        call(self.bus.settings, write)
+        settings = self.bus.settings
+        commands: list[tuple[object, ...]] = [("MULTI",)]
+        if ids:
+            commands.append(("XACK", self.bus.key, self.name, *ids))
+        commands += [("SET", self.state_key, saved, "EX", settings.ttl_seconds), ("EXEC",)]
+        done = run(settings, commands)[-1]
+        if not isinstance(done, list) or any(isinstance(r, Exception) for r in done):
+            raise BackendUnavailable(settings.display_url, f"acknowledging events failed: {done}")
 
     def commit(self) -> None:
         """Acknowledge every event the last :meth:`read` returned."""

@@ -161,6 +161,11 @@ def test_a_hook_on_redis_never_imports_redis_py(redis_url: str, tmp_path: Path) 
         "assert s.read() == {'a': 1}\n"
         "bus = open_bus(paths.log_dir, config, project_dir=paths.project_dir)\n"
         "bus.publish_many([('tool.pre', {'n': 1}), ('tool.post', {'n': 2})])\n"
+        "consumer = bus.consumer('summary', topics=['tool.post'])\n"  # what the Stop hook does
+        "consumer.state['seen'] = [e.payload['n'] for e in consumer.read()]\n"
+        "consumer.commit()\n"
+        "again = bus.consumer('summary', topics=['tool.post'])\n"
+        "assert again.state == {'seen': [2]} and again.read() == [], again.state\n"
         "print('redis' in sys.modules, 'hiredis' in sys.modules, 'json' in sys.modules)\n"
     )
     out = subprocess.run(
