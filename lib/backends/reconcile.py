@@ -61,9 +61,7 @@ return 1
 
 def journal_path(settings: BackendSettings) -> str | None:
     """Where the journal of ``settings``'s project lives (``None``: no state directory known)."""
-    if settings.state_dir is None:
-        return None
-    return os.path.join(settings.state_dir, JOURNAL + ".jsonl")
+    return settings.journal_path
 
 
 def _new_id() -> str:

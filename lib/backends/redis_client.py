@@ -19,6 +19,7 @@ file fallback wrote while it was away (:mod:`lib.backends.reconcile`).
 
 from __future__ import annotations
 
+import os
 import time
 
 from lib.store import StateError
@@ -221,12 +222,15 @@ def execute(settings: BackendSettings, *args: object) -> Any:
 def _reconcile_once(settings: BackendSettings, limit: int | None = 500) -> None:
     """Before the first command of this process on a server, replay what the file fallback kept
     while Redis was away (a few microseconds when there is nothing: one ``stat``)."""
-    if settings.state_dir is None:
+    journal = settings.journal_path
+    if journal is None:
         return
-    key = (settings.url, settings.namespace, settings.state_dir)
+    key = (settings.url, settings.namespace, journal)
     if key in _reconciled:
         return
     _reconciled.add(key)
+    if not os.path.exists(journal):  # never an outage here: nothing to import or replay
+        return
     from lib.backends.reconcile import replay_pending
 
     replay_pending(settings, limit=limit)

@@ -140,6 +140,14 @@ class BackendSettings:
         )
 
     @property
+    def journal_path(self) -> str | None:
+        """The fallback's reconciliation journal (:mod:`lib.backends.reconcile`); ``None`` without a
+        state directory."""
+        if self.state_dir is None:
+            return None
+        return os.path.join(self.state_dir, "redis-journal.jsonl")
+
+    @property
     def kind(self) -> str:
         """``"file"`` or ``"redis"``."""
         return "file" if self.url == "file" else "redis"
