@@ -45,7 +45,8 @@ __all__ = ["HOOK_BATCH", "journal_events", "journal_path", "journal_state", "pen
 
 JOURNAL = "redis-journal"
 #: Records one hook process replays at most (readers of the CLI replay everything).
-HOOK_BATCH = 500
+HOOK_BATCH = 200
+_EVENTS_PER_TRIP = 50
 
 # KEYS: stream, applied set. ARGV: id, maxlen, ttl, field, value, ... -> 1 added | 0 already there
 _ADD_EVENT = """
@@ -211,8 +212,8 @@ def _replay(settings: BackendSettings, entries: list[Entry]) -> int:
         elif record.get("kind") == "state" and isinstance(record.get("store"), str):
             stores.setdefault(str(record["store"]), []).append(record)
     added = 0
-    for start in range(0, len(events), 200):
-        replies = run(settings, events[start : start + 200])
+    for start in range(0, len(events), _EVENTS_PER_TRIP):  # each trip well within the reply timeout
+        replies = run(settings, events[start : start + _EVENTS_PER_TRIP])
         from lib.backends.redis_client import BackendUnavailable
 
         bad = next((r for r in replies if not isinstance(r, int)), None)

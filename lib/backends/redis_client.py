@@ -219,7 +219,7 @@ def execute(settings: BackendSettings, *args: object) -> Any:
     return reply
 
 
-def _reconcile_once(settings: BackendSettings, limit: int | None = 500) -> None:
+def _reconcile_once(settings: BackendSettings, limit: int | None = 200) -> None:
     """Before the first command of this process on a server, replay what the file fallback kept
     while Redis was away (a few microseconds when there is nothing: one ``stat``)."""
     journal = settings.journal_path

@@ -164,3 +164,20 @@ def test_a_lock_held_past_the_timeout_sends_the_change_through_the_journal(
     assert _doc(redis_url, "counter") == {"n": 1}
     reset_clients()
     assert live.state("counter").read() == {"n": 1, "m": 2}
+
+
+def test_status_of_a_down_redis_and_of_an_invalid_config(tmp_path: Path) -> None:
+    from lib.backends import describe_project
+    from lib.paths import Paths
+
+    down = Backend("redis", tmp_path / "webapp", f"redis://127.0.0.1:{free_port()}/0", timeout_ms=300)
+    line = status_line(describe(down.paths, down.config))
+    assert "UNREACHABLE (" in line and "refused" in line
+    assert line.endswith("; hooks fall back to the file store")
+    reset_clients()
+    broken = tmp_path / "broken"
+    (broken / ".claude").mkdir(parents=True)
+    (broken / ".claude" / "hooks.toml").write_text("[backend]\nurl = 42\n")
+    info = describe_project(Paths(str(broken)))
+    assert info["backend"] == "file" and info["reachable"] and "url" in str(info["config_error"])
+    assert "[config error:" in status_line(info)
