@@ -164,10 +164,12 @@ def replay_pending(settings: BackendSettings, *, limit: int | None = HOOK_BATCH)
                 complete = limit is None or len(entries) < limit
             try:
                 applied = _replay(settings, entries)
-            except BackendUnavailable as exc:
-                failure = exc
+            except (StateError, LockTimeout) as exc:
+                # Redis went away, or a store's lock or lease was lost: nothing of this batch is lost
+                # (what was applied is in the set and is skipped next time; the rest is retried)
+                failure = exc if isinstance(exc, BackendUnavailable) else None
                 complete = False
-                entries = []  # applied ones are in the set: they are skipped next time
+                entries = []
             if entries:
                 saved["position"] = entries[-1].next_position
             if complete:

@@ -181,3 +181,20 @@ def test_status_of_a_down_redis_and_of_an_invalid_config(tmp_path: Path) -> None
     info = describe_project(Paths(str(broken)))
     assert info["backend"] == "file" and info["reachable"] and "url" in str(info["config_error"])
     assert "[config error:" in status_line(info)
+
+
+def test_a_replay_that_cannot_take_a_store_lock_is_retried_later(redis_url: str, tmp_path: Path) -> None:
+    project = tmp_path / "webapp"
+    _outage(project)
+    up = _redis_side(project, redis_url)
+    settings = backend_settings(up.paths, up.config)
+    strict = Backend("redis", tmp_path / "elsewhere" / "webapp", redis_url, fallback_to_file=False)
+    with strict.state("notes", lock_timeout=10.0).transaction() as held:  # another agent holds it
+        held["other"] = True
+        replay_pending(settings, limit=None)  # gives up on the held store after its lock timeout
+        assert _doc(redis_url, "breakers")["breakers"]["Bash"]["failures"] == 2  # the others went in
+        assert _doc(redis_url, "notes") == {}
+    assert pending(settings)
+    assert replay_pending(settings, limit=None) == 1  # the rest, later: nothing twice
+    assert _doc(redis_url, "notes") == {"other": True, "seen": ["a"]}
+    assert _doc(redis_url, "breakers")["breakers"]["Bash"]["failures"] == 2
