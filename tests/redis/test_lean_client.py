@@ -22,6 +22,18 @@ from lib.backends.settings import BackendSettings
 pytestmark = pytest.mark.redis
 
 
+def _python(code: str) -> str:
+    """What ``code`` prints, run by a fresh interpreter from the repository."""
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=str(Path(__file__).resolve().parents[2]),
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
 @pytest.mark.parametrize(
     ("url", "expected"),
     [
@@ -168,14 +180,7 @@ def test_a_hook_on_redis_never_imports_redis_py(redis_url: str, tmp_path: Path) 
         "assert again.state == {'seen': [2]} and again.read() == [], again.state\n"
         "print('redis' in sys.modules, 'hiredis' in sys.modules, 'json' in sys.modules)\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        cwd=str(Path(__file__).resolve().parents[2]),
-        check=True,
-    ).stdout
-    assert out.split() == ["False", "True", "False"]
+    assert _python(code).split() == ["False", "True", "False"]
 
 
 def test_a_missing_client_package_names_the_install_command(redis_url: str) -> None:
@@ -192,12 +197,7 @@ def test_a_missing_client_package_names_the_install_command(redis_url: str) -> N
         "    except BackendUnavailable as exc:\n"
         "        print(exc)\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        cwd=str(Path(__file__).resolve().parents[2]),
-    ).stdout.splitlines()
+    out = _python(code).splitlines()
     assert len(out) == 2
     assert "the 'hiredis' package is not installed; run: pip install 'claude-hooks-runtime[redis]'" in out[0]
     assert "the 'redis' package is not installed" in out[1]
