@@ -6,8 +6,8 @@ Measured per backend:
   median and p95 in microseconds;
 - throughput of N processes incrementing one counter through transactions (must not lose one);
 - whole hook processes, spawned as Claude Code spawns them (``claude-hooks PreToolUse`` with the
-  payload on stdin): median and p95 wall time; this includes the ``redis`` import (~100 ms of the
-  Redis backend's cost, paid by every hook process);
+  payload on stdin): median and p95 wall time; a hook talks to Redis through the lean hiredis
+  client (:mod:`lib.backends.resp`), never importing redis-py;
 - the hook with Redis down (connection refused), and with Redis frozen (SIGSTOP: connects, never
   answers), both with the file fallback: the time budget ``[backend] timeout_ms`` must bound it.
 

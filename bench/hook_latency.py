@@ -18,6 +18,14 @@ A hook runs on every tool call, so its wall time per call is what a user pays. T
 or torn in ``hooks.jsonl`` / ``events.jsonl`` / ``traces.jsonl``, that the breaker and rate-limit
 counts are exact, and prints the throughput.
 
+When ``redis-server`` is on PATH (``tests/redis/install_redis.sh``), the same run also measures the
+Redis backend: the runtime is installed with ``--with-redis``, a local ``redis-server`` is started on
+a free port, and a second scratch project with ``[backend] url = "redis://..."`` gets its own rows
+(PreToolUse, PostToolUse, PostToolUseFailure on Bash) interleaved with the file rows, and its own
+soak right after the file soak, with the same exactness checks read from Redis. The verdicts
+compare Redis with the file backend of the same run (targets: PreToolUse Bash p50 <= 1.25x, soak
+throughput >= 80%). ``--no-redis`` leaves it out.
+
     python3 bench/hook_latency.py                       # table, 40 rounds
     python3 bench/hook_latency.py --rounds 60 --json out.json
     python3 bench/hook_latency.py --soak [--procs 16 --seconds 10]
@@ -68,24 +76,52 @@ def child_env(project: str) -> dict[str, str]:
     return env
 
 
-def install_runtime(project: str) -> None:
-    """``./install.sh PROJECT`` (quiet unless it fails)."""
+def install_runtime(project: str, *, with_redis: bool = False) -> None:
+    """``./install.sh [--with-redis] PROJECT`` (quiet unless it fails)."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    flags = ["--with-redis"] if with_redis else []
     proc = subprocess.run(
-        ["bash", os.path.join(REPO, "install.sh"), project], env=env, capture_output=True, text=True
+        ["bash", os.path.join(REPO, "install.sh"), *flags, project], env=env, capture_output=True, text=True
     )
     if proc.returncode != 0:
         sys.exit(f"hook_latency: ./install.sh {project} failed:\n{proc.stdout}\n{proc.stderr}")
 
 
-def scratch_project(runtime: str) -> str:
+def scratch_project(runtime: str, config: str = "") -> str:
     """A fresh project (temp dir) whose ``.claude/hooks-runtime`` is a symlink to ``runtime``, so the
-    measured state and logs start empty and never touch the project the runtime came from."""
+    measured state and logs start empty and never touch the project the runtime came from;
+    ``config`` becomes its ``.claude/hooks.toml``."""
     project = tempfile.mkdtemp(prefix="hook-latency-project-")
     SCRATCH.append(project)
     os.makedirs(os.path.join(project, ".claude"))
     os.symlink(runtime, os.path.join(project, RUNTIME_REL))
+    if config:
+        with open(os.path.join(project, ".claude", "hooks.toml"), "w", encoding="utf-8") as f:
+            f.write(config)
     return project
+
+
+def redis_config(url: str) -> str:
+    return f'[backend]\nurl = "{url}"\n'
+
+
+def start_redis() -> object | None:
+    """A local ``redis-server`` on a free port (``None`` when none is installed)."""
+    sys.path.insert(0, os.path.join(REPO, "tests", "redis"))
+    from redis_server import RedisServer, redis_binary
+
+    if redis_binary() is None:
+        print("note: redis-server is not installed (tests/redis/install_redis.sh); no Redis rows")
+        return None
+    from pathlib import Path
+
+    server = RedisServer(Path(tempfile.mkdtemp(prefix="hook-latency-redis-")))
+    SCRATCH.append(str(server.directory))
+    server.start()
+    return server
+
+
+REDIS_ROWS = ("PreToolUse", "PostToolUse", "PostToolUseFailure")
 
 
 def check_bytecode(runtime: str) -> None:
@@ -283,12 +319,19 @@ class Row:
     """A command in the table and how to feed it."""
 
     def __init__(
-        self, label: str, argv: list[str], payload: dict[str, object] | None, *, ours: str | None = None
+        self,
+        label: str,
+        argv: list[str],
+        payload: dict[str, object] | None,
+        *,
+        ours: str | None = None,
+        project: str | None = None,
     ):
         self.label = label
         self.argv = argv
         self.payload = payload
         self.ours = ours  # the event name for our hook commands
+        self.project = project  # another project than the table's (the Redis rows)
         self.samples: list[Sample] = []
         self.rss_kb: list[int] = []
 
@@ -313,7 +356,9 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
 
 
-def build_rows(project: str, runtime_python: str, peers: dict[str, str]) -> list[Row]:
+def build_rows(
+    project: str, runtime_python: str, peers: dict[str, str], redis_project: str | None = None
+) -> list[Row]:
     recorded = recorded_payloads(project)
     pre = payload_for("PreToolUse", recorded)
     rows = [
@@ -334,6 +379,9 @@ def build_rows(project: str, runtime_python: str, peers: dict[str, str]) -> list
         tool = payload.get("tool_name")
         label = f"ours: {event}" + (f" ({tool})" if tool else "")
         rows.append(Row(label, ["/bin/sh", "-c", command], payload, ours=event))
+        if redis_project is not None and event in REDIS_ROWS:
+            label = f"ours on Redis: {event}" + (f" ({tool})" if tool else "")
+            rows.append(Row(label, ["/bin/sh", "-c", command], payload, ours=event, project=redis_project))
     launcher = plugin_launcher(project, runtime_python)
     rows.append(Row("ours via the plugin: PreToolUse (Bash)", ["/bin/sh", "-c", launcher], pre, ours="PreToolUse"))
     return rows
@@ -383,19 +431,20 @@ def count_invocations(project: str) -> dict[str, int]:
     return counts
 
 
-def run_table(args: argparse.Namespace, runtime: str) -> dict[str, object]:
+def run_table(args: argparse.Namespace, runtime: str, redis_url: str | None = None) -> dict[str, object]:
     project = scratch_project(runtime)
+    redis_project = scratch_project(runtime, redis_config(redis_url)) if redis_url else None
     runtime_python = os.path.join(runtime, "bin", "python")
     check_bytecode(runtime)
     peers = {} if args.no_peers else setup_peers(os.path.realpath(runtime_python))
-    rows = build_rows(project, runtime_python, peers)
-    env = child_env(project)
+    rows = build_rows(project, runtime_python, peers, redis_project)
+    envs = {p: child_env(p) for p in (project, redis_project) if p is not None}
     load_before = os.getloadavg()
     problems: dict[str, str] = {}
-    before = count_invocations(project)
+    before = {p: count_invocations(p) for p in envs}
     for round_no in range(-args.warmup, args.rounds):
         for row in rows:
-            sample = spawn(row.argv, row.stdin(round_no), env)
+            sample = spawn(row.argv, row.stdin(round_no), envs[row.project or project])
             if row.ours is not None:
                 problem = check_answer(row, sample)
                 if problem and row.label not in problems:
@@ -407,16 +456,16 @@ def run_table(args: argparse.Namespace, runtime: str) -> dict[str, object]:
     load_after = os.getloadavg()
     for round_no in range(args.rss_runs):  # peak memory: a separate pass through GNU time
         for row in rows:
-            rss = peak_rss_kb(row.argv, row.stdin(args.rounds + round_no), env)
+            rss = peak_rss_kb(row.argv, row.stdin(args.rounds + round_no), envs[row.project or project])
             if rss is not None:
                 row.rss_kb.append(rss)
-    after = count_invocations(project)
+    after = {p: count_invocations(p) for p in envs}
     runs = args.rounds + args.warmup + (args.rss_runs if os.access(GNU_TIME, os.X_OK) else 0)
     for row in rows:
-        if row.ours is not None and after.get(row.ours, 0) - before.get(row.ours, 0) < runs:
-            problems.setdefault(
-                row.label, f"only {after.get(row.ours, 0) - before.get(row.ours, 0)} of {runs} log records"
-            )
+        where = row.project or project
+        logged = after[where].get(row.ours or "", 0) - before[where].get(row.ours or "", 0)
+        if row.ours is not None and logged < runs:
+            problems.setdefault(row.label, f"only {logged} of {runs} log records")
 
     bare = statistics.median(s.wall_ms for s in rows[0].samples)
     results = []
@@ -427,6 +476,7 @@ def run_table(args: argparse.Namespace, runtime: str) -> dict[str, object]:
             {
                 "command": row.label,
                 "event": row.ours,
+                "backend": "redis" if row.project else "file",
                 "p50_ms": round(p50, 2),
                 "p95_ms": round(p95, 2),
                 "p50_x": round(p50 / bare, 2),
@@ -478,8 +528,14 @@ def print_table(report: dict[str, object]) -> None:
         print(f"| {r['command']:<{width}} | " + " | ".join(f"{c!s:>8}" for c in cells) + " |")
     print()
     verdicts = []
+    file_p50 = {r["event"]: r["p50_ms"] for r in rows if r.get("backend") == "file" and r["event"]}
     for r in rows:
-        if r["event"] in TARGET_EVENTS:
+        if r.get("backend") == "redis" and r["event"] in file_p50:
+            ratio = r["p50_ms"] / file_p50[r["event"]]
+            r["p50_vs_file"] = round(ratio, 2)
+            target = " (target <= 1.25x)" if r["event"] == "PreToolUse" else ""
+            verdicts.append(f"{r['command']}: p50 {ratio:.2f}x the file backend's{target}")
+        elif r["event"] in TARGET_EVENTS:
             ok = r["p50_x"] <= 2.0 and r["p95_x"] <= 3.0 and (r["peak_rss_mb"] or 0) <= 30
             verdicts.append(
                 f"{r['command']}: {'meets' if ok else 'MISSES'} p50 <= 2.0x, p95 <= 3.0x, RSS <= 30 MB"
@@ -544,11 +600,35 @@ def read_jsonl(path: str) -> tuple[list[dict[str, object]], int, list[tuple[int,
     return records, torn, ids
 
 
-def run_soak(args: argparse.Namespace, runtime: str) -> dict[str, object]:
-    project = scratch_project(runtime)
+REDIS_QUERY = """
+import json, sys, redis
+client, ns = redis.Redis.from_url(sys.argv[1]), sys.argv[2]
+def doc(name):
+    raw = client.get("claude-hooks:{%s}:state:%s" % (ns, name))
+    return json.loads(raw) if raw else {}
+topics = {}
+for _, fields in client.xrange("claude-hooks:{%s}:events" % ns):
+    topic = fields[b"topic"].decode()
+    topics[topic] = topics.get(topic, 0) + 1
+print(json.dumps({"breakers": doc("breakers"), "ratelimits": doc("ratelimits"), "topics": topics}))
+"""
+
+
+def redis_contents(runtime: str, url: str, project: str) -> dict[str, dict[str, object]]:
+    """The project's breakers and rate-limit documents and event topics in Redis (read with the
+    runtime's redis-py)."""
+    proc = subprocess.run(
+        [os.path.join(runtime, "bin", "python"), "-c", REDIS_QUERY, url, os.path.basename(project)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(proc.stdout)  # type: ignore[no-any-return]
+
+
+def run_soak(args: argparse.Namespace, runtime: str, redis_url: str | None = None) -> dict[str, object]:
+    project = scratch_project(runtime, SOAK_CONFIG + (redis_config(redis_url) if redis_url else ""))
     claude = os.path.join(project, ".claude")
-    with open(os.path.join(claude, "hooks.toml"), "w", encoding="utf-8") as f:
-        f.write(SOAK_CONFIG)
     recorded = recorded_payloads(project)
     commands = dict(registered_commands())
     env = child_env(project)
@@ -621,13 +701,25 @@ def run_soak(args: argparse.Namespace, runtime: str) -> dict[str, object]:
     topics: dict[str, int] = {}
     for r in event_records:
         topics[str(r.get("topic"))] = topics.get(str(r.get("topic")), 0) + 1
+    where = "file"
+    if redis_url:  # events and state are in Redis; nothing may have fallen back to the files
+        where = "Redis"
+        # a reader first replays what contention sent through the journal (lib/backends/reconcile.py)
+        subprocess.run(
+            [os.path.join(runtime, "bin", "python"), "-m", "lib", "--project", project, "breakers"],
+            capture_output=True,
+            env=env,
+        )
+        remote = redis_contents(runtime, redis_url, project)
+        checks.append(("nothing fell back to the file bus", not event_records, f"{len(event_records)} local"))
+        topics = {str(k): int(v) for k, v in remote["topics"].items()}  # type: ignore[call-overload]
     expect_topics = {"tool.pre": expect["PreToolUse"], "tool.failure": expect["PostToolUseFailure"],
                      "tool.post": expect["PostToolUse"]}  # fmt: skip
     got_topics = {k: topics.get(k, 0) for k in expect_topics}
     checks.append(("events.jsonl: no torn line", events_torn == 0, f"{events_torn} torn"))
     checks.append(
         (
-            "events.jsonl: one tool.* event per call",
+            f"events ({where}): one tool.* event per call",
             got_topics == expect_topics,
             f"{got_topics} vs {expect_topics}",
         )
@@ -644,18 +736,24 @@ def run_soak(args: argparse.Namespace, runtime: str) -> dict[str, object]:
     checks.append(("traces.jsonl: no torn line", spans_torn == 0, f"{spans_torn} torn"))
     checks.append(("traces.jsonl: one hook span per call", hook_spans == expect, f"{hook_spans} vs {expect}"))
 
-    with open(os.path.join(claude, "state", "breakers.json"), encoding="utf-8") as f:
-        bash = json.load(f)["breakers"].get("Bash", {})
+    if redis_url:
+        bash = remote["breakers"].get("breakers", {}).get("Bash", {})  # type: ignore[union-attr]
+    else:
+        with open(os.path.join(claude, "state", "breakers.json"), encoding="utf-8") as f:
+            bash = json.load(f)["breakers"].get("Bash", {})
     failures = counts.get("failure", 0)
     checks.append(
         (
-            "breakers.json: Bash failures counted exactly",
+            f"breakers ({where}): Bash failures counted exactly",
             bash.get("consecutive_failures") == failures and bash.get("failures") == failures,
             f"consecutive {bash.get('consecutive_failures')}, total {bash.get('failures')} vs {failures} calls",
         )
     )
-    with open(os.path.join(claude, "state", "ratelimits.json"), encoding="utf-8") as f:
-        windows = json.load(f)["windows"]
+    if redis_url:
+        windows = remote["ratelimits"].get("windows", {})  # type: ignore[assignment]
+    else:
+        with open(os.path.join(claude, "state", "ratelimits.json"), encoding="utf-8") as f:
+            windows = json.load(f)["windows"]
     wrong = []
     for w in range(args.procs):
         sid = f"00000000-0000-4000-8000-{w:012d}"
@@ -663,10 +761,11 @@ def run_soak(args: argparse.Namespace, runtime: str) -> dict[str, object]:
             got = len(windows.get(f"{tool}@{sid}", {}).get("calls", []))
             if got != per_worker[w].get(kind, 0):
                 wrong.append(f"{tool}@w{w}: {got} vs {per_worker[w].get(kind, 0)}")
-    checks.append(("ratelimits.json: every admitted call counted", not wrong, "; ".join(wrong[:5])))
+    checks.append((f"rate limits ({where}): every admitted call counted", not wrong, "; ".join(wrong[:5])))
     checks.append(("every call exit 0, nothing on stderr", not problems, "; ".join(problems[:3])))
 
     report: dict[str, object] = {
+        "backend": where,
         "procs": args.procs,
         "seconds": round(elapsed, 2),
         "invocations": total,
@@ -681,7 +780,7 @@ def run_soak(args: argparse.Namespace, runtime: str) -> dict[str, object]:
         "checks": [{"check": c, "ok": ok, "detail": d} for c, ok, d in checks],
     }
     print(
-        f"Soak: {args.procs} hook processes in parallel for {elapsed:.1f} s, {os.cpu_count()} CPUs, "
+        f"Soak ({where} backend): {args.procs} hook processes in parallel for {elapsed:.1f} s, {os.cpu_count()} CPUs, "
         f"load {report['load_before']} -> {report['load_after']}"
     )
     print(
@@ -715,6 +814,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=10.0, help="soak: duration (default 10)")
     parser.add_argument("--json", help="also write the results to this file")
     parser.add_argument("--keep", action="store_true", help="keep the temporary project")
+    parser.add_argument("--no-redis", action="store_true", help="leave out the Redis backend's rows and soak")
     args = parser.parse_args(argv)
 
     tmp = None
@@ -725,19 +825,29 @@ def main(argv: list[str] | None = None) -> int:
         project = os.path.join(tmp, "project")
         os.makedirs(project)
         print(f"installing the runtime into {project} ...", flush=True)
-        install_runtime(project)
+        install_runtime(project, with_redis=not args.no_redis)
     runtime = os.path.realpath(os.path.join(project, RUNTIME_REL))
+    server = None if args.no_redis else start_redis()
+    url = getattr(server, "url", None)
     try:
         if args.soak:
             report = run_soak(args, runtime)
             ok = all(c["ok"] for c in report["checks"])  # type: ignore[index, union-attr]
+            if url:
+                on_redis = run_soak(args, runtime, url)
+                ok = ok and all(c["ok"] for c in on_redis["checks"])  # type: ignore[index, union-attr]
+                share = float(on_redis["throughput_per_s"]) / float(report["throughput_per_s"])  # type: ignore[arg-type]
+                print(f"\nRedis soak throughput: {share:.0%} of the file backend's (target >= 80%)")
+                report = {"file": report, "redis": on_redis, "redis_share": round(share, 2)}
         else:
-            report = run_table(args, runtime)
+            report = run_table(args, runtime, url)
             ok = not report["problems"]
         if args.json:
             with open(args.json, "w", encoding="utf-8") as f:
                 json.dump(report, f, indent=2)
     finally:
+        if server is not None:
+            server.stop()  # type: ignore[attr-defined]
         for path in [*SCRATCH, *([tmp] if tmp else [])]:
             if args.keep:
                 print(f"kept {path}")

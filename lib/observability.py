@@ -240,14 +240,8 @@ def _publish(inv: Invocation, settings: Settings) -> None:
         backups=settings.backups,
         lock_timeout=settings.lock_timeout,
     )
-    from lib.event_bus import EventBus
-
     try:
-        if isinstance(bus, EventBus):
-            bus.publish_many(events)  # one lock, one write
-        else:
-            for topic, body in events:
-                bus.publish(topic, body)
+        bus.publish_many(events)  # one lock and one write (file), one round trip (Redis)
     finally:
         bus.close()
 

@@ -10,8 +10,10 @@ Selected by ``[backend] url`` in ``.claude/hooks.toml`` or ``CLAUDE_HOOKS_BACKEN
 
 Both kinds have one API (``read()`` / ``transaction()`` for state, ``publish`` / ``tail`` /
 ``consumer`` for events), so the breaker and the rate limiter run unchanged on either. This module
-is imported by every hook that keeps state: stdlib only, and ``redis`` is imported only when a
-Redis URL is configured.
+is imported by every hook that keeps state: stdlib only. With a Redis URL a hook talks to Redis
+through the lean client :mod:`lib.backends.resp` (``hiredis``); ``redis`` (redis-py) is imported
+only by the CLI and readers. What the file fallback writes during an outage is replayed into Redis
+afterwards (:mod:`lib.backends.reconcile`).
 """
 
 from __future__ import annotations

@@ -2,16 +2,19 @@
 
 With ``[backend] fallback_to_file = true`` (the default), a hook whose Redis is down or slow keeps
 its breaker and rate limits working on the project's own ``.claude/state`` files for that call
-instead of failing: the state is then local to this machine until Redis answers again. The first
-fallback of a process writes one line to stderr and calls the ``warn`` callback (the hook's log).
+instead of failing: the state is then local to this machine until Redis answers again. What such a
+transaction changed is also appended to the reconciliation journal, and replayed into Redis by the
+next process that reaches it (:mod:`lib.backends.reconcile`). The first fallback of a process writes
+one line to stderr and calls the ``warn`` callback (the hook's log).
 """
 
 from __future__ import annotations
 
-import contextlib
 import sys
 
-from lib.backends.redis_client import BackendUnavailable
+from lib import fastjson
+from lib.backends.redis_client import BackendUnavailable, reported
+from lib.locking import LockTimeout
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -24,47 +27,83 @@ if TYPE_CHECKING:
 
 __all__ = ["FallbackStore", "report_fallback"]
 
-_reported: set[str] = set()
-
 
 def report_fallback(error: BackendUnavailable, where: str, warn: Warn | None = None) -> None:
-    """Tell the user, once per process and server, that ``where`` is used because of ``error``."""
-    if error.url in _reported:
+    """Tell the user, once per process, that ``where`` is used because of ``error``."""
+    if reported:
         return
-    _reported.add(error.url)
+    reported.add(error.url)
     line = (
-        f"{error.url}: Redis unavailable ({error.problem}); using {where} for now "
-        "([backend] fallback_to_file in .claude/hooks.toml)"
+        f"{error.url}: Redis unavailable ({error.problem}); using {where} for now, replayed into Redis "
+        "when it is back ([backend] fallback_to_file in .claude/hooks.toml)"
     )
     sys.stderr.write(f"claude-hooks: warning: {line}\n")
     if warn is not None:
-        with contextlib.suppress(Exception):
+        try:
             warn(line)
+        except Exception:
+            pass
 
 
 class _FallbackTransaction:
-    __slots__ = ("_inner", "_store")
+    __slots__ = ("_before", "_inner", "_state", "_store")
 
     def __init__(self, store: FallbackStore) -> None:
         self._store = store
         self._inner: object = None
+        self._before: object = None
+        self._state: dict[str, object] = {}
 
     def __enter__(self) -> dict[str, object]:
         store = self._store
         inner = store.primary.transaction()
         try:
             state = inner.__enter__()
-        except BackendUnavailable as exc:
-            report_fallback(exc, f"the file store {store.secondary.path}", store.warn)
+        except (BackendUnavailable, LockTimeout) as exc:
+            # Redis down, or its lock held by others past lock_timeout (a crowd of agents on one
+            # document): the change goes to the file store and the journal, and is merged into
+            # Redis by the next process instead of being lost
+            if isinstance(exc, BackendUnavailable):
+                report_fallback(exc, f"the file store {store.secondary.path}", store.warn)
             fallback = store.secondary.transaction()
             state = fallback.__enter__()
             self._inner = fallback
+            self._state = state
+            self._before = fastjson.loads(fastjson.dumps(state))  # a deep copy of plain JSON data
             return state
         self._inner = inner
         return state
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: object, tb: object) -> None:
-        self._inner.__exit__(exc_type, exc, tb)  # type: ignore[attr-defined]
+        store = self._store
+        inner = self._inner
+        if isinstance(self._before, dict):  # on the file store
+            inner.__exit__(exc_type, exc, tb)  # type: ignore[attr-defined]
+            if exc_type is None:
+                from lib.backends.reconcile import journal_state
+
+                journal_state(store.primary.settings, store.primary.name, self._before, self._state)
+            return
+        from lib.backends.redis_store import LeaseLost
+
+        try:
+            inner.__exit__(exc_type, exc, tb)  # type: ignore[attr-defined]
+        except (BackendUnavailable, LeaseLost) as failure:
+            # Redis went away between the read and the write, or this process was paused past its
+            # lock lease: the change is journaled and replayed onto the newer state by the next
+            # process (if a dying server applied it but its reply was lost, it counts twice)
+            if isinstance(failure, BackendUnavailable):
+                report_fallback(failure, f"the reconciliation journal of {store.secondary.path}", store.warn)
+            from lib.backends.reconcile import journal_state
+
+            original = getattr(inner, "original_state", None)
+            journal_state(
+                store.primary.settings,
+                store.primary.name,
+                original or {},
+                inner.state,  # type: ignore[attr-defined]
+                uncertain=isinstance(failure, BackendUnavailable),
+            )
 
 
 class FallbackStore:

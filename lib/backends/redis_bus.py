@@ -22,12 +22,12 @@ one stream within one millisecond). :func:`stream_id` converts back.
 
 from __future__ import annotations
 
-import json
-import socket
+import os
 import time
 
+from lib import fastjson
 from lib.backends.fallback import report_fallback
-from lib.backends.redis_client import BLOCK_SECONDS, BackendUnavailable, call, command
+from lib.backends.redis_client import BLOCK_SECONDS, BackendUnavailable, call, command, execute, run
 from lib.event_bus import Event, Subscription, check_topic, deliver, event_matches
 from lib.hook_logger import iso_timestamp
 
@@ -77,7 +77,7 @@ def _event(entry_id: bytes, fields: Mapping[bytes, bytes] | None, decoder: Decod
         return None
     raw = fields.get(b"payload") or b"{}"
     try:
-        payload = decoder(raw) if decoder is not None else json.loads(raw)
+        payload = decoder(raw) if decoder is not None else fastjson.loads(raw)
     except ValueError:
         payload = {}
     return Event(
@@ -89,6 +89,33 @@ def _event(entry_id: bytes, fields: Mapping[bytes, bytes] | None, decoder: Decod
         _text(fields.get(b"session_id")),
         _text(fields.get(b"correlation_id")),
     )
+
+
+def event_fields(
+    ts: str, topic: str, source: str, body: Mapping[str, object], sid: str | None, cid: str | None
+) -> dict[str, str]:
+    """The stream entry fields of one event (``payload`` as compact JSON)."""
+    fields = {"ts": ts, "topic": topic, "source": source, "payload": fastjson.dumps(body, ensure_ascii=False)}
+    if sid is not None:
+        fields["session_id"] = sid
+    if cid is not None:
+        fields["correlation_id"] = cid
+    return fields
+
+
+def _entries(raw: object) -> list[tuple[bytes, dict[bytes, bytes] | None]]:
+    """Stream entries as RESP sends them (``[[id, [field, value, ...]], ...]``; a trimmed entry's
+    fields are nil) as ``(id, {field: value})`` pairs."""
+    out: list[tuple[bytes, dict[bytes, bytes] | None]] = []
+    for entry in raw if isinstance(raw, list) else ():
+        entry_id, flat = entry[0], entry[1]
+        fields = dict(zip(flat[::2], flat[1::2], strict=True)) if isinstance(flat, list) else None
+        out.append((entry_id, fields))
+    return out
+
+
+def _flat(fields: Mapping[str, str]) -> list[str]:
+    return [part for pair in fields.items() for part in pair]
 
 
 class RedisEventBus:
@@ -138,44 +165,63 @@ class RedisEventBus:
     ) -> Event:
         """Append an event to the stream (or to the file bus when Redis is unavailable and falling
         back is allowed), then hand it to the matching in-process subscribers."""
-        check_topic(topic)
+        (event,) = self.publish_many(
+            ((topic, payload),), session_id=session_id, correlation_id=correlation_id, source=source
+        )
+        return event
+
+    def publish_many(
+        self,
+        events: Iterable[tuple[str, Mapping[str, object] | None]],
+        *,
+        session_id: str | None = None,
+        correlation_id: str | None = None,
+        source: str | None = None,
+    ) -> list[Event]:
+        """Append several ``(topic, payload)`` events in one round trip (``XADD`` each, then one
+        ``EXPIRE``), in order; when Redis is unavailable and falling back is allowed, they go to the
+        file bus and to the reconciliation journal instead (:mod:`lib.backends.reconcile`), to be
+        replayed into the stream once Redis answers. A bad topic raises before anything is sent."""
         ts = iso_timestamp(self._clock())
         sid = session_id if session_id is not None else self.session_id
         cid = correlation_id if correlation_id is not None else self.correlation_id
-        body = dict(payload or {})
         src = source or self.source
-        fields: dict[str, str] = {
-            "ts": ts,
-            "topic": topic,
-            "source": src,
-            "payload": json.dumps(body, separators=(",", ":"), ensure_ascii=False),
-        }
-        if sid is not None:
-            fields["session_id"] = sid
-        if cid is not None:
-            fields["correlation_id"] = cid
+        bodies: list[tuple[str, dict[str, object]]] = []
+        for topic, payload in events:
+            check_topic(topic)
+            bodies.append((topic, dict(payload or {})))
+        if not bodies:
+            return []
         settings = self.settings
-
-        def append(client: Any) -> bytes:
-            pipe = client.pipeline(transaction=False)  # one round trip
-            pipe.xadd(self.key, fields, maxlen=settings.stream_maxlen, approximate=True)
-            pipe.expire(self.key, settings.ttl_seconds)  # an abandoned project's stream expires
-            entry_id, _ = pipe.execute()
-            return entry_id  # type: ignore[no-any-return]
-
+        records = [event_fields(ts, topic, src, body, sid, cid) for topic, body in bodies]
+        commands: list[tuple[object, ...]] = [
+            ("XADD", self.key, "MAXLEN", "~", settings.stream_maxlen, "*", *_flat(fields))
+            for fields in records
+        ]
+        commands.append(("EXPIRE", self.key, settings.ttl_seconds))  # an abandoned project's stream expires
         try:
-            entry = call(settings, append)
+            replies = run(settings, commands)
+            bad = next((r for r in replies if not isinstance(r, (bytes, int))), None)
+            if bad is not None:
+                raise BackendUnavailable(settings.display_url, f"XADD refused: {bad}")
         except BackendUnavailable as exc:
             if self._fallback_factory is None:
                 raise
             if self._fallback is None:
                 self._fallback = self._fallback_factory()
             report_fallback(exc, f"the file bus {self._fallback.path}", self._warn)
-            event = self._fallback.publish(topic, body, session_id=sid, correlation_id=cid, source=src)
+            published = self._fallback.publish_many(bodies, session_id=sid, correlation_id=cid, source=src)
+            from lib.backends.reconcile import journal_events
+
+            journal_events(settings, records)
         else:
-            event = Event(event_id(entry), ts, topic, src, body, sid, cid)
-        deliver(event, self._subscriptions, self.subscriber_errors)
-        return event
+            published = [
+                Event(event_id(entry), ts, topic, src, body, sid, cid)  # type: ignore[arg-type]
+                for entry, (topic, body) in zip(replies, bodies, strict=False)
+            ]
+        for event in published:
+            deliver(event, self._subscriptions, self.subscriber_errors)
+        return published
 
     def subscribe(self, pattern: str, callback: Subscriber) -> Subscription:
         """Call ``callback(event)`` for every event this bus object publishes whose topic matches."""
@@ -287,20 +333,16 @@ class RedisConsumer:
         self.state_key = bus.settings.key("consumer", name)
         self._delivered: list[int] = []
         self._ensure_group("0")
-        raw = call(bus.settings, lambda c: c.get(self.state_key))
-        saved = json.loads(raw) if raw else {}
+        raw = execute(bus.settings, "GET", self.state_key)
+        saved = fastjson.loads(raw) if raw else {}
         user = saved.get("state") if isinstance(saved, dict) else None
         self.state: dict[str, object] = dict(user) if isinstance(user, dict) else {}
 
     def _ensure_group(self, start: str) -> None:
-        def create(client: Any) -> None:
-            try:
-                client.xgroup_create(self.bus.key, self.name, id=start, mkstream=True)
-            except Exception as exc:
-                if "BUSYGROUP" not in str(exc):
-                    raise
-
-        call(self.bus.settings, create)
+        settings = self.bus.settings
+        (reply,) = run(settings, [("XGROUP", "CREATE", self.bus.key, self.name, start, "MKSTREAM")])
+        if isinstance(reply, Exception) and "BUSYGROUP" not in str(reply):
+            raise BackendUnavailable(settings.display_url, f"XGROUP CREATE refused: {reply}")
 
     def _group_info(self) -> dict[str, object] | None:
         return self.bus.consumers().get(self.name)
@@ -355,11 +397,16 @@ class RedisConsumer:
         def room() -> int:
             return _BATCH if want is None else max(0, want - len(seen))
 
+        def read_group(cursor: str) -> list[tuple[bytes, dict[bytes, bytes] | None]]:
+            reply = execute(
+                settings, "XREADGROUP", "GROUP", group, member, "COUNT", room(), "STREAMS", key, cursor
+            )
+            return _entries(reply[0][1]) if reply else []
+
         # 1. what this member was given and did not acknowledge (it crashed, or did not commit)
         cursor = "0-0"
         while room():
-            reply = command(settings, "xreadgroup", group, member, {key: cursor}, count=room())
-            entries = reply[0][1] if reply else []
+            entries = read_group(cursor)
             if not entries:
                 break
             take(entries)
@@ -368,22 +415,21 @@ class RedisConsumer:
         idle_ms = int(settings.claim_idle_seconds * 1000)
         start = "0-0"
         while room():
-            reply = command(settings, "xautoclaim", key, group, member, idle_ms, start_id=start, count=room())
+            reply = execute(settings, "XAUTOCLAIM", key, group, member, idle_ms, start, "COUNT", room())
             start = _text(reply[0]) or "0-0"
-            take(reply[1])
+            take(_entries(reply[1]))
             for gone in reply[2] if len(reply) > 2 else ():
                 skip.append(gone)  # trimmed while pending
             if start == "0-0":
                 break
         # 3. new events
         while room():
-            reply = call(settings, lambda c: c.xreadgroup(group, member, {key: ">"}, count=room()))
-            entries = reply[0][1] if reply else []
+            entries = read_group(">")
             if not entries:
                 break
             take(entries)
         if skip:
-            call(settings, lambda c: c.xack(key, group, *skip))
+            execute(settings, "XACK", key, group, *skip)
         out = [seen[i] for i in sorted(seen)]
         self._delivered = [e.id for e in out]
         return out
@@ -391,27 +437,24 @@ class RedisConsumer:
     def ack(self, *events: Event | int) -> None:
         """Mark events (or ids) as processed, and save ``state`` in the same transaction."""
         ids = [stream_id(e.id if isinstance(e, Event) else int(e)) for e in events]
-        saved = json.dumps(
+        saved = fastjson.dumps(
             {
                 "name": self.name,
                 "member": self.member,
-                "host": socket.gethostname(),
+                "host": os.uname().nodename,
                 "updated": iso_timestamp(),
                 "state": self.state,
             },
-            separators=(",", ":"),
             ensure_ascii=False,
         )
-        ttl = self.bus.settings.ttl_seconds
-
-        def write(client: Any) -> None:
-            pipe = client.pipeline(transaction=True)
-            if ids:
-                pipe.xack(self.bus.key, self.name, *ids)
-            pipe.set(self.state_key, saved, ex=ttl)
-            pipe.execute()
-
-        call(self.bus.settings, write)
+        settings = self.bus.settings
+        commands: list[tuple[object, ...]] = [("MULTI",)]
+        if ids:
+            commands.append(("XACK", self.bus.key, self.name, *ids))
+        commands += [("SET", self.state_key, saved, "EX", settings.ttl_seconds), ("EXEC",)]
+        done = run(settings, commands)[-1]
+        if not isinstance(done, list) or any(isinstance(r, Exception) for r in done):
+            raise BackendUnavailable(settings.display_url, f"acknowledging events failed: {done}")
 
     def commit(self) -> None:
         """Acknowledge every event the last :meth:`read` returned."""

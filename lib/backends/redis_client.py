@@ -1,23 +1,32 @@
-"""The Redis connection of one process: made lazily, with short timeouts, and remembered as down.
+"""The Redis connections of one process: made lazily, with short timeouts, and remembered as down.
 
-``redis`` (the optional extra, ``pip install .[redis]``) is imported here and only here, on first
-use: a hook on the file backend never loads it. A client never retries by itself (a retry would
+Two clients, one set of rules:
+
+- the hook's **lean connection** (:func:`run`, :func:`execute`): :class:`lib.backends.resp.Connection`,
+  ``hiredis`` over a plain socket, for the few commands a hook sends (state reads and transactions,
+  publishing); importing it costs about 0.5 ms;
+- **redis-py** (:func:`call`, :func:`command`, :func:`get_client`) for the CLI and the readers
+  (``XRANGE``, ``XREAD BLOCK``, consumer groups, ``INFO``); ``redis`` is imported here and only here,
+  on first use (about 80 ms), never by a hook.
+
+Both are in the optional extra (``pip install .[redis]``). Neither retries by itself (a retry would
 blow the hook's time budget); every Redis error becomes one :class:`BackendUnavailable` whose
 message names the server, the problem and the fix. Once a call failed, the server counts as down
 for :data:`DOWN_SECONDS` in this process, so the other stores of the same hook do not each wait
-for their own timeout.
+for their own timeout. The first call of a process that reaches a server first replays what the
+file fallback wrote while it was away (:mod:`lib.backends.reconcile`).
 """
 
 from __future__ import annotations
 
-import contextlib
+import os
 import time
 
 from lib.store import StateError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
     from typing import Any, TypeVar
 
     from lib.backends.settings import BackendSettings
@@ -30,9 +39,11 @@ __all__ = [
     "BackendUnavailable",
     "call",
     "command",
+    "execute",
     "get_client",
     "mark_down",
     "reset_clients",
+    "run",
 ]
 
 #: How long a server that failed stays "down" for this process before it is tried again.
@@ -41,7 +52,11 @@ DOWN_SECONDS = 2.0
 BLOCK_SECONDS = 5.0
 
 _clients: dict[tuple[str, float, bool], Any] = {}
+_lean: dict[tuple[str, float], Any] = {}
 _down: dict[str, tuple[float, str]] = {}
+_reconciled: set[tuple[str, str, str]] = set()
+#: Servers whose fallback this process reported (the warning is printed once per process).
+reported: set[str] = set()
 
 
 class BackendUnavailable(StateError):
@@ -84,9 +99,7 @@ def get_client(settings: BackendSettings, *, blocking: bool = False) -> Any:
 
     Raises :class:`BackendUnavailable` when the ``redis`` package is missing or the server is down.
     """
-    problem = down_problem(settings)
-    if problem is not None:
-        raise BackendUnavailable(settings.display_url, f"{problem}; not retried for {DOWN_SECONDS:g}s")
+    _check_up(settings)
     key = (settings.url, settings.timeout, blocking)
     client = _clients.get(key)
     if client is not None:
@@ -96,11 +109,7 @@ def get_client(settings: BackendSettings, *, blocking: bool = False) -> Any:
         from redis.backoff import NoBackoff
         from redis.retry import Retry
     except ImportError:
-        raise BackendUnavailable(
-            settings.display_url,
-            "the 'redis' package is not installed; run: pip install 'claude-hooks-runtime[redis]' "
-            "in .claude/hooks-runtime, or set [backend] url = 'file'",
-        ) from None
+        raise _missing(settings, "redis") from None
     # no CLIENT SETINFO round trips on connect (redis-py >= 7 names this driver_info)
     quiet: dict[str, None] = (
         {"driver_info": None} if hasattr(redis, "DriverInfo") else {"lib_name": None, "lib_version": None}
@@ -127,6 +136,7 @@ def call(settings: BackendSettings, operation: Callable[[Any], T], *, blocking: 
     A failure marks the server down for this process (see :func:`mark_down`).
     """
     client = get_client(settings, blocking=blocking)
+    _reconcile_once(settings, limit=None)  # a reader (CLI) replays the whole journal
     from redis import RedisError
 
     try:
@@ -134,8 +144,10 @@ def call(settings: BackendSettings, operation: Callable[[Any], T], *, blocking: 
     except (RedisError, OSError) as exc:
         problem = _problem(exc)
         mark_down(settings, problem)
-        with contextlib.suppress(Exception):
+        try:
             client.connection_pool.disconnect()  # a half-read reply must not poison the next call
+        except Exception:
+            pass
         raise BackendUnavailable(settings.display_url, problem) from exc
 
 
@@ -144,10 +156,97 @@ def command(settings: BackendSettings, method: str, *args: Any, blocking: bool =
     return call(settings, lambda client: getattr(client, method)(*args, **kwargs), blocking=blocking)
 
 
+def _check_up(settings: BackendSettings) -> None:
+    problem = down_problem(settings)
+    if problem is not None:
+        raise BackendUnavailable(settings.display_url, f"{problem}; not retried for {DOWN_SECONDS:g}s")
+
+
+def _missing(settings: BackendSettings, package: str) -> BackendUnavailable:
+    return BackendUnavailable(
+        settings.display_url,
+        f"the {package!r} package is not installed; run: pip install 'claude-hooks-runtime[redis]' "
+        "in .claude/hooks-runtime, or set [backend] url = 'file'",
+    )
+
+
+def _connection(settings: BackendSettings) -> Any:
+    _check_up(settings)
+    key = (settings.url, settings.timeout)
+    conn = _lean.get(key)
+    if conn is not None:
+        return conn
+    try:
+        import hiredis  # noqa: F401  (the extra's parser: fail here with the install hint)
+    except ImportError:
+        raise _missing(settings, "hiredis") from None
+    from lib.backends.resp import Connection
+
+    try:
+        conn = Connection(settings.url, settings.timeout)
+    except ValueError as exc:
+        raise BackendUnavailable(settings.display_url, f"bad URL: {exc}") from None
+    _lean[key] = conn
+    return conn
+
+
+def run(settings: BackendSettings, commands: Sequence[Sequence[object]]) -> list[object]:
+    """Send ``commands`` on the lean connection in one round trip; return the replies in order
+    (a server error reply as a :class:`lib.backends.resp.ServerError` value).
+
+    A network failure or timeout marks the server down and raises :class:`BackendUnavailable`.
+    """
+    conn = _connection(settings)
+    _reconcile_once(settings)
+    from lib.backends.resp import ConnectionFailure
+
+    try:
+        return conn.pipeline(commands)  # type: ignore[no-any-return]
+    except ConnectionFailure as exc:
+        problem = str(exc)
+        mark_down(settings, problem)
+        raise BackendUnavailable(settings.display_url, problem) from None
+
+
+def execute(settings: BackendSettings, *args: object) -> Any:
+    """One command on the lean connection; an error reply raises :class:`BackendUnavailable`
+    (a server that refuses our commands cannot serve this hook either)."""
+    (reply,) = run(settings, (args,))
+    from lib.backends.resp import ServerError
+
+    if isinstance(reply, ServerError):
+        raise BackendUnavailable(settings.display_url, f"{args[0]} refused: {reply}")
+    return reply
+
+
+def _reconcile_once(settings: BackendSettings, limit: int | None = 200) -> None:
+    """Before the first command of this process on a server, replay what the file fallback kept
+    while Redis was away (a few microseconds when there is nothing: one ``stat``)."""
+    journal = settings.journal_path
+    if journal is None:
+        return
+    key = (settings.url, settings.namespace, journal)
+    if key in _reconciled:
+        return
+    _reconciled.add(key)
+    if not os.path.exists(journal):  # never an outage here: nothing to import or replay
+        return
+    from lib.backends.reconcile import replay_pending
+
+    replay_pending(settings, limit=limit)
+
+
 def reset_clients() -> None:
     """Close every client and forget which servers are down (tests, long-running processes)."""
     for client in _clients.values():
-        with contextlib.suppress(Exception):
+        try:
             client.close()
+        except Exception:
+            pass
+    for conn in _lean.values():
+        conn.close()
     _clients.clear()
+    _lean.clear()
     _down.clear()
+    _reconciled.clear()
+    reported.clear()

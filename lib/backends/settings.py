@@ -59,10 +59,12 @@ class BackendSettings:
 
     __slots__ = (
         "claim_idle_seconds",
+        "config",
         "fallback_to_file",
         "key_prefix",
         "lock_timeout",
         "namespace",
+        "state_dir",
         "stream_maxlen",
         "timeout",
         "ttl_seconds",
@@ -81,6 +83,8 @@ class BackendSettings:
         stream_maxlen: int = 100_000,
         claim_idle_seconds: float = 60.0,
         lock_timeout: float = 1.0,
+        state_dir: str | None = None,
+        config: Mapping[str, object] | None = None,
     ) -> None:
         self.url = url
         self.namespace = namespace
@@ -91,6 +95,12 @@ class BackendSettings:
         self.stream_maxlen = stream_maxlen
         self.claim_idle_seconds = claim_idle_seconds
         self.lock_timeout = lock_timeout
+        #: The project's file state directory: the fallback's journal lives there and is replayed
+        #: into Redis once it answers again (``None``: no fallback journal, e.g. library use).
+        self.state_dir = state_dir
+        #: The validated config the settings were read from (the breaker parameters used when
+        #: replaying breaker outcomes recorded during an outage).
+        self.config: Mapping[str, object] = config or {}
 
     @classmethod
     def from_config(cls, paths: Paths, config: Mapping[str, object] | None) -> BackendSettings:
@@ -125,7 +135,17 @@ class BackendSettings:
             stream_maxlen=int(get("stream_maxlen")),  # type: ignore[call-overload]
             claim_idle_seconds=float(get("claim_idle_seconds")),  # type: ignore[arg-type]
             lock_timeout=float(lock_timeout),
+            state_dir=paths.state_dir,
+            config=config,
         )
+
+    @property
+    def journal_path(self) -> str | None:
+        """The fallback's reconciliation journal (:mod:`lib.backends.reconcile`); ``None`` without a
+        state directory."""
+        if self.state_dir is None:
+            return None
+        return os.path.join(self.state_dir, "redis-journal.jsonl")
 
     @property
     def kind(self) -> str:

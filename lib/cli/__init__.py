@@ -44,8 +44,13 @@ def main(argv: list[str] | None = None) -> int:
     if func is None:
         parser.print_help()
         return 2
+    from lib.store import StateError
+
     try:
         return int(func(args))
+    except StateError as exc:  # Redis down without fallback, an unwritable state file: one line
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     except BrokenPipeError:
         return 0
     except KeyboardInterrupt:

@@ -61,11 +61,8 @@ def open_cli_state(args: argparse.Namespace, name: str) -> StateStore:
     from lib.backends import open_state
 
     paths, config = project_config(args, "using the default backend (files)")
-
-    def warn(message: str) -> None:
-        print(f"warning: {message}", file=sys.stderr)
-
-    return open_state(paths, config, name, lock_timeout=LOCK_TIMEOUT, warn=warn)
+    # a Redis outage is reported once on stderr by the fallback itself
+    return open_state(paths, config, name, lock_timeout=LOCK_TIMEOUT)
 
 
 def print_table(rows: Sequence[Sequence[str]], indent: str = "") -> None:

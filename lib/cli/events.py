@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -120,7 +121,15 @@ def _redis_bus(paths: Paths) -> Any:
         return None
     if backend_url(config) == "file":
         return None
-    return open_bus(paths.log_dir, config, project_dir=paths.project_dir)
+    bus = open_bus(paths.log_dir, config, project_dir=paths.project_dir)
+    from lib.backends.redis_client import BackendUnavailable
+
+    try:
+        bus.length()  # type: ignore[union-attr]
+    except BackendUnavailable as exc:
+        print(f"warning: {exc}; showing the local file bus {paths.log_dir}", file=sys.stderr)
+        return None
+    return bus
 
 
 def _events(args: argparse.Namespace, path: str, bus: Any) -> Iterator[Event]:

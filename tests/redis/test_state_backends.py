@@ -177,7 +177,7 @@ def test_an_unreachable_server_raises_fast_or_falls_back_to_the_file_store(
     strict = Backend("redis", tmp_path / "p", url, fallback_to_file=False)
     with pytest.raises(
         BackendUnavailable,
-        match=r"127\.0\.0\.1:\d+/0: Redis unavailable \(ConnectionError: .*refused.*\); start it or fix \[backend\] url",
+        match=r"127\.0\.0\.1:\d+/0: Redis unavailable \(cannot connect: ConnectionRefusedError: .*refused.*\); start it or fix \[backend\] url",
     ):
         strict.state("breakers").read()
     t0 = time.monotonic()
