@@ -27,6 +27,8 @@ ENV_OVERRIDES = {
     "CLAUDE_HOOKS_LOG_LEVEL": ("logging", "level"),
     "CLAUDE_HOOKS_FAIL_MODE": ("runtime", "fail_mode"),
     "CLAUDE_HOOKS_BACKEND": ("backend", "url"),
+    "OTEL_EXPORTER_OTLP_ENDPOINT": ("otel", "endpoint"),
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": ("otel", "traces_endpoint"),
 }
 _CACHE_NAME = "config-cache.json"
 _CACHE_VERSION = 1

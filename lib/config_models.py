@@ -12,6 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from lib.breaker.config import BreakerOverride
 from lib.breaker.config import BreakerSettings as BreakerSection
+from lib.notify.config import NotifySection
+from lib.otel.config import OtelSection
 
 __all__ = [
     "BackendSection",
@@ -20,6 +22,8 @@ __all__ = [
     "GuardsSection",
     "HooksConfig",
     "LoggingSection",
+    "NotifySection",
+    "OtelSection",
     "RateLimit",
     "RateLimitSection",
     "RuntimeSection",
@@ -235,6 +239,8 @@ class HooksConfig(Section):
     rate_limit: RateLimitSection = Field(default_factory=RateLimitSection)  # type: ignore[arg-type]
     guards: GuardsSection = Field(default_factory=GuardsSection)  # type: ignore[arg-type]
     backend: BackendSection = Field(default_factory=BackendSection)  # type: ignore[arg-type]
+    notify: NotifySection = Field(default_factory=NotifySection)  # type: ignore[arg-type]
+    otel: OtelSection = Field(default_factory=OtelSection)  # type: ignore[arg-type]
 
 
 def allowed_keys(loc: tuple[str, ...]) -> list[str]:

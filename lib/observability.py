@@ -32,6 +32,7 @@ from lib.trace_manager import (
     TraceRecorder,
     derived_span_id,
     new_trace_id,
+    parse_traceparent,
     trace_id_for_session,
 )
 
@@ -48,6 +49,11 @@ HEARTBEAT_SECONDS = 5.0
 """A session's ``last_seen`` is rewritten only when older than this (the read is lock-free)."""
 SESSION_RETENTION_SECONDS = 7 * 24 * 3600
 """Ended or silent sessions older than this are dropped from ``sessions.json`` at the next SessionStart."""
+
+WAITING_NOTIFICATIONS = frozenset(
+    ("permission_prompt", "idle_prompt", "elicitation_dialog", "elicitation_url_dialog", "agent_needs_input")
+)
+"""``Notification`` types that mean Claude Code waits for the user (published as ``permission.waiting``)."""
 
 _TOOL_EVENTS = ("PreToolUse", "PostToolUse", "PostToolUseFailure", "PermissionRequest", "PermissionDenied")
 
@@ -175,6 +181,16 @@ def derived_events(inv: Invocation, settings: Settings) -> list[tuple[str, dict[
             after.append(("tool.denied", {**base, "reason": _first_line(reason, 500), "by": by}))
     elif name == "PostToolUse":
         derived.append(("tool.post", {**base, "duration_ms": payload.get("duration_ms")}))
+    elif name == "PermissionRequest" or (
+        name == "Notification" and payload.get("notification_type") in WAITING_NOTIFICATIONS
+    ):
+        waiting: dict[str, object] = {**base, "hook_event": name}
+        for key in ("notification_type", "title", "message"):
+            if isinstance(payload.get(key), str):
+                waiting[key] = _first_line(payload.get(key))
+        derived.append(("permission.waiting", waiting))
+    elif name == "Stop":
+        derived.append(("session.stop", {"stop_hook_active": payload.get("stop_hook_active") is True}))
     elif name == "PostToolUseFailure":
         derived.append(
             (
@@ -194,10 +210,10 @@ def derived_events(inv: Invocation, settings: Settings) -> list[tuple[str, dict[
     return derived + handler_events + after
 
 
-def _publish(inv: Invocation, settings: Settings) -> None:
+def _publish(inv: Invocation, settings: Settings) -> list[tuple[str, dict[str, object]]]:
     events = derived_events(inv, settings)
     if not events:
-        return
+        return events
     from lib.backends import open_bus
 
     bus = open_bus(
@@ -220,6 +236,7 @@ def _publish(inv: Invocation, settings: Settings) -> None:
                 bus.publish(topic, body)
     finally:
         bus.close()
+    return events
 
 
 # -- log records -------------------------------------------------------------------------------------
@@ -464,11 +481,14 @@ def _spans(inv: Invocation, settings: Settings) -> None:
             attributes["hook.reason"] = _first_line(reason, 300)
         if inv.error:
             attributes["hook.error"] = redact_text(inv.error)
+        joined = parse_traceparent(os.environ.get("TRACEPARENT"))  # Claude Code's own trace, if any
+        if joined is not None:  # the hook span and its handlers join it, under the given span
+            attributes["session.id"] = sid
         hook = Span(
             name,
-            trace_id=trace_id,
-            parent_span_id=chain[0][0] if chain else None,
-            ancestors=chain or None,
+            trace_id=joined[0] if joined else trace_id,
+            parent_span_id=joined[1] if joined else chain[0][0] if chain else None,
+            ancestors=None if joined else chain or None,
             start_ns=start_ns,
             end_ns=end_ns,
             status="error" if inv.error else "ok",
@@ -491,7 +511,7 @@ def _spans(inv: Invocation, settings: Settings) -> None:
             recorder.record(
                 Span(
                     f"handler {rec.get('name')}",
-                    trace_id=trace_id,
+                    trace_id=hook.trace_id,
                     parent_span_id=hook.span_id,
                     start_ns=h_start_ns,
                     end_ns=h_start_ns + dur_ns,
@@ -570,11 +590,34 @@ def record_invocation(inv: Invocation) -> None:
     parts are still written.
     """
     settings = Settings(inv.config)
+    published: list[tuple[str, dict[str, object]]] = []
     for label, part in (("log", _log), ("events", _publish), ("spans", _spans), ("sessions", _sessions)):
         try:
-            part(inv, settings)
+            written = part(inv, settings)
+            if label == "events" and written:
+                published = written
         except Exception as exc:
             sys.stderr.write(
                 f"claude-hooks: warning: could not write the {label} of this {inv.event_name} invocation "
                 f"to {inv.log_dir if label != 'sessions' else inv.state_dir}: {type(exc).__name__}: {exc}\n"
             )
+    _start_workers(inv, published)
+
+
+def _start_workers(inv: Invocation, published: list[tuple[str, dict[str, object]]]) -> None:
+    """Start the detached notification sender / OTLP shipper when this invocation gave them work and
+    none is running (a lock probe, never a wait; their modules are imported only when configured)."""
+    notify, otel = inv.config.get("notify"), inv.config.get("otel")
+    try:
+        if published and isinstance(notify, dict) and notify.get("active"):
+            from lib.notify.trigger import start_if_needed
+
+            start_if_needed(inv.project_dir, inv.state_dir, notify, [topic for topic, _ in published])
+        if isinstance(otel, dict) and otel.get("active"):
+            from lib.otel.trigger import start_if_needed as start_shipper
+
+            start_shipper(inv.project_dir, inv.state_dir)
+    except Exception as exc:
+        sys.stderr.write(
+            f"claude-hooks: warning: could not start a background sender: {type(exc).__name__}: {exc}\n"
+        )

@@ -1,0 +1,104 @@
+"""A local HTTP receiver for the tests of what we send out (webhooks, ntfy, Slack, OTLP/HTTP).
+
+``HttpReceiver`` records every request (method, path, headers, body) and answers with the status
+codes queued in ``statuses`` (then 200); ``hang`` makes it hold every answer that many seconds
+(a receiver that accepts connections but never answers in time).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass(frozen=True)
+class Received:
+    """One request the receiver got."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    at: float
+
+
+class HttpReceiver:
+    """A threaded HTTP server on 127.0.0.1 recording requests; use as a context manager."""
+
+    def __init__(self) -> None:
+        self.requests: list[Received] = []
+        self.attempts: list[Received] = []  # every request, answered with success or not
+        self.statuses: list[int] = []
+        self.hang = 0.0
+        self._lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                if receiver.hang:
+                    time.sleep(receiver.hang)
+                got = Received("POST", self.path, dict(self.headers.items()), body, time.monotonic())
+                with receiver._lock:
+                    status = receiver.statuses.pop(0) if receiver.statuses else 200
+                    receiver.attempts.append(got)
+                    if status < 300:
+                        receiver.requests.append(got)
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:<port>``."""
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def start(self) -> HttpReceiver:
+        self.thread.start()
+        return self
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def __enter__(self) -> HttpReceiver:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def received(self) -> list[Received]:
+        """The requests answered with a success so far."""
+        with self._lock:
+            return list(self.requests)
+
+    def wait_for(self, predicate: Callable[[list[Received]], bool], timeout: float = 10.0) -> list[Received]:
+        """The requests once ``predicate(requests)`` holds (or whatever arrived by ``timeout``)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            got = self.received()
+            if predicate(got) or time.monotonic() > deadline:
+                return got
+            time.sleep(0.05)
+
+
+def free_port() -> int:
+    """A port nothing listens on (bound, then closed)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
