@@ -7,6 +7,7 @@ codes queued in ``statuses`` (then 200); ``hang`` makes it hold every answer tha
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -102,3 +103,48 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def stop_workers(state_dir: str | os.PathLike[str]) -> list[int]:
+    """SIGKILL the detached workers (notification sender, OTLP shipper) a test's hooks started, by the
+    pids in their lock files; returns the pids that were still running."""
+    import signal
+    from pathlib import Path
+
+    killed = []
+    for lock in sorted(Path(state_dir, "workers").glob("*.lock")):
+        text = lock.read_text().strip()
+        if text.isdigit():
+            try:
+                os.kill(int(text), signal.SIGKILL)
+                killed.append(int(text))
+            except ProcessLookupError:
+                pass
+    return killed
+
+
+def worker_pid(state_dir: str | os.PathLike[str], name: str, timeout: float = 10.0) -> int | None:
+    """The pid of the running worker ``name`` (waits for it to take its lock)."""
+    import fcntl
+    from pathlib import Path
+
+    lock = Path(state_dir, "workers", name + ".lock")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            fd = os.open(lock, os.O_RDONLY)
+        except FileNotFoundError:
+            time.sleep(0.05)
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            text = lock.read_text().strip()
+            if text.isdigit():
+                return int(text)
+        else:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+        time.sleep(0.05)
+    return None
