@@ -41,12 +41,13 @@ class HttpReceiver:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
-                if receiver.hang:
-                    time.sleep(receiver.hang)
                 got = Received("POST", self.path, dict(self.headers.items()), body, time.monotonic())
                 with receiver._lock:
-                    status = receiver.statuses.pop(0) if receiver.statuses else 200
                     receiver.attempts.append(got)
+                if receiver.hang:
+                    time.sleep(receiver.hang)
+                with receiver._lock:
+                    status = receiver.statuses.pop(0) if receiver.statuses else 200
                     if status < 300:
                         receiver.requests.append(got)
                 self.send_response(status)
