@@ -78,13 +78,16 @@ def install_runtime(project: str) -> None:
         sys.exit(f"hook_latency: ./install.sh {project} failed:\n{proc.stdout}\n{proc.stderr}")
 
 
-def scratch_project(runtime: str) -> str:
+def scratch_project(runtime: str, config: str | None = None) -> str:
     """A fresh project (temp dir) whose ``.claude/hooks-runtime`` is a symlink to ``runtime``, so the
-    measured state and logs start empty and never touch the project the runtime came from."""
+    measured state and logs start empty and never touch the project the runtime came from; with
+    ``config``, a copy of that file is its ``.claude/hooks.toml``."""
     project = tempfile.mkdtemp(prefix="hook-latency-project-")
     SCRATCH.append(project)
     os.makedirs(os.path.join(project, ".claude"))
     os.symlink(runtime, os.path.join(project, RUNTIME_REL))
+    if config:
+        shutil.copy(config, os.path.join(project, ".claude", "hooks.toml"))
     return project
 
 
@@ -365,7 +368,7 @@ def count_invocations(project: str) -> dict[str, int]:
 
 
 def run_table(args: argparse.Namespace, runtime: str) -> dict[str, object]:
-    project = scratch_project(runtime)
+    project = scratch_project(runtime, args.config)
     runtime_python = os.path.join(runtime, "bin", "python")
     check_bytecode(runtime)
     peers = {} if args.no_peers else setup_peers(os.path.realpath(runtime_python))
@@ -695,6 +698,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--procs", type=int, default=16, help="soak: hook processes in parallel (default 16)")
     parser.add_argument("--seconds", type=float, default=10.0, help="soak: duration (default 10)")
     parser.add_argument("--json", help="also write the results to this file")
+    parser.add_argument("--config", metavar="FILE", help="table: the measured project's .claude/hooks.toml")
     parser.add_argument("--keep", action="store_true", help="keep the temporary project")
     args = parser.parse_args(argv)
 

@@ -609,10 +609,11 @@ def _start_workers(inv: Invocation, published: list[tuple[str, dict[str, object]
     none is running (a lock probe, never a wait; their modules are imported only when configured)."""
     notify, otel = inv.config.get("notify"), inv.config.get("otel")
     try:
-        if published and isinstance(notify, dict) and notify.get("active"):
+        wanted = notify.get("topics") if isinstance(notify, dict) and notify.get("active") else None
+        if wanted and any(topic in wanted for topic, _ in published):
             from lib.notify.trigger import start_if_needed
 
-            start_if_needed(inv.project_dir, inv.state_dir, notify, [topic for topic, _ in published])
+            start_if_needed(inv.project_dir, inv.state_dir)
         if isinstance(otel, dict) and otel.get("active"):
             from lib.otel.trigger import start_if_needed as start_shipper
 

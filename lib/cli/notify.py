@@ -24,6 +24,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="test or run the notification sender",
         description="Notifications from [notify] in .claude/hooks.toml.",
     )
+
     def usage(_args: argparse.Namespace) -> int:
         parser.print_help()
         return 2

@@ -1,5 +1,6 @@
 """The hook's side of notifications: start the detached sender when this invocation published an
-event that may notify and no sender is running.
+event of one of ``[notify]``'s topics (:func:`lib.observability.record_invocation` checks) and no
+sender is running.
 
 The hook only records the need (the event is on the bus already); delivery, rules, retries and
 logging happen in :mod:`lib.notify.sender`. Stdlib only, no I/O beyond the lock probe of
@@ -9,10 +10,6 @@ logging happen in :mod:`lib.notify.sender`. Stdlib only, no I/O beyond the lock 
 from __future__ import annotations
 
 from lib.detached import ensure_running, python_argv
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
 
 __all__ = ["WORKER_NAME", "sender_argv", "start_if_needed"]
 
@@ -24,11 +21,7 @@ def sender_argv(project_dir: str) -> list[str]:
     return python_argv("-m", "lib", "--project", project_dir, "notify", "send", "--follow")
 
 
-def start_if_needed(
-    project_dir: str, state_dir: str, notify: Mapping[str, object], topics: Iterable[str]
-) -> bool:
-    """Start the sender if one of ``topics`` can notify (``notify["topics"]``); True if started."""
-    wanted = notify.get("topics")
-    if not isinstance(wanted, list) or not any(topic in wanted for topic in topics):
-        return False
+def start_if_needed(project_dir: str, state_dir: str) -> bool:
+    """Start the sender unless one runs (or was started a moment ago); True if started. The caller
+    checked that the invocation published a topic of ``[notify]``'s ``topics``."""
     return ensure_running(state_dir, WORKER_NAME, sender_argv(project_dir))
