@@ -53,6 +53,13 @@ class Channel:
         self.timeout = timeout
         self.secrets: list[str] = []
 
+    def resolve(self, value: str, key: str) -> str:
+        """``value`` with ``${NAME}`` resolved (:func:`expand`); the result, and each word of it, is
+        a secret of this channel from now on."""
+        resolved = expand(value, key)
+        self.secrets.extend([resolved, *(w for w in resolved.split() if len(w) >= 6)])
+        return resolved
+
     def scrub(self, text: str) -> str:
         """``text`` without any URL, token or header value of this channel (and redacted)."""
         for secret in sorted(self.secrets, key=len, reverse=True):
@@ -94,8 +101,8 @@ class WebhookChannel(Channel):
         self.headers = dict(headers)
 
     def send(self, note: Notification) -> str:
-        url = expand(self.url, "webhook_url")
-        headers = {k: expand(v, f"webhook_headers.{k}") for k, v in self.headers.items()}
+        url = self.resolve(self.url, "webhook_url")
+        headers = {k: self.resolve(v, f"webhook_headers.{k}") for k, v in self.headers.items()}
         headers.setdefault("Content-Type", "application/json")
         return self._post(url, json.dumps(note.body()).encode(), headers)
 
@@ -110,7 +117,7 @@ class SlackChannel(Channel):
         self.url = url
 
     def send(self, note: Notification) -> str:
-        url = expand(self.url, "slack_webhook_url")
+        url = self.resolve(self.url, "slack_webhook_url")
         text = f"*{note.title}*\n{note.message}\n_{note.project}_ · session `{note.session_id or '-'}`"
         body = json.dumps({"text": text}).encode()
         return self._post(url, body, {"Content-Type": "application/json"})
@@ -128,14 +135,13 @@ class NtfyChannel(Channel):
         self.token = token
 
     def send(self, note: Notification) -> str:
-        server = expand(self.server, "ntfy_server").rstrip("/")
-        topic = expand(self.topic, "ntfy_topic")
-        self.secrets.append(topic)
+        server = self.resolve(self.server, "ntfy_server").rstrip("/")
+        topic = self.resolve(self.topic, "ntfy_topic")
         headers = {"Title": _latin1(note.title), "Tags": "robot", "Content-Type": "text/plain; charset=utf-8"}
         if note.event in ("permission.waiting", "breaker.opened"):
             headers["Priority"] = "high"
         if self.token:
-            headers["Authorization"] = "Bearer " + expand(self.token, "ntfy_token")
+            headers["Authorization"] = "Bearer " + self.resolve(self.token, "ntfy_token")
         return self._post(f"{server}/{topic}", note.message.encode(), headers)
 
 
