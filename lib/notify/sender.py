@@ -6,7 +6,8 @@ is running; ``python -m lib notify send [--follow]`` runs it by hand. It reads t
 durable consumer ``notify`` (offset and rule state saved together, so a restart neither loses nor
 repeats a decision), applies :class:`lib.notify.rules.Rules`, and delivers each notification to
 every channel: one attempt with a timeout, then retries with exponential backoff (1 s, 2 s, 4 s...)
-for failures that may pass. Every delivery leaves one record in ``hooks.jsonl`` (hook
+for failures that may pass. Events older than :data:`STALE_SECONDS` (history from before ``[notify]``
+was configured) are passed over. Every delivery leaves one record in ``hooks.jsonl`` (hook
 ``notify.sender``: channel, topic, result, attempts; never a URL or a token). An event is
 acknowledged once every channel succeeded or gave up, so a sender killed mid-delivery delivers it
 again when it restarts.
@@ -34,6 +35,8 @@ __all__ = ["CONSUMER_NAME", "Delivery", "Sender", "deliver"]
 
 CONSUMER_NAME = "notify"
 POLL_SECONDS = 0.25
+STALE_SECONDS = 900.0
+"""Events older than this are not notified (history from before ``[notify]`` was set up)."""
 
 
 @dataclass
@@ -72,6 +75,16 @@ def deliver(
             if not exc.retry or attempts > retries:
                 return Delivery(channel.name, False, str(exc), attempts)
             sleep(min(2.0 ** (attempts - 1), 30.0))
+
+
+def _age(ts: str, now: float) -> float:
+    """Seconds since the bus timestamp ``ts`` (0 when it does not parse)."""
+    from datetime import datetime
+
+    try:
+        return now - datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return 0.0
 
 
 class Sender:
@@ -116,6 +129,8 @@ class Sender:
     def handle(self, event: Event, state: RuleState) -> tuple[Notification, list[Delivery]] | None:
         """Decide on one event and deliver it if the rules say so."""
         now = self.clock()
+        if _age(event.ts, now) > STALE_SECONDS:
+            return None
         payload = dict(event.payload)
         seconds = self._session_seconds(event.session_id, now) if event.topic == "session.stop" else None
         if seconds is not None:

@@ -193,3 +193,17 @@ def test_a_second_sender_leaves_the_work_to_the_running_one(tmp_path: Path, rece
         assert Sender(paths, config).run().already_running
     assert receiver.received() == []
     assert len(Sender(paths, config).run().sent) == 1
+
+
+def test_history_from_before_notify_was_set_up_is_not_notified(
+    tmp_path: Path, receiver: HttpReceiver
+) -> None:
+    import time
+
+    paths = _paths(tmp_path)
+    old = EventBus(paths.log_dir, session_id="sess-1", clock=lambda: time.time_ns() - 3600 * 10**9)
+    old.publish("breaker.opened", BREAKER)
+    _bus(paths).publish("breaker.opened", {**BREAKER, "key": "Bash:git"})
+    report = Sender(paths, _config(webhook_url=receiver.url, events=["breaker.opened"])).run()
+    assert [json.loads(r.body)["title"] for r in receiver.received()] == ["Circuit breaker open: Bash:git"]
+    assert report.skipped == 1

@@ -120,3 +120,27 @@ def test_a_worker_is_started_once_and_not_again_while_it_runs(tmp_path: Path) ->
         assert not ensure_running(state, "w", argv, now=time.time() + 10)
     assert os.path.exists(lock_path)
     assert ensure_running(state, "w", argv, now=time.time() + SPAWN_GRACE_SECONDS + 1)
+
+
+def test_the_triggers_start_their_worker_only_when_none_runs(tmp_path: Path) -> None:
+    from lib.notify import trigger as notify_trigger
+    from lib.otel import trigger as otel_trigger
+
+    state = str(tmp_path / "state")
+    assert notify_trigger.sender_argv("/p")[1:] == [
+        "-m",
+        "lib",
+        "--project",
+        "/p",
+        "notify",
+        "send",
+        "--follow",
+    ]
+    assert otel_trigger.shipper_argv("/p")[1:] == ["-m", "lib", "--project", "/p", "otel", "ship", "--follow"]
+    with (
+        WorkerLock(state, notify_trigger.WORKER_NAME) as sender,
+        WorkerLock(state, otel_trigger.WORKER_NAME) as shipper,
+    ):
+        assert sender.acquire() and shipper.acquire()
+        assert not notify_trigger.start_if_needed("/p", state)
+        assert not otel_trigger.start_if_needed("/p", state)
