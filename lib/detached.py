@@ -30,9 +30,29 @@ try:
 except ImportError:  # pragma: no cover - Windows: no background workers
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["SPAWN_GRACE_SECONDS", "WORKER_DIR", "WorkerLock", "ensure_running", "is_running", "worker_paths"]
+__all__ = [
+    "NOTIFY_SENDER",
+    "OTEL_SHIPPER",
+    "SPAWN_GRACE_SECONDS",
+    "WORKER_DIR",
+    "WorkerLock",
+    "ensure_running",
+    "is_running",
+    "start_worker",
+    "worker_argv",
+    "worker_paths",
+]
 
 WORKER_DIR = "workers"
+NOTIFY_SENDER = "notify"
+"""The notification sender (:mod:`lib.notify.sender`)."""
+OTEL_SHIPPER = "otel-shipper"
+"""The OTLP shipper (:mod:`lib.otel.shipper`)."""
+WORKER_COMMANDS = {
+    NOTIFY_SENDER: ("notify", "send", "--follow"),
+    OTEL_SHIPPER: ("otel", "ship", "--follow"),
+}
+"""The ``python -m lib`` command each worker runs."""
 SPAWN_GRACE_SECONDS = 2.0
 """After a hook spawned a worker, others wait this long for it to take its lock before spawning again."""
 
@@ -97,9 +117,16 @@ def spawn(argv: list[str], log_path: str) -> int:
     return os.posix_spawn(argv[0], argv, os.environ, file_actions=actions, setsid=True)
 
 
-def python_argv(*args: str) -> list[str]:
-    """``[this interpreter, *args]`` (the runtime's own venv Python when run by the hook command)."""
-    return [sys.executable, *args]
+def worker_argv(project_dir: str, name: str) -> list[str]:
+    """The command line of worker ``name``: ``python -m lib --project DIR <command>`` with this
+    interpreter (the runtime's own venv Python when run by the hook command)."""
+    return [sys.executable, "-m", "lib", "--project", project_dir, *WORKER_COMMANDS[name]]
+
+
+def start_worker(state_dir: str, project_dir: str, name: str) -> bool:
+    """Start worker ``name`` for the project unless one runs or was started a moment ago; True if
+    this call started it. Hooks call this once their records are written."""
+    return ensure_running(state_dir, name, worker_argv(project_dir, name))
 
 
 class WorkerLock:

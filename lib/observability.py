@@ -606,18 +606,19 @@ def record_invocation(inv: Invocation) -> None:
 
 def _start_workers(inv: Invocation, published: list[tuple[str, dict[str, object]]]) -> None:
     """Start the detached notification sender / OTLP shipper when this invocation gave them work and
-    none is running (a lock probe, never a wait; their modules are imported only when configured)."""
+    none is running (a lock probe, never a wait; lib.detached is imported only when one is configured)."""
     notify, otel = inv.config.get("notify"), inv.config.get("otel")
     try:
         wanted = notify.get("topics") if isinstance(notify, dict) and notify.get("active") else None
-        if wanted and any(topic in wanted for topic, _ in published):
-            from lib.notify.trigger import start_if_needed
+        start_notify = bool(wanted) and any(topic in wanted for topic, _ in published)  # type: ignore[operator]
+        start_otel = isinstance(otel, dict) and bool(otel.get("active"))
+        if start_notify or start_otel:
+            from lib.detached import NOTIFY_SENDER, OTEL_SHIPPER, start_worker
 
-            start_if_needed(inv.project_dir, inv.state_dir)
-        if isinstance(otel, dict) and otel.get("active"):
-            from lib.otel.trigger import start_if_needed as start_shipper
-
-            start_shipper(inv.project_dir, inv.state_dir)
+            if start_notify:
+                start_worker(inv.state_dir, inv.project_dir, NOTIFY_SENDER)
+            if start_otel:
+                start_worker(inv.state_dir, inv.project_dir, OTEL_SHIPPER)
     except Exception as exc:
         sys.stderr.write(
             f"claude-hooks: warning: could not start a background sender: {type(exc).__name__}: {exc}\n"

@@ -1,7 +1,7 @@
 """The detached notification sender: a durable consumer of the bus that delivers what ``[notify]``
 asks for.
 
-Hooks start it (:mod:`lib.notify.trigger`) when they publish an event that may notify and no sender
+Hooks start it (:func:`lib.detached.start_worker`) when they publish an event that may notify and no sender
 is running; ``python -m lib notify send [--follow]`` runs it by hand. It reads the bus as the
 durable consumer ``notify`` (offset and rule state saved together, so a restart neither loses nor
 repeats a decision), applies :class:`lib.notify.rules.Rules`, and delivers each notification to
@@ -22,12 +22,12 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from lib.detached import NOTIFY_SENDER as WORKER_NAME
 from lib.detached import WorkerLock
 from lib.event_bus import Event
 from lib.hook_logger import HookLogger
 from lib.notify.channels import Channel, DeliveryError, channels_from_config
 from lib.notify.rules import Notification, Rules, RuleState, notification_for
-from lib.notify.trigger import WORKER_NAME
 from lib.paths import Paths
 from lib.store import open_store
 

@@ -1,6 +1,6 @@
 """The OTLP shipper: follows ``traces.jsonl`` and pushes its spans to a collector over OTLP/HTTP.
 
-Hooks start it detached (:mod:`lib.otel.trigger`) when ``[otel]`` has an endpoint;
+Hooks start it detached (:func:`lib.detached.start_worker`) when ``[otel]`` has an endpoint;
 ``python -m lib otel ship [--follow]`` runs it by hand. It is a durable consumer of the trace file:
 its position (a :mod:`lib.jsonl` position, valid across rotations) and the spans opened but not yet
 closed (``span_start`` records whose ``span_end`` a later hook writes) are saved in
@@ -27,12 +27,12 @@ import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from lib.detached import OTEL_SHIPPER as WORKER_NAME
 from lib.detached import WorkerLock
 from lib.hook_logger import HookLogger
 from lib.jsonl import JsonlReader
 from lib.otel.convert import export_request, merge_records, request_json
 from lib.otel.settings import OtelSettings
-from lib.otel.trigger import WORKER_NAME
 from lib.paths import Paths
 from lib.redaction import redact_text
 from lib.store import open_store

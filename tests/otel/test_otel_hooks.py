@@ -10,9 +10,8 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from conftest import spans_of
 from hookkit import HookProject, payload_for
-from receivers import HttpReceiver, Received, stop_workers, worker_pid
+from receivers import HttpReceiver, Received, spans_of, stop_workers, worker_pid
 
 from lib.detached import SPAWN_GRACE_SECONDS
 

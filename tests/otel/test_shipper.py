@@ -7,8 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import spans_of
-from receivers import HttpReceiver, free_port
+from receivers import HttpReceiver, free_port, spans_of
 
 from lib.config import validate_config
 from lib.otel.shipper import Shipper

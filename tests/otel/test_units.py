@@ -122,12 +122,11 @@ def test_a_worker_is_started_once_and_not_again_while_it_runs(tmp_path: Path) ->
     assert ensure_running(state, "w", argv, now=time.time() + SPAWN_GRACE_SECONDS + 1)
 
 
-def test_the_triggers_start_their_worker_only_when_none_runs(tmp_path: Path) -> None:
-    from lib.notify import trigger as notify_trigger
-    from lib.otel import trigger as otel_trigger
+def test_start_worker_starts_nothing_while_a_worker_runs(tmp_path: Path) -> None:
+    from lib.detached import NOTIFY_SENDER, OTEL_SHIPPER, start_worker, worker_argv
 
     state = str(tmp_path / "state")
-    assert notify_trigger.sender_argv("/p")[1:] == [
+    assert worker_argv("/p", NOTIFY_SENDER)[1:] == [
         "-m",
         "lib",
         "--project",
@@ -136,11 +135,8 @@ def test_the_triggers_start_their_worker_only_when_none_runs(tmp_path: Path) -> 
         "send",
         "--follow",
     ]
-    assert otel_trigger.shipper_argv("/p")[1:] == ["-m", "lib", "--project", "/p", "otel", "ship", "--follow"]
-    with (
-        WorkerLock(state, notify_trigger.WORKER_NAME) as sender,
-        WorkerLock(state, otel_trigger.WORKER_NAME) as shipper,
-    ):
+    assert worker_argv("/p", OTEL_SHIPPER)[1:] == ["-m", "lib", "--project", "/p", "otel", "ship", "--follow"]
+    with WorkerLock(state, NOTIFY_SENDER) as sender, WorkerLock(state, OTEL_SHIPPER) as shipper:
         assert sender.acquire() and shipper.acquire()
-        assert not notify_trigger.start_if_needed("/p", state)
-        assert not otel_trigger.start_if_needed("/p", state)
+        assert not start_worker(state, "/p", NOTIFY_SENDER)
+        assert not start_worker(state, "/p", OTEL_SHIPPER)
