@@ -8,14 +8,19 @@
 - ``traces.jsonl``: the hook span with one child per handler, and the opening or closing record of
   the shared session / turn / tool-call span (see :mod:`lib.trace_manager`);
 - ``events.jsonl``: the events derived from the invocation (``session.start``, ``session.end``,
-  ``prompt.submit``, ``tool.pre``, ``tool.post``, ``tool.failure``, ``tool.denied``, ``hook.error``)
-  and the ones handlers published (``breaker.*``, ``ratelimit.exceeded``...);
+  ``prompt.submit``, ``tool.pre``, ``tool.post``, ``tool.failure``, ``tool.denied``,
+  ``permission.waiting`` (PermissionRequest, or a Notification that waits for the user),
+  ``session.stop`` (Stop), ``hook.error``) and the ones handlers published (``breaker.*``,
+  ``ratelimit.exceeded``...);
 - ``sessions.json`` (state store): SessionStart registers the session, SessionEnd closes it, every
   other hook refreshes its heartbeat (at most once per :data:`HEARTBEAT_SECONDS`, so the hot path
   only reads the file).
 
 Each of the four is independent: a failure in one is reported on stderr and the others are still
-written. Stdlib only (hot path).
+written. Then, when ``[notify]`` or ``[otel]`` is configured, the detached sender / shipper is
+started if none runs (:mod:`lib.detached`). A hook started with ``TRACEPARENT`` (W3C trace context,
+passed by Claude Code) writes its hook and handler spans into that trace, under the given span.
+Stdlib only (hot path).
 """
 
 from __future__ import annotations
