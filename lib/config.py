@@ -18,9 +18,19 @@ from lib import fastjson
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from lib.paths import Paths
 
-__all__ = ["ENV_OVERRIDES", "ConfigError", "load_config", "read_config_file", "validate_config"]
+__all__ = [
+    "ENV_OVERRIDES",
+    "ConfigError",
+    "as_dict",
+    "config_section",
+    "load_config",
+    "read_config_file",
+    "validate_config",
+]
 
 #: env var -> (section, key)
 ENV_OVERRIDES = {
@@ -183,3 +193,18 @@ def _describe(exc: object, source: str, origin: dict[tuple[str, str], str]) -> s
             msg = f"unknown key; allowed here: {', '.join(allowed_keys(loc[:-1]))}"
         problems.append(f"{where}: {key}: {msg}")
     return "; ".join(problems)
+
+
+def as_dict(value: object) -> dict[str, object]:
+    """``value`` when it is a dict (a table of the validated config, a JSON record), else ``{}``;
+    typed for the readers of plain config data."""
+    if not isinstance(value, dict):
+        return {}
+    from typing import cast
+
+    return cast("dict[str, object]", value)
+
+
+def config_section(config: Mapping[str, object], name: str) -> dict[str, object]:
+    """The section ``name`` of a validated config (``{}`` when absent)."""
+    return as_dict(config.get(name))

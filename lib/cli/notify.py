@@ -44,14 +44,15 @@ def _printable(text: str) -> str:
 
 
 def _test(args: argparse.Namespace) -> int:
+    from lib.config import config_section
     from lib.notify.channels import channels_from_config
     from lib.notify.rules import Notification
     from lib.notify.sender import Sender
 
     paths, config = project_config(args, "using the defaults")
-    section = config.get("notify")
-    notify = section if isinstance(section, dict) else {}
-    channels = [c for c in channels_from_config(notify) if args.channel in (None, c.name)]
+    channels = [
+        c for c in channels_from_config(config_section(config, "notify")) if args.channel in (None, c.name)
+    ]
     if not channels:
         what = (
             f"the {args.channel} channel is not configured;" if args.channel else "no channel is configured;"

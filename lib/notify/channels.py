@@ -17,6 +17,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Mapping
 
+from lib.config import as_dict
 from lib.env_refs import EnvRefError
 from lib.env_refs import expand as expand_env
 from lib.notify.rules import Notification
@@ -200,8 +201,8 @@ def channels_from_config(notify: Mapping[str, object]) -> list[Channel]:
     out: list[Channel] = []
     webhook = notify.get("webhook_url")
     if isinstance(webhook, str) and webhook:
-        headers = notify.get("webhook_headers")
-        out.append(WebhookChannel(webhook, headers if isinstance(headers, dict) else {}, seconds))
+        headers = {k: str(v) for k, v in as_dict(notify.get("webhook_headers")).items()}
+        out.append(WebhookChannel(webhook, headers, seconds))
     slack = notify.get("slack_webhook_url")
     if isinstance(slack, str) and slack:
         out.append(SlackChannel(slack, seconds))

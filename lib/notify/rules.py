@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from lib.config import as_dict, config_section
 from lib.notify.config import NOTIFY_TOPICS
 from lib.redaction import redact, redact_text, truncate
 
@@ -42,7 +43,7 @@ class Notification:
     subject: str
     event_id: int
     ts: str
-    details: Mapping[str, object] = field(default_factory=dict)
+    details: Mapping[str, object] = field(default_factory=dict[str, object])
 
     def body(self) -> dict[str, object]:
         """The JSON object POSTed to a generic webhook."""
@@ -92,7 +93,7 @@ def notification_for(
     elif topic == "tool.denied":
         reason = _text(payload.get("reason"), 300)
         by = payload.get("by")
-        who = ", ".join(str(b) for b in by) if isinstance(by, list) and by else "a hook"
+        who = ", ".join(_strings(by)) or "a hook"
         title = f"{tool or 'A tool call'} denied"
         message = f"{who} denied {tool or 'a tool call'}" + (f": {reason}" if reason else "")
         subject = f"{tool}|{reason}"
@@ -125,7 +126,7 @@ def notification_for(
         subject=subject,
         event_id=event_id,
         ts=ts,
-        details=details if isinstance(details, dict) else {},
+        details=as_dict(details),
     )
 
 
@@ -148,10 +149,7 @@ class RuleState:
         raw = data or {}
         self.last: dict[str, float] = _floats(raw.get("last"))
         self.seen: dict[str, float] = _floats(raw.get("seen"))
-        held = raw.get("held")
-        self.held: dict[str, int] = (
-            {k: v for k, v in held.items() if isinstance(v, int)} if isinstance(held, dict) else {}
-        )
+        self.held: dict[str, int] = {k: v for k, v in as_dict(raw.get("held")).items() if isinstance(v, int)}
 
     def to_dict(self) -> dict[str, object]:
         """Plain JSON data."""
@@ -167,22 +165,30 @@ class RuleState:
 
 
 def _floats(value: object) -> dict[str, float]:
-    if not isinstance(value, dict):
-        return {}
-    return {k: float(v) for k, v in value.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    return {
+        k: float(v)
+        for k, v in as_dict(value).items()
+        if isinstance(v, (int, float)) and not isinstance(v, bool)
+    }
+
+
+def _strings(value: object) -> list[str]:
+    """The items of a JSON list as strings (``[]`` for anything else)."""
+    if not isinstance(value, list):
+        return []
+    from typing import cast
+
+    return [str(item) for item in cast("list[object]", value)]
 
 
 class Rules:
     """The ``[notify]`` rules, from the validated config."""
 
     def __init__(self, config: Mapping[str, object]) -> None:
-        section = config.get("notify")
-        notify: Mapping[str, object] = section if isinstance(section, dict) else {}
-        guards = config.get("guards")
-        level = guards.get("level") if isinstance(guards, dict) else None
-        events = notify.get("events")
-        if isinstance(events, list):
-            self.topics = frozenset(str(e) for e in events)
+        notify = config_section(config, "notify")
+        level = config_section(config, "guards").get("level")
+        if isinstance(notify.get("events"), list):
+            self.topics = frozenset(_strings(notify.get("events")))
         else:
             self.topics = frozenset(t for t in NOTIFY_TOPICS if t != "tool.denied" or level == "strict")
         self.stop_after = _number(notify.get("stop_after_seconds"), 300.0)
@@ -195,8 +201,8 @@ class Rules:
         if topic not in self.topics:
             return False
         if topic == "tool.denied":
-            by = payload.get("by")
-            if isinstance(by, list) and by and set(map(str, by)) <= _BREAKER_ONLY:
+            by = _strings(payload.get("by"))
+            if by and set(by) <= _BREAKER_ONLY:
                 return False
         if topic == "session.stop":
             if payload.get("stop_hook_active") is True:

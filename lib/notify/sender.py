@@ -22,14 +22,19 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from lib.config import as_dict, config_section
 from lib.detached import NOTIFY_SENDER as WORKER_NAME
 from lib.detached import WorkerLock
-from lib.event_bus import Event
+from lib.event_bus import Event, EventBus
 from lib.hook_logger import HookLogger
 from lib.notify.channels import Channel, DeliveryError, channels_from_config
 from lib.notify.rules import Notification, Rules, RuleState, notification_for
 from lib.paths import Paths
 from lib.store import open_store
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from lib.backends.redis_bus import RedisEventBus
 
 __all__ = ["CONSUMER_NAME", "Delivery", "Sender", "deliver"]
 
@@ -53,7 +58,9 @@ class Delivery:
 class SendReport:
     """What a :meth:`Sender.run` did."""
 
-    sent: list[tuple[Notification, list[Delivery]]] = field(default_factory=list)
+    sent: list[tuple[Notification, list[Delivery]]] = field(
+        default_factory=list[tuple[Notification, list[Delivery]]]
+    )
     skipped: int = 0
     already_running: bool = False
 
@@ -99,8 +106,7 @@ class Sender:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        section = config.get("notify")
-        self.notify: Mapping[str, object] = section if isinstance(section, dict) else {}
+        self.notify = config_section(config, "notify")
         self.paths = paths
         self.config = config
         self.rules = Rules(config)
@@ -113,7 +119,7 @@ class Sender:
         self.linger = float(linger) if isinstance(linger, (int, float)) else 30.0
         self.logger = HookLogger.from_config(paths.log_dir, config, hook="notify.sender")
 
-    def _bus(self) -> object:
+    def _bus(self) -> EventBus | RedisEventBus:
         from lib.backends import open_bus
 
         return open_bus(self.paths.log_dir, self.config, project_dir=self.paths.project_dir, source="notify")
@@ -121,9 +127,8 @@ class Sender:
     def _session_seconds(self, session_id: str | None, now: float) -> float | None:
         if not session_id:
             return None
-        sessions = open_store(self.paths.state_dir, "sessions").read().get("sessions")
-        entry = sessions.get(session_id) if isinstance(sessions, dict) else None
-        started = entry.get("started_epoch") if isinstance(entry, dict) else None
+        sessions = as_dict(open_store(self.paths.state_dir, "sessions").read().get("sessions"))
+        started = as_dict(sessions.get(session_id)).get("started_epoch")
         return now - float(started) if isinstance(started, (int, float)) else None
 
     def handle(self, event: Event, state: RuleState) -> tuple[Notification, list[Delivery]] | None:
@@ -191,8 +196,8 @@ class Sender:
             report.already_running = True
             return report
         bus = self._bus()
-        consumer = bus.consumer(CONSUMER_NAME, topics=sorted(self.rules.topics))  # type: ignore[attr-defined]
-        state = RuleState(consumer.state.get("rules"))
+        consumer = bus.consumer(CONSUMER_NAME, topics=sorted(self.rules.topics))
+        state = RuleState(as_dict(consumer.state.get("rules")))
         idle_since = self.clock()
         last_ack = 0.0
         try:
@@ -224,6 +229,6 @@ class Sender:
                 self.sleep(POLL_SECONDS)
         finally:
             lock.release()
-            bus.close()  # type: ignore[attr-defined]
+            bus.close()
             self.logger.close()
         return report

@@ -18,6 +18,8 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, Instr
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
 
+from lib.config import as_dict
+
 __all__ = ["SCOPE_NAME", "export_request", "merge_records", "request_json", "semantic_attributes", "to_span"]
 
 SCOPE_NAME = "claude-hooks"
@@ -42,14 +44,16 @@ def any_value(value: object) -> AnyValue | None:
     if isinstance(value, str):
         return AnyValue(string_value=value)
     if isinstance(value, (list, tuple)):
-        items = [v for v in (any_value(x) for x in value) if v is not None]
+        from typing import cast
+
+        items = [v for v in (any_value(x) for x in cast("list[object]", value)) if v is not None]
         return AnyValue(array_value=ArrayValue(values=items))
     return AnyValue(string_value=str(value))
 
 
 def key_values(attributes: Mapping[str, object]) -> list[KeyValue]:
     """OTLP attributes (null values dropped)."""
-    out = []
+    out: list[KeyValue] = []
     for key, value in attributes.items():
         converted = any_value(value)
         if converted is not None:
@@ -59,8 +63,7 @@ def key_values(attributes: Mapping[str, object]) -> list[KeyValue]:
 
 def semantic_attributes(record: Mapping[str, object]) -> dict[str, object]:
     """The span's attributes plus the semantic-convention names for the same facts."""
-    raw = record.get("attributes")
-    attributes: dict[str, object] = dict(raw) if isinstance(raw, dict) else {}
+    attributes = dict(as_dict(record.get("attributes")))
     for ours, standard in _ALIASES.items():
         if attributes.get(ours) is not None and standard not in attributes:
             attributes[standard] = attributes[ours]
@@ -84,9 +87,7 @@ def merge_records(start: Mapping[str, object], end: Mapping[str, object]) -> dic
             merged[key] = end[key]
     attributes: dict[str, object] = {}
     for record in (start, end):
-        more = record.get("attributes")
-        if isinstance(more, dict):
-            attributes.update(more)
+        attributes.update(as_dict(record.get("attributes")))
     merged["attributes"] = attributes
     merged["type"] = "span"
     return merged

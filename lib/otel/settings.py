@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote
 
+from lib.config import as_dict, config_section
 from lib.env_refs import expand
 
 __all__ = ["OtelSettings", "parse_key_values"]
@@ -56,8 +57,7 @@ class OtelSettings:
     ) -> OtelSettings:
         """Settings from the validated config and the environment; raises ``ValueError`` (naming the
         key) when no endpoint is set or a ``${VAR}`` is missing (:class:`lib.env_refs.EnvRefError`)."""
-        section = config.get("otel")
-        otel: Mapping[str, object] = section if isinstance(section, dict) else {}
+        otel = config_section(config, "otel")
         traces = otel.get("traces_endpoint")
         base = otel.get("endpoint")
         if isinstance(traces, str) and traces:
@@ -71,9 +71,8 @@ class OtelSettings:
             )
         headers = parse_key_values(environ.get("OTEL_EXPORTER_OTLP_HEADERS"))
         headers.update(parse_key_values(environ.get("OTEL_EXPORTER_OTLP_TRACES_HEADERS")))
-        configured = otel.get("headers")
-        for key, value in configured.items() if isinstance(configured, dict) else ():
-            headers[str(key)] = expand(str(value), f"[otel] headers.{key}", environ)
+        for key, value in as_dict(otel.get("headers")).items():
+            headers[key] = expand(str(value), f"[otel] headers.{key}", environ)
         resource = {
             "service.name": DEFAULT_SERVICE_NAME,
             "service.version": version,
@@ -82,8 +81,7 @@ class OtelSettings:
             "telemetry.sdk.language": "python",
         }
         resource.update(parse_key_values(environ.get("OTEL_RESOURCE_ATTRIBUTES")))
-        extra = otel.get("resource_attributes")
-        resource.update({str(k): str(v) for k, v in (extra.items() if isinstance(extra, dict) else ())})
+        resource.update({k: str(v) for k, v in as_dict(otel.get("resource_attributes")).items()})
         name = otel.get("service_name") or environ.get("OTEL_SERVICE_NAME")
         if isinstance(name, str) and name:
             resource["service.name"] = name

@@ -27,6 +27,7 @@ import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from lib.config import as_dict
 from lib.detached import OTEL_SHIPPER as WORKER_NAME
 from lib.detached import WorkerLock
 from lib.hook_logger import HookLogger
@@ -111,7 +112,7 @@ def _pending_key(record: Mapping[str, object]) -> str:
 def _partial_span(end: Mapping[str, object]) -> dict[str, object]:
     """A ``span_end`` whose opening record is not in the file (hooks installed mid-session): sent
     as a zero-length span marked ``claude_hooks.partial``."""
-    attributes = dict(end.get("attributes") or {})  # type: ignore[call-overload]
+    attributes = dict(as_dict(end.get("attributes")))
     name = f"tool {attributes['tool.name']}" if attributes.get("tool.name") else "span"
     if "session.end_reason" in attributes:
         name = "session"
@@ -148,12 +149,7 @@ class Shipper:
         """``(complete spans, pending opened spans, next position, records read)`` of the next batch."""
         saved = self.store.read()
         position = saved.get("position")
-        raw_pending = saved.get("pending")
-        pending: dict[str, dict[str, object]] = (
-            {k: dict(v) for k, v in raw_pending.items() if isinstance(v, dict)}
-            if isinstance(raw_pending, dict)
-            else {}
-        )
+        pending = {k: dict(as_dict(v)) for k, v in as_dict(saved.get("pending")).items() if as_dict(v)}
         spans: list[dict[str, object]] = []
         with JsonlReader(self.path, start=position if isinstance(position, int) else None) as reader:
             entries = reader.read(limit=self.settings.batch_size)
@@ -275,5 +271,5 @@ class Shipper:
             "endpoint": self.settings.traces_url,
             "position": saved.get("position"),
             "shipped": saved.get("shipped", 0),
-            "open_spans": len(pending) if isinstance(pending, dict) else 0,
+            "open_spans": len(as_dict(pending)),
         }
