@@ -69,3 +69,15 @@ def test_a_traceparent_joins_the_hook_span_and_running_workers_are_not_started_a
     turn_end = next(r for r in records if r.get("type") == "span_end")
     assert turn_end["trace_id"] != hook["trace_id"]  # the shared turn span stays in the session's trace
     assert not list((Path(inv.state_dir) / "workers").glob("*.log"))  # nothing was spawned
+
+
+def test_a_worker_that_cannot_be_started_is_a_warning_not_a_failure(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = validate_config({"otel": {"endpoint": "http://127.0.0.1:9"}}, environ={})
+    inv = _inv(tmp_path, payload_for("SessionStart"), config)
+    Path(inv.state_dir).parent.mkdir(parents=True, exist_ok=True)
+    Path(inv.state_dir).write_text("not a directory")
+    record_invocation(inv)
+    assert "could not start a background sender" in capsys.readouterr().err
+    assert (Path(inv.log_dir) / "traces.jsonl").exists()  # the records were written all the same
