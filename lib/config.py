@@ -6,7 +6,8 @@ the state dir, keyed by the file's path, mtime and size, so a hook process reads
 instead of importing pydantic and tomllib on every tool call.
 
 Environment overrides (for CI): ``CLAUDE_HOOKS_LOG_LEVEL`` (logging.level), ``CLAUDE_HOOKS_FAIL_MODE``
-(runtime.fail_mode), ``CLAUDE_HOOKS_BACKEND`` (backend.url), ``CLAUDE_HOOKS_STATE_DIR`` /
+(runtime.fail_mode), ``CLAUDE_HOOKS_BACKEND`` (backend.url), ``OTEL_EXPORTER_OTLP_ENDPOINT`` /
+``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` (otel.endpoint / otel.traces_endpoint), ``CLAUDE_HOOKS_STATE_DIR`` /
 ``CLAUDE_HOOKS_LOG_DIR`` (locations, see :mod:`lib.paths`), ``CLAUDE_HOOKS_CONFIG`` (another config file).
 """
 
