@@ -91,7 +91,14 @@ def _send(args: argparse.Namespace) -> int:
     from lib.notify.sender import Sender
 
     paths, config = project_config(args, "using the defaults")
-    report = Sender(paths, config).run(follow=args.follow)
+    sender = Sender(paths, config)
+    if not sender.channels:
+        print(
+            f"no channel is configured: nothing to send (see [notify] in {paths.config_file})",
+            file=sys.stderr,
+        )
+        return 2
+    report = sender.run(follow=args.follow)
     if report.already_running:
         print("a notification sender is already running for this project; it delivers them")
         return 0

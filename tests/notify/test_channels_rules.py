@@ -148,6 +148,8 @@ def test_notify_commands_in_process(
     assert cli(["--project", str(project), "notify"]) == 2
     assert cli(["--project", str(project), "notify", "test"]) == 2
     assert "no channel is configured" in capsys.readouterr().err
+    assert cli(["--project", str(project), "notify", "send"]) == 2
+    assert "no channel is configured: nothing to send" in capsys.readouterr().err
     (project / ".claude" / "hooks.toml").write_text(f'[notify]\nwebhook_url = "{receiver.url}"\n')
     assert cli(["--project", str(project), "notify", "test", "webhook"]) == 0
     assert capsys.readouterr().out == "webhook: sent (HTTP 200; 1 attempt)\n"
