@@ -25,6 +25,10 @@ import os
 import sys
 import time
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows: no background workers
@@ -38,6 +42,7 @@ __all__ = [
     "WorkerLock",
     "ensure_running",
     "is_running",
+    "run_until_idle",
     "start_worker",
     "worker_argv",
     "worker_paths",
@@ -173,3 +178,40 @@ class WorkerLock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+def run_until_idle(
+    lock: WorkerLock,
+    step: Callable[[], bool | float],
+    *,
+    has_work: Callable[[], bool],
+    follow: bool,
+    linger: float,
+    stop: Callable[[], bool] | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+    poll: float = 0.25,
+) -> None:
+    """A worker's main loop, holding ``lock`` (taken by the caller): call ``step()`` again and again.
+
+    ``step`` returns True when it did work, False when there was nothing to do, or a number of
+    seconds to wait before trying again (it failed; counted as idle time). Without ``follow`` the
+    loop ends at the first call that did no work; with it, once no work came for ``linger``
+    seconds (or ``stop()`` says so): it then releases the lock and asks ``has_work()`` once more,
+    and goes on if there is work and the lock is still free (no lost wake-up, see the module doc).
+    """
+    idle_since = clock()
+    while True:
+        result = step()
+        if result is True:
+            idle_since = clock()
+            continue
+        if not follow or (stop is not None and stop()):
+            return
+        if clock() - idle_since >= linger:
+            lock.release()
+            if has_work() and lock.acquire():
+                idle_since = clock()
+                continue
+            return
+        sleep(poll if result is False else float(result))

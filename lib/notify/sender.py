@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from lib.config import as_dict, config_section
 from lib.detached import NOTIFY_SENDER as WORKER_NAME
-from lib.detached import WorkerLock
+from lib.detached import WorkerLock, run_until_idle
 from lib.event_bus import Event, EventBus
 from lib.hook_logger import HookLogger
 from lib.notify.channels import Channel, DeliveryError, channels_from_config
@@ -198,35 +198,38 @@ class Sender:
         bus = self._bus()
         consumer = bus.consumer(CONSUMER_NAME, topics=sorted(self.rules.topics))
         state = RuleState(as_dict(consumer.state.get("rules")))
-        idle_since = self.clock()
-        last_ack = 0.0
+        last_ack = [0.0]
+
+        def step() -> bool:
+            events = consumer.read(limit=50)
+            for event in events:
+                done = self.handle(event, state)
+                if done is not None:
+                    report.sent.append(done)
+                else:
+                    report.skipped += 1
+                state.prune(self.clock(), max(self.rules.dedupe, self.rules.quiet))
+                consumer.state["rules"] = state.to_dict()
+                consumer.ack(event)
+            if events:
+                last_ack[0] = self.clock()
+            elif self.clock() - last_ack[0] >= 5.0:  # move the offset past events of other topics
+                consumer.ack()
+                last_ack[0] = self.clock()
+            return bool(events)
+
         try:
-            while True:
-                events = consumer.read(limit=50)
-                for event in events:
-                    done = self.handle(event, state)
-                    if done is not None:
-                        report.sent.append(done)
-                    else:
-                        report.skipped += 1
-                    state.prune(self.clock(), max(self.rules.dedupe, self.rules.quiet))
-                    consumer.state["rules"] = state.to_dict()
-                    consumer.ack(event)
-                if events:
-                    idle_since = last_ack = self.clock()
-                    continue
-                if self.clock() - last_ack >= 5.0:  # move the offset past events of other topics
-                    consumer.ack()
-                    last_ack = self.clock()
-                if not follow or (stop is not None and stop()):
-                    break
-                if self.clock() - idle_since >= self.linger:
-                    lock.release()  # then look once more: a hook that saw no sender started none
-                    if consumer.read(limit=1) and lock.acquire():
-                        idle_since = self.clock()
-                        continue
-                    break
-                self.sleep(POLL_SECONDS)
+            run_until_idle(
+                lock,
+                step,
+                has_work=lambda: bool(consumer.read(limit=1)),
+                follow=follow,
+                linger=self.linger,
+                stop=stop,
+                clock=self.clock,
+                sleep=self.sleep,
+                poll=POLL_SECONDS,
+            )
         finally:
             lock.release()
             bus.close()

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 from lib.config import as_dict
 from lib.detached import OTEL_SHIPPER as WORKER_NAME
-from lib.detached import WorkerLock
+from lib.detached import WorkerLock, run_until_idle
 from lib.hook_logger import HookLogger
 from lib.jsonl import JsonlReader
 from lib.otel.convert import export_request, merge_records, request_json
@@ -220,39 +220,37 @@ class Shipper:
         if not lock.acquire():
             report.already_running = True
             return report
-        idle_since = self.clock()
-        failures = 0
+        failures = [0]
+
+        def step() -> bool | float:
+            try:
+                consumed = self.ship_batch(report)
+            except ExportError as exc:
+                failures[0] += 1
+                report.failures += 1
+                report.last_error = str(exc)
+                if failures[0] == 1 or failures[0] % 10 == 0:
+                    self.logger.warning(
+                        f"could not ship spans ({exc}); retrying", result=str(exc), attempts=failures[0]
+                    )
+                return min(2.0 ** (failures[0] - 1), MAX_BACKOFF_SECONDS)
+            failures[0] = 0
+            return consumed > 0
+
         try:
-            while True:
-                try:
-                    consumed = self.ship_batch(report)
-                except ExportError as exc:
-                    failures += 1
-                    report.failures += 1
-                    report.last_error = str(exc)
-                    if failures == 1 or failures % 10 == 0:
-                        self.logger.warning(
-                            f"could not ship spans ({exc}); retrying", result=str(exc), attempts=failures
-                        )
-                    if not follow or (stop is not None and stop()):
-                        break
-                    if self.clock() - idle_since >= self.settings.linger and failures > 3:
-                        break  # the collector stays down: a later hook starts a new shipper
-                    self.sleep(min(2.0 ** (failures - 1), MAX_BACKOFF_SECONDS))
-                    continue
-                failures = 0
-                if consumed:
-                    idle_since = self.clock()
-                    continue
-                if not follow or (stop is not None and stop()):
-                    break
-                if self.clock() - idle_since >= self.settings.linger:
-                    lock.release()  # then look once more: a hook that saw no shipper started none
-                    if self._has_new() and lock.acquire():
-                        idle_since = self.clock()
-                        continue
-                    break
-                self.sleep(POLL_SECONDS)
+            # while the collector stays down, the shipper exits after linger_seconds (a later hook
+            # starts a new one); has_work is only asked then
+            run_until_idle(
+                lock,
+                step,
+                has_work=lambda: failures[0] == 0 and self._has_new(),
+                follow=follow,
+                linger=self.settings.linger,
+                stop=stop,
+                clock=self.clock,
+                sleep=self.sleep,
+                poll=POLL_SECONDS,
+            )
         finally:
             lock.release()
             self.logger.close()

@@ -140,3 +140,33 @@ def test_start_worker_starts_nothing_while_a_worker_runs(tmp_path: Path) -> None
         assert sender.acquire() and shipper.acquire()
         assert not start_worker(state, "/p", NOTIFY_SENDER)
         assert not start_worker(state, "/p", OTEL_SHIPPER)
+
+
+def test_the_worker_loop_lingers_then_looks_once_more_before_it_exits(tmp_path: Path) -> None:
+    from hookkit import FakeClock
+
+    from lib.detached import run_until_idle
+
+    clock = FakeClock()
+    lock = WorkerLock(str(tmp_path), "w")
+    assert lock.acquire()
+    results: list[bool | float] = [True, False, 2.5, False, True, False, False, False, False]
+    calls: list[str] = []
+    late_work = [True]
+
+    def step() -> bool | float:
+        calls.append("step")
+        return results.pop(0)
+
+    def has_work() -> bool:
+        calls.append("has_work")
+        return late_work.pop(0) if late_work else False
+
+    def sleep(seconds: float) -> None:
+        calls.append(f"sleep {seconds}")
+        clock.advance(seconds)
+
+    run_until_idle(lock, step, has_work=has_work, follow=True, linger=3.0, clock=clock, sleep=sleep, poll=1.0)
+    assert calls == ["step", "step", "sleep 1.0", "step", "sleep 2.5", "step", "has_work",  # idle 3.5 s: look again
+                     "step", "step", "sleep 1.0", "step", "sleep 1.0", "step", "sleep 1.0", "step", "has_work"]  # fmt: skip
+    assert not lock.held
