@@ -383,7 +383,9 @@ def build_rows(
             label = f"ours on Redis: {event}" + (f" ({tool})" if tool else "")
             rows.append(Row(label, ["/bin/sh", "-c", command], payload, ours=event, project=redis_project))
     launcher = plugin_launcher(project, runtime_python)
-    rows.append(Row("ours via the plugin: PreToolUse (Bash)", ["/bin/sh", "-c", launcher], pre, ours="PreToolUse"))
+    rows.append(
+        Row("ours via the plugin: PreToolUse (Bash)", ["/bin/sh", "-c", launcher], pre, ours="PreToolUse")
+    )
     return rows
 
 
@@ -432,8 +434,12 @@ def count_invocations(project: str) -> dict[str, int]:
 
 
 def run_table(args: argparse.Namespace, runtime: str, redis_url: str | None = None) -> dict[str, object]:
-    project = scratch_project(runtime)
-    redis_project = scratch_project(runtime, redis_config(redis_url)) if redis_url else None
+    config = ""
+    if args.config:
+        with open(args.config, encoding="utf-8") as f:
+            config = f.read()
+    project = scratch_project(runtime, config)
+    redis_project = scratch_project(runtime, config + redis_config(redis_url)) if redis_url else None
     runtime_python = os.path.join(runtime, "bin", "python")
     check_bytecode(runtime)
     peers = {} if args.no_peers else setup_peers(os.path.realpath(runtime_python))
@@ -813,6 +819,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--procs", type=int, default=16, help="soak: hook processes in parallel (default 16)")
     parser.add_argument("--seconds", type=float, default=10.0, help="soak: duration (default 10)")
     parser.add_argument("--json", help="also write the results to this file")
+    parser.add_argument("--config", metavar="FILE", help="table: the measured project's .claude/hooks.toml")
     parser.add_argument("--keep", action="store_true", help="keep the temporary project")
     parser.add_argument("--no-redis", action="store_true", help="leave out the Redis backend's rows and soak")
     args = parser.parse_args(argv)

@@ -6,7 +6,8 @@ the state dir, keyed by the file's path, mtime and size, so a hook process reads
 instead of importing pydantic and tomllib on every tool call.
 
 Environment overrides (for CI): ``CLAUDE_HOOKS_LOG_LEVEL`` (logging.level), ``CLAUDE_HOOKS_FAIL_MODE``
-(runtime.fail_mode), ``CLAUDE_HOOKS_BACKEND`` (backend.url), ``CLAUDE_HOOKS_STATE_DIR`` /
+(runtime.fail_mode), ``CLAUDE_HOOKS_BACKEND`` (backend.url), ``OTEL_EXPORTER_OTLP_ENDPOINT`` /
+``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` (otel.endpoint / otel.traces_endpoint), ``CLAUDE_HOOKS_STATE_DIR`` /
 ``CLAUDE_HOOKS_LOG_DIR`` (locations, see :mod:`lib.paths`), ``CLAUDE_HOOKS_CONFIG`` (another config file).
 """
 
@@ -18,15 +19,27 @@ from lib import fastjson
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from lib.paths import Paths
 
-__all__ = ["ENV_OVERRIDES", "ConfigError", "load_config", "read_config_file", "validate_config"]
+__all__ = [
+    "ENV_OVERRIDES",
+    "ConfigError",
+    "as_dict",
+    "config_section",
+    "load_config",
+    "read_config_file",
+    "validate_config",
+]
 
 #: env var -> (section, key)
 ENV_OVERRIDES = {
     "CLAUDE_HOOKS_LOG_LEVEL": ("logging", "level"),
     "CLAUDE_HOOKS_FAIL_MODE": ("runtime", "fail_mode"),
     "CLAUDE_HOOKS_BACKEND": ("backend", "url"),
+    "OTEL_EXPORTER_OTLP_ENDPOINT": ("otel", "endpoint"),
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": ("otel", "traces_endpoint"),
 }
 _CACHE_NAME = "config-cache.json"
 _CACHE_VERSION = 1
@@ -186,3 +199,18 @@ def _describe(exc: object, source: str, origin: dict[tuple[str, str], str]) -> s
             msg = f"unknown key; allowed here: {', '.join(allowed_keys(loc[:-1]))}"
         problems.append(f"{where}: {key}: {msg}")
     return "; ".join(problems)
+
+
+def as_dict(value: object) -> dict[str, object]:
+    """``value`` when it is a dict (a table of the validated config, a JSON record), else ``{}``;
+    typed for the readers of plain config data."""
+    if not isinstance(value, dict):
+        return {}
+    from typing import cast
+
+    return cast("dict[str, object]", value)
+
+
+def config_section(config: Mapping[str, object], name: str) -> dict[str, object]:
+    """The section ``name`` of a validated config (``{}`` when absent)."""
+    return as_dict(config.get(name))

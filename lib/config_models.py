@@ -12,6 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from lib.breaker.config import BreakerOverride
 from lib.breaker.config import BreakerSettings as BreakerSection
+from lib.notify.config import NotifySection
+from lib.otel.config import OtelSection
 from lib.usage.config import UsageSection
 
 __all__ = [
@@ -21,6 +23,8 @@ __all__ = [
     "GuardsSection",
     "HooksConfig",
     "LoggingSection",
+    "NotifySection",
+    "OtelSection",
     "RateLimit",
     "RateLimitSection",
     "RuntimeSection",
@@ -237,6 +241,8 @@ class HooksConfig(Section):
     guards: GuardsSection = Field(default_factory=GuardsSection)  # type: ignore[arg-type]
     backend: BackendSection = Field(default_factory=BackendSection)  # type: ignore[arg-type]
     usage: UsageSection = Field(default_factory=UsageSection)  # type: ignore[arg-type]
+    notify: NotifySection = Field(default_factory=NotifySection)  # type: ignore[arg-type]
+    otel: OtelSection = Field(default_factory=OtelSection)  # type: ignore[arg-type]
 
 
 def allowed_keys(loc: tuple[str, ...]) -> list[str]:

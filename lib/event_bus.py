@@ -67,6 +67,8 @@ TOPICS = (
     "tool.post",
     "tool.failure",
     "tool.denied",
+    "permission.waiting",
+    "session.stop",
     "breaker.opened",
     "breaker.half_open",
     "breaker.closed",

@@ -8,14 +8,19 @@
 - ``traces.jsonl``: the hook span with one child per handler, and the opening or closing record of
   the shared session / turn / tool-call span (see :mod:`lib.trace_manager`);
 - ``events.jsonl``: the events derived from the invocation (``session.start``, ``session.end``,
-  ``prompt.submit``, ``tool.pre``, ``tool.post``, ``tool.failure``, ``tool.denied``, ``hook.error``)
-  and the ones handlers published (``breaker.*``, ``ratelimit.exceeded``...);
+  ``prompt.submit``, ``tool.pre``, ``tool.post``, ``tool.failure``, ``tool.denied``,
+  ``permission.waiting`` (PermissionRequest, or a Notification that waits for the user),
+  ``session.stop`` (Stop), ``hook.error``) and the ones handlers published (``breaker.*``,
+  ``ratelimit.exceeded``...);
 - ``sessions.json`` (state store): SessionStart registers the session, SessionEnd closes it, every
   other hook refreshes its heartbeat (at most once per :data:`HEARTBEAT_SECONDS`, so the hot path
   only reads the file).
 
 Each of the four is independent: a failure in one is reported on stderr and the others are still
-written. Stdlib only (hot path).
+written. Then, when ``[notify]`` or ``[otel]`` is configured, the detached sender / shipper is
+started if none runs (:mod:`lib.detached`). A hook started with ``TRACEPARENT`` (W3C trace context,
+passed by Claude Code) writes its hook and handler spans into that trace, under the given span.
+Stdlib only (hot path).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from lib.trace_manager import (
     TraceRecorder,
     derived_span_id,
     new_trace_id,
+    parse_traceparent,
     trace_id_for_session,
 )
 
@@ -48,6 +54,11 @@ HEARTBEAT_SECONDS = 5.0
 """A session's ``last_seen`` is rewritten only when older than this (the read is lock-free)."""
 SESSION_RETENTION_SECONDS = 7 * 24 * 3600
 """Ended or silent sessions older than this are dropped from ``sessions.json`` at the next SessionStart."""
+
+WAITING_NOTIFICATIONS = frozenset(
+    ("permission_prompt", "idle_prompt", "elicitation_dialog", "elicitation_url_dialog", "agent_needs_input")
+)
+"""``Notification`` types that mean Claude Code waits for the user (published as ``permission.waiting``)."""
 
 _TOOL_EVENTS = ("PreToolUse", "PostToolUse", "PostToolUseFailure", "PermissionRequest", "PermissionDenied")
 
@@ -199,6 +210,16 @@ def derived_events(inv: Invocation, settings: Settings) -> list[tuple[str, dict[
             after.append(("tool.denied", {**base, "reason": _first_line(reason, 500), "by": by}))
     elif name == "PostToolUse":
         derived.append(("tool.post", {**base, "duration_ms": payload.get("duration_ms")}))
+    elif name == "PermissionRequest" or (
+        name == "Notification" and payload.get("notification_type") in WAITING_NOTIFICATIONS
+    ):
+        waiting: dict[str, object] = {**base, "hook_event": name}
+        for key in ("notification_type", "title", "message"):
+            if isinstance(payload.get(key), str):
+                waiting[key] = _first_line(payload.get(key))
+        derived.append(("permission.waiting", waiting))
+    elif name == "Stop":
+        derived.append(("session.stop", {"stop_hook_active": payload.get("stop_hook_active") is True}))
     elif name == "PostToolUseFailure":
         derived.append(
             (
@@ -220,10 +241,10 @@ def derived_events(inv: Invocation, settings: Settings) -> list[tuple[str, dict[
     return derived + handler_events + after
 
 
-def _publish(inv: Invocation, settings: Settings) -> None:
+def _publish(inv: Invocation, settings: Settings) -> list[tuple[str, dict[str, object]]]:
     events = derived_events(inv, settings)
     if not events:
-        return
+        return events
     if settings.hypervisor:
         for _, body in events:
             body.update(settings.hypervisor)
@@ -244,6 +265,7 @@ def _publish(inv: Invocation, settings: Settings) -> None:
         bus.publish_many(events)  # one lock and one write (file), one round trip (Redis)
     finally:
         bus.close()
+    return events
 
 
 # -- log records -------------------------------------------------------------------------------------
@@ -498,11 +520,14 @@ def _spans(inv: Invocation, settings: Settings) -> None:
             attributes["hook.reason"] = _first_line(reason, 300)
         if inv.error:
             attributes["hook.error"] = redact_text(inv.error)
+        joined = parse_traceparent(os.environ.get("TRACEPARENT"))  # Claude Code's own trace, if any
+        if joined is not None:  # the hook span and its handlers join it, under the given span
+            attributes["session.id"] = sid
         hook = Span(
             name,
-            trace_id=trace_id,
-            parent_span_id=chain[0][0] if chain else None,
-            ancestors=chain or None,
+            trace_id=joined[0] if joined else trace_id,
+            parent_span_id=joined[1] if joined else chain[0][0] if chain else None,
+            ancestors=None if joined else chain or None,
             start_ns=start_ns,
             end_ns=end_ns,
             status="error" if inv.error else "ok",
@@ -525,7 +550,7 @@ def _spans(inv: Invocation, settings: Settings) -> None:
             recorder.record(
                 Span(
                     f"handler {rec.get('name')}",
-                    trace_id=trace_id,
+                    trace_id=hook.trace_id,
                     parent_span_id=hook.span_id,
                     start_ns=h_start_ns,
                     end_ns=h_start_ns + dur_ns,
@@ -604,11 +629,36 @@ def record_invocation(inv: Invocation) -> None:
     parts are still written.
     """
     settings = Settings(inv.config)
+    published: list[tuple[str, dict[str, object]]] = []
     for label, part in (("log", _log), ("events", _publish), ("spans", _spans), ("sessions", _sessions)):
         try:
-            part(inv, settings)
+            written = part(inv, settings)
+            if label == "events" and written:
+                published = written
         except Exception as exc:
             sys.stderr.write(
                 f"claude-hooks: warning: could not write the {label} of this {inv.event_name} invocation "
                 f"to {inv.log_dir if label != 'sessions' else inv.state_dir}: {type(exc).__name__}: {exc}\n"
             )
+    _start_workers(inv, published)
+
+
+def _start_workers(inv: Invocation, published: list[tuple[str, dict[str, object]]]) -> None:
+    """Start the detached notification sender / OTLP shipper when this invocation gave them work and
+    none is running (a lock probe, never a wait; lib.detached is imported only when one is configured)."""
+    notify, otel = inv.config.get("notify"), inv.config.get("otel")
+    try:
+        wanted = notify.get("topics") if isinstance(notify, dict) and notify.get("active") else None
+        start_notify = bool(wanted) and any(topic in wanted for topic, _ in published)  # type: ignore[operator]
+        start_otel = isinstance(otel, dict) and bool(otel.get("active"))
+        if start_notify or start_otel:
+            from lib.detached import NOTIFY_SENDER, OTEL_SHIPPER, start_worker
+
+            if start_notify:
+                start_worker(inv.state_dir, inv.project_dir, NOTIFY_SENDER)
+            if start_otel:
+                start_worker(inv.state_dir, inv.project_dir, OTEL_SHIPPER)
+    except Exception as exc:
+        sys.stderr.write(
+            f"claude-hooks: warning: could not start a background sender: {type(exc).__name__}: {exc}\n"
+        )

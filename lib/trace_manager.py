@@ -59,6 +59,7 @@ __all__ = [
     "get_trace_context",
     "new_span_id",
     "new_trace_id",
+    "parse_traceparent",
     "start_span",
     "start_trace",
     "to_otlp",
@@ -85,6 +86,29 @@ def trace_id_for_session(session_id: str) -> str:
     if len(compact) == 32 and all(c in "0123456789abcdef" for c in compact) and compact != "0" * 32:
         return compact
     return blake2b(b"trace:" + session_id.encode(), digest_size=16).hexdigest()
+
+
+_HEX = frozenset("0123456789abcdef")
+
+
+def parse_traceparent(value: str | None) -> tuple[str, str] | None:
+    """``(trace_id, parent span id)`` of a W3C ``traceparent`` value (Claude Code passes one to hook
+    processes as ``TRACEPARENT``), or None when it is absent or not well formed.
+
+    Follows the W3C Trace Context rules: ``VERSION-TRACEID-SPANID-FLAGS`` in lowercase hex, version
+    ``ff`` and all-zero ids invalid, a later version may append ``-...`` fields. No ``re`` (hot path).
+    """
+    if not value or len(value) < 55:
+        return None
+    version, trace_id, span_id, flags = value[:2], value[3:35], value[36:52], value[53:55]
+    if value[2] != "-" or value[35] != "-" or value[52] != "-" or version == "ff":
+        return None
+    if len(value) > 55 and (version == "00" or value[55] != "-"):
+        return None
+    hexes = version + trace_id + span_id + flags
+    if not _HEX.issuperset(hexes) or trace_id == "0" * 32 or span_id == "0" * 16:
+        return None
+    return trace_id, span_id
 
 
 def derived_span_id(kind: str, key: str) -> str:

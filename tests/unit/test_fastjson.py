@@ -43,7 +43,8 @@ def test_arbitrary_text_parses_or_fails_exactly_like_json(text: str) -> None:
             fastjson.loads(text)
         assert (got.value.msg, got.value.pos) == (exc.msg, exc.pos)
     else:
-        assert fastjson.loads(text) == expected
+        # compared through repr: NaN (which json accepts) is not equal to itself
+        assert repr(fastjson.loads(text)) == repr(expected)
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,38 @@ from lib.protocol.events import EVENTS as KNOWN
 REPO = Path(__file__).resolve().parents[2]
 
 SCHEMA_EVENTS = frozenset(
-    ["PreToolUse", "PostToolUse", "PostToolUseFailure", "PermissionRequest", "Notification", "UserPromptSubmit", "Stop", "StopFailure", "SubagentStart", "SubagentStop", "PreCompact", "PostCompact", "Elicitation", "ElicitationResult", "TeammateIdle", "TaskCompleted", "Setup", "InstructionsLoaded", "CwdChanged", "FileChanged", "ConfigChange", "WorktreeCreate", "WorktreeRemove", "SessionStart", "SessionEnd", "PostToolBatch", "TaskCreated", "PermissionDenied", "UserPromptExpansion", "MessageDisplay"]
+    [
+        "PreToolUse",
+        "PostToolUse",
+        "PostToolUseFailure",
+        "PermissionRequest",
+        "Notification",
+        "UserPromptSubmit",
+        "Stop",
+        "StopFailure",
+        "SubagentStart",
+        "SubagentStop",
+        "PreCompact",
+        "PostCompact",
+        "Elicitation",
+        "ElicitationResult",
+        "TeammateIdle",
+        "TaskCompleted",
+        "Setup",
+        "InstructionsLoaded",
+        "CwdChanged",
+        "FileChanged",
+        "ConfigChange",
+        "WorktreeCreate",
+        "WorktreeRemove",
+        "SessionStart",
+        "SessionEnd",
+        "PostToolBatch",
+        "TaskCreated",
+        "PermissionDenied",
+        "UserPromptExpansion",
+        "MessageDisplay",
+    ]
 )
 NEWER_THAN_SCHEMA = frozenset({"DirectoryAdded", "PreSkillShellCommand", "PreModelSwitch", "PostModelSwitch"})
 COMMAND_FIELDS = frozenset(
