@@ -37,6 +37,7 @@ EVENTS: tuple[str, ...] = (
     "SessionEnd",
     "UserPromptSubmit",
     "PreToolUse",
+    "PreSkillShellCommand",
     "PermissionRequest",
     "PermissionDenied",
     "PostToolUse",

@@ -1021,6 +1021,7 @@ class Command:
     """
 
     __slots__ = (
+        "_text",
         "args",
         "assignments",
         "background",
@@ -1041,6 +1042,7 @@ class Command:
     def __init__(self, args: list[Arg]) -> None:
         self.args = args
         self.full_argv: list[str] = [a.value for a in args]
+        self._text: str | None = None
         self.name = ""
         self.assignments: list[tuple[str, Arg]] = []
         self.redirects: list[Redirect] = []
@@ -1062,8 +1064,11 @@ class Command:
 
     @property
     def text(self) -> str:
-        """The command as written (prefixes included), words joined by spaces."""
-        return " ".join(self.full_argv)
+        """The command as written (prefixes included), words joined by spaces (joined once: rules
+        quote it per finding and per file access, which must not cost a join of every word each time)."""
+        if self._text is None:
+            self._text = " ".join(self.full_argv)
+        return self._text
 
     def __repr__(self) -> str:
         extra = f", via={self.via}" if self.via else ""
