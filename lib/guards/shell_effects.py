@@ -169,7 +169,7 @@ def file_effects(cmd: Command) -> list[tuple[str, Arg]]:
     elif name in _LIST:
         out.extend(("list", a) for a in positionals(args))
     elif name == "find":
-        from lib.guards.shell_parse import find_start_paths
+        from lib.guards.shell_words import find_start_paths
 
         out.extend(("list", a) for a in find_start_paths(args))
     elif name in _PATTERN_FIRST:
@@ -276,7 +276,7 @@ def _tar_extracts(args: list[Arg]) -> bool:
 
 
 def _sub(a: Arg, cut: int) -> Arg:
-    from lib.guards.shell_parse import Arg as ArgType
+    from lib.guards.shell_words import Arg as ArgType
 
     return ArgType(a.value[cut:], a.dynamic, a.glob, a.if_empty[cut:] if a.if_empty else None)
 
@@ -290,7 +290,7 @@ def _pathlike(value: str) -> bool:
 
 def _option_values(args: list[Arg]) -> list[Arg]:
     """Values given as ``--opt=value`` or after an option (``--env-file .env``)."""
-    from lib.guards.shell_parse import Arg as ArgType
+    from lib.guards.shell_words import Arg as ArgType
 
     out = []
     for i, a in enumerate(args[1:], 1):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import posixpath
 import re
 
-from lib.guards.shell_parse import (
+from lib.guards.shell_words import (
     FIND_NARROWING,
     Arg,
     echo_text,
@@ -20,10 +20,6 @@ from lib.guards.shell_parse import (
     find_start_paths,
     has_glob,
 )
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from lib.guards.shell_parse import Command
 
 __all__ = [
     "embedded_argv_lists",
@@ -43,8 +39,9 @@ _EMBEDDED_DELETE = r"""\b(rmtree|remove_tree|rmSync|rm_rf|rm_r|remove|unlink|rmd
 _STRING_LITERAL = r"""'([^'\\]*(?:\\.[^'\\]*)*)'|"([^"\\]*(?:\\.[^"\\]*)*)\""""
 
 
-def xargs_command(args: list[Arg], producer: Command | None) -> list[Arg]:
-    """The command ``xargs`` runs, with its input as arguments (literal when echoed, else dynamic)."""
+def xargs_command(args: list[Arg], producer: tuple[str, list[Arg]] | None) -> list[Arg]:
+    """The command ``xargs`` runs, with its input as arguments (literal when echoed, else dynamic);
+    ``producer`` is the name and words of the command piped into it."""
     value_opts = ("-d", "-E", "-e", "-I", "-L", "-l", "-n", "-P", "-s", "-a", "--delimiter", "--eof", "--replace",
                   "--max-lines", "--max-args", "--max-procs", "--max-chars", "--arg-file", "--process-slot-var")  # fmt: skip
     replace: str | None = None
@@ -72,12 +69,8 @@ def xargs_command(args: list[Arg], producer: Command | None) -> list[Arg]:
             continue
         i += 1
     command = list(args[i:]) or [Arg("echo")]
-    if (
-        producer is not None
-        and producer.name in ("echo", "printf")
-        and not any(a.dynamic for a in producer.args)
-    ):
-        items = [Arg(w) for w in echo_text(producer).split()]
+    if producer is not None and producer[0] in ("echo", "printf") and not any(a.dynamic for a in producer[1]):
+        items = [Arg(w) for w in echo_text(*producer).split()]
     else:
         items = [Arg("$XARGS_INPUT", dynamic=True, if_empty="")]
     if replace:
