@@ -14,7 +14,7 @@ from lib.guards.shell_effects import DOWNLOADERS, SHELLS, file_effects, is_inter
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from lib.guards.bash_policy import LineCheck
+    from lib.guards.bash_rules import LineCheck
     from lib.guards.shell_parse import Command
 
 __all__ = ["judge"]
