@@ -20,7 +20,7 @@ simple command at a time (``npm *`` never allows ``npm test; rm -rf /``).
 
 from __future__ import annotations
 
-from lib.guards.bash_rules import GUARDS_OFF_ENV, PROTECTED_BRANCHES, RULES, LineCheck
+from lib.guards.bash_rules import GUARDS_OFF_ENV, PROTECTED_BRANCHES, RULES, LineCheck, worth_a_look
 from lib.guards.locations import Places
 from lib.guards.shell_effects import DOWNLOADERS
 from lib.guards.shell_parse import parse
@@ -51,11 +51,28 @@ _FAMILIES.update(
 )  # fmt: skip
 
 
+_FAMILIES.update(
+    dict.fromkeys(
+        ("terraform", "tofu", "terragrunt", "pulumi", "kubectl", "oc", "helm", "redis-cli", "dropdb", "mongo", "psql",
+         "mysql", "mariadb", "sqlite3", "sqlite", "duckdb", "cockroach", "clickhouse-client", "sqlcmd", "mongosh", "aws",
+         "gcloud", "gsutil", "az", "doctl", "flyctl", "heroku", "vercel", "docker", "podman", "nerdctl", "npm", "pnpm",
+         "yarn", "twine", "cargo", "gem", "poetry", "flit", "hatch", "uv", "gh"),
+        "infra",
+    )
+)  # fmt: skip
+#: How deep alias bodies and ``$IFS``-joined words are re-judged as command lines.
+_MAX_HIDDEN_DEPTH = 3
+
+
 def _family(cmd: Command) -> Callable[[LineCheck, Command], None] | None:
     """The rule family that judges ``cmd`` by its name (imported now), if any."""
     family = _FAMILIES.get(cmd.name)
     if family is None and cmd.name.startswith(("mkfs", "mke2fs")):
         family = "system"
+    if family == "infra":
+        from lib.guards.bash_infra import judge as judge_infra
+
+        return judge_infra
     if family == "deletes":
         from lib.guards.bash_deletes import judge
     elif family == "git":
@@ -128,6 +145,7 @@ class BashPolicy:
         tmpdir: str | None = None,
         git_branch: str | None = None,
         env: Mapping[str, str] | None = None,
+        _depth: int = 0,
     ) -> Verdict:
         """Judge ``command``; never raises on odd input."""
         if not isinstance(command, str):
@@ -165,6 +183,17 @@ class BashPolicy:
         line.check_fork_bomb()
         if parsed.truncated or parsed.failed:
             line.add("unparseable", "; ".join(parsed.issues[-2:]) or "parse failure", command[:200])
+        if worth_a_look(parsed):
+            from lib.guards import bash_evasion
+
+            bash_evasion.judge(line)
+            if _depth < _MAX_HIDDEN_DEPTH:
+                for hidden in bash_evasion.hidden_command_lines(parsed, line.allowed):
+                    inner = self.evaluate(
+                        hidden, cwd=cwd, project_dir=project_dir, home=home, tmpdir=tmpdir,
+                        git_branch=git_branch, env=env, _depth=_depth + 1,
+                    )  # fmt: skip
+                    line.findings.extend(f for f, _ in inner.findings)
         return decide("bash", line.findings, self.level, self.overrides)
 
 

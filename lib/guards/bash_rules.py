@@ -24,7 +24,27 @@ if TYPE_CHECKING:
     from lib.guards.locations import Places
     from lib.guards.shell_parse import Command, ParseResult
 
-__all__ = ["GUARDS_OFF_ENV", "PROTECTED_BRANCHES", "RULES", "LineCheck"]
+__all__ = ["DECODERS", "GUARDS_OFF_ENV", "PROTECTED_BRANCHES", "RULES", "LineCheck", "worth_a_look"]
+
+#: Commands that turn text into other text (base64 -d, xxd -r, rev, ...): piped into a shell they hide
+#: what runs (:mod:`lib.guards.bash_evasion`).
+DECODERS = frozenset({"base64", "base32", "basenc", "xxd", "rev", "openssl", "uudecode", "gzip", "gunzip", "zcat",
+                      "bzcat", "xzcat", "tr", "printf"})  # fmt: skip
+#: Names that make a line worth the evasion family's look: decoders, environment dumps, senders, eval,
+#: alias (its body), and any ``$IFS`` or computed command name.
+_EVASION_TELLS = DECODERS | {"env", "printenv", "set", "export", "declare", "compgen", "curl", "wget", "nc", "ncat",
+                             "netcat", "socat", "telnet", "http", "https", "xh", "scp", "ssh", "sftp", "ftp", "eval",
+                             "alias"}  # fmt: skip
+
+
+def worth_a_look(parsed: ParseResult) -> bool:
+    """True when :mod:`lib.guards.bash_evasion` has something to judge in ``parsed``."""
+    return any(
+        c.name in _EVASION_TELLS or c.name.startswith("$") or not c.name or "IFS" in c.text
+        for c in parsed.commands
+        if c.args or c.wrappers
+    )
+
 
 #: Environment variable the *user* sets (``CLAUDE_HOOKS_GUARDS=off``) when starting Claude Code to turn
 #: the guards off for that session. Commands that try to set it are denied.
@@ -109,6 +129,25 @@ RULES: dict[str, Rule] = {
            "to change hook settings."),
         _R("guard-off", "tries to switch the guards off", "deny/deny/deny",
            "only the user can switch guards off; ask them if a guard is in the way."),
+        _R("hooks-state-reset", "resets the hooks' circuit breakers or rate limits", "ask/ask/allow",
+           "a breaker or rate limit is open for a reason: fix the failing call, or ask the user to reset it."),
+        _R("infra-destroy", "destroys infrastructure or cloud resources", "deny/ask/ask",
+           "show what would change first (`terraform plan -destroy`, `kubectl get`, `helm status`) and let "
+           "the user run the destructive step."),
+        _R("data-destroy", "destroys a database, a data store or every container and volume", "deny/ask/ask",
+           "back up first and let the user run it; delete specific rows or objects with a WHERE/prefix instead."),
+        _R("container-host-mount", "runs a container with the host's root, Docker socket or full privileges",
+           "deny/ask/ask",
+           "mount only the project directory (`-v \"$PWD\":/app`) and drop --privileged/--pid=host."),
+        _R("publish", "publishes a package or release to a public registry", "ask/ask/allow",
+           "build and check the package locally (`npm pack`, `twine check`, `cargo package`); the user publishes."),
+        _R("exfiltrate", "sends the environment or secret files over the network", "deny/deny/ask",
+           "never send environment variables or credentials anywhere; send only the specific data needed."),
+        _R("decoded-to-shell", "runs decoded or obfuscated text as shell code (base64 -d | sh)", "deny/ask/ask",
+           "run the plain command itself, so it can be read and checked."),
+        _R("dynamic-command", "runs a command whose name is computed at run time on dangerous arguments",
+           "deny/ask/ask",
+           "write the command name literally, so it can be checked."),
         _R("unparseable", "is too large or too deeply nested to check", "ask/ask/allow",
            "split it into smaller, plainer commands or put the logic in a script file."),
         _R("sudo", "runs a command with root privileges", "ask/allow/allow",
@@ -273,6 +312,9 @@ class LineCheck:
                 rest = ["guards", *argv[i + 2 :]]
         if "guards" in rest and any(a in _GUARD_CHANGES for a in rest[rest.index("guards") + 1 :]):
             self.add("guard-off", joined, cmd)
+        for word in ("breakers", "ratelimits"):
+            if word in rest and "reset" in rest[rest.index(word) + 1 :]:
+                self.add("hooks-state-reset", joined, cmd)
 
     def check_fork_bomb(self) -> None:
         for name, body in self.parsed.functions.items():

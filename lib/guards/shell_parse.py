@@ -1363,6 +1363,12 @@ class _Evaluator:
                 rscope.env = {"HOME": "/home/.remote"}
                 rscope.cwd = "/home/.remote"
                 self.script(remote, rscope, pipes)
+        elif name in ("awk", "gawk", "mawk", "nawk"):
+            from lib.guards.shell_nested import awk_program, embedded_shell_strings
+
+            program = awk_program(args)
+            for shell_text in embedded_shell_strings(program or ""):
+                self.script(shell_text, scope.child(f"{name} system"), pipes)
         elif name in _INTERPRETERS or (name.startswith("python3.") and name[8:].isdigit()):
             code = _interpreter_code(args)
             if code is None and cmd.stdin_text is not None and _reads_script_from_stdin(args):
@@ -1372,10 +1378,10 @@ class _Evaluator:
 
                 for shell_text in embedded_shell_strings(code):
                     self.script(shell_text, scope.child(f"{name} -c"), pipes)
+                home = scope.env.get("HOME")
                 for argv in embedded_argv_lists(code):
-                    self.emit(
-                        [Arg(v) for v in argv], scope.child(f"{name} -c"), pipes, [], [], [], [], None, None
-                    )
+                    words = [Arg(home if v == "~" and isinstance(home, str) else v) for v in argv]
+                    self.emit(words, scope.child(f"{name} -c"), pipes, [], [], [], [], None, None)
 
     def _track_state(self, cmd: Command, scope: _Scope) -> None:
         name = cmd.name

@@ -162,6 +162,8 @@ WRAPPERS: dict[str, tuple[str, tuple[str, ...], int]] = {
         0,
     ),
     "command": ("", (), 0),
+    "busybox": ("", ("--install",), 0),  # multi-call binaries: ``busybox rm -rf x`` runs ``rm``
+    "toybox": ("", (), 0),
     "builtin": ("", (), 0),
     "exec": ("a", (), 0),
     "nice": ("n", ("--adjustment",), 0),
