@@ -457,11 +457,11 @@ def run(expected_event: str | None, stdin: BinaryIO, stdout: TextIO, stderr: Tex
         except BudgetExceeded:  # fired on the way out: the timer is one-shot, so this one holds
             _disarm(watchdog)
 
+    inv.outcome = out = _write_answer(stdout, out, inv)
     if inv.error:
         _write_line(stderr, f"{_PREFIX}: {inv.event_name}: {inv.error}")
     for warning in inv.warnings:
         _write_line(stderr, f"{_PREFIX}: warning: {warning}")
-    inv.outcome = out = _write_answer(stdout, out, inv)
     inv.duration_ms = round((time.perf_counter() - t0) * 1000, 3)
     _record(inv, stderr)
     return inv.exit_code

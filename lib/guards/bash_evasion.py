@@ -44,9 +44,11 @@ def _decodes(cmd: Command) -> bool:
         return True  # rot13 and friends
     if name == "printf":
         return any("\\x" in w or "\\0" in w for w in words)
-    return name in ("rev", "uudecode", "gunzip", "zcat", "bzcat", "xzcat") or (
-        name == "gzip" and "-d" in words
-    )
+    if name == "gzip":
+        return any(
+            w == "--decompress" or (w.startswith("-") and not w.startswith("--") and "d" in w) for w in words
+        )
+    return name in ("rev", "uudecode", "gunzip", "zcat", "bzcat", "xzcat")
 
 
 def _runs_stdin(cmd: Command) -> bool:
@@ -119,12 +121,12 @@ def _dynamic(line: LineCheck, cmd: Command) -> None:
     """A computed command name: judge the arguments as if it were ``rm``."""
     from lib.guards.bash_deletes import judge as judge_deletes
 
-    before = len(line.findings)
+    before, name = len(line.findings), cmd.name
     cmd.name = "rm"
     try:
         judge_deletes(line, cmd)
     finally:
-        cmd.name = cmd.full_argv[0] if cmd.full_argv else ""
+        cmd.name = name  # the parse is shared (lib.guards.shell_parse.parse): leave it as it was
     found = line.findings[before:]
     del line.findings[before:]
     if found:

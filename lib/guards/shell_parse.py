@@ -80,6 +80,9 @@ __all__ = [
 MAX_INPUT = 256 * 1024
 #: Deepest nesting of ``$(...)``/``bash -c``/``eval``... followed.
 MAX_DEPTH = 12
+#: Most tokens lexed from one command line (a few µs each): with MAX_COMMANDS, what keeps the parse of
+#: any input well inside the hook's time budget; past it the rest is not analysed (truncated: asked).
+MAX_TOKENS = 50_000
 #: Most simple commands collected from one command line.
 MAX_COMMANDS = 2000
 _MAX_LOOP_VALUES = 16
@@ -1121,7 +1124,7 @@ class _Evaluator:
         self.home = home
         self.project_dir = project_dir
         self.next_pipe = 0
-        self.budget = [200_000, 0]  # tokens left, nesting too deep
+        self.budget = [MAX_TOKENS, 0]  # tokens left, nesting too deep
 
     # -- scripts and nodes ----------------------------------------------------------------------
     def script(
@@ -1241,6 +1244,9 @@ class _Evaluator:
         direct: list[Command],
         producer: Command | None,
     ) -> None:
+        if len(self.result.commands) >= MAX_COMMANDS:  # e.g. the 2001st stage of one pipeline
+            self.result.truncated = True
+            return
         words: list[Word] = node[1]  # type: ignore[assignment]
         subs: list[Command] = []
         assignments: list[tuple[str, Arg]] = []
@@ -1740,10 +1746,27 @@ def parse(
 
     ``cwd`` is where the command starts (relative paths and ``cd`` are resolved from it), ``home``
     the value of ``~``/``$HOME``, ``project_dir`` the value of ``$CLAUDE_PROJECT_DIR``; ``env`` adds
-    other variables whose values are known.
+    other variables whose values are known. The result is shared with the next call made with the same
+    arguments: treat it as read-only.
     """
     if not isinstance(command, str):
         command = str(command)
+    global _last
+    key = (command, cwd, home, project_dir, tuple(sorted(env.items())) if env else ())
+    if _last is not None and _last[0] == key:
+        return _last[1]  # the Bash and file guards of one tool call parse the same line
+    result = _parse(command, cwd, home, project_dir, env)
+    _last = (key, result)
+    return result
+
+
+#: The last :func:`parse` call: (its arguments, its result).
+_last: tuple[tuple[object, ...], ParseResult] | None = None
+
+
+def _parse(
+    command: str, cwd: str | None, home: str | None, project_dir: str | None, env: Mapping[str, str] | None
+) -> ParseResult:
     result = ParseResult(command)
     text = command
     if len(text) > MAX_INPUT:
