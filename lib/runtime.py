@@ -108,19 +108,6 @@ class Invocation:
 #: Seconds a hook process may work on a deciding event before the watchdog answers ``ask``
 #: (``runtime.budget_seconds``; Claude Code's own timeout for our hooks is ``lib.installer.TIMEOUT``).
 BUDGET_SECONDS = 10.0
-#: The tools whose calls the built-in guards judge (an oversized payload naming one is asked).
-_GUARDED_TOOLS = (
-    "Bash",
-    "Read",
-    "Write",
-    "Edit",
-    "MultiEdit",
-    "NotebookEdit",
-    "NotebookRead",
-    "Glob",
-    "Grep",
-    "LS",
-)
 
 
 class BudgetExceeded(BaseException):
@@ -152,12 +139,14 @@ def _read_stdin(stream: BinaryIO, limit: int) -> bytes:
 
 def _names_unguarded_tool(head: bytes) -> bool:
     """True when the start of an unparsed payload names a tool none of the guards judges."""
+    from hooks import MATCHERS  # the guards' own matchers (a rare path: oversized payloads)
+
+    guarded = {t for m in ("hooks.bash_guard", "hooks.file_guard") for t in MATCHERS[m].split("|")}
     for key in (b'"tool_name":"', b'"tool_name": "'):
         i = head.find(key)
         if i >= 0:
             j = i + len(key)
-            name = head[j : head.find(b'"', j)].decode("utf-8", "replace")
-            return name not in _GUARDED_TOOLS
+            return head[j : head.find(b'"', j)].decode("utf-8", "replace") not in guarded
     return False
 
 

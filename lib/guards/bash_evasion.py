@@ -12,7 +12,7 @@ of the tell-tale names (:func:`lib.guards.bash_rules.worth_a_look`).
 from __future__ import annotations
 
 from lib.guards.bash_rules import DECODERS
-from lib.guards.shell_effects import SHELLS, is_interpreter, positionals
+from lib.guards.shell_effects import positionals, runs_stdin, runs_substituted_code
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -51,29 +51,6 @@ def _decodes(cmd: Command) -> bool:
     return name in ("rev", "uudecode", "gunzip", "zcat", "bzcat", "xzcat")
 
 
-def _runs_stdin(cmd: Command) -> bool:
-    name = cmd.name
-    pos = positionals(cmd.args)
-    words = [a.value for a in cmd.args[1:]]
-    if name in SHELLS:
-        if "-n" in words:  # syntax check only: nothing runs
-            return False
-        return not any(w.startswith("-") and not w.startswith("--") and "c" in w[1:] for w in words) and (
-            not pos or pos[0].value in ("-", "/dev/stdin")
-        )
-    if is_interpreter(name):
-        return not any(w in ("-c", "-e", "-E", "-m", "--eval", "-p", "-r") for w in words) and (
-            not pos or pos[0].value in ("-", "/dev/stdin")
-        )
-    return name in ("source", ".") and bool(pos) and pos[0].value in ("/dev/stdin", "-")
-
-
-def _runs_substitution(cmd: Command) -> bool:
-    if cmd.name in ("eval", "source", "."):
-        return True
-    return (cmd.name in SHELLS or is_interpreter(cmd.name)) and any(a.dynamic for a in cmd.args[1:])
-
-
 def _sends(cmd: Command) -> bool:
     return cmd.name in _SENDERS
 
@@ -95,11 +72,11 @@ def judge(line: LineCheck) -> None:
     for slots in line.parsed.pipelines().values():
         decoded = dumped = False
         for cmds in slots:
-            if decoded and any(_runs_stdin(c) for c in cmds):
+            if decoded and any(runs_stdin(c) for c in cmds):
                 line.add(
                     "decoded-to-shell",
                     "decoded text piped into a shell",
-                    next(c for c in cmds if _runs_stdin(c)),
+                    next(c for c in cmds if runs_stdin(c)),
                 )
             if dumped and any(_sends(c) for c in cmds):
                 line.add(
@@ -109,7 +86,7 @@ def judge(line: LineCheck) -> None:
             dumped = dumped or any(_dumps_env(c) for c in cmds)
     for c in line.parsed.commands:
         subs = c.substitutions
-        if subs and _runs_substitution(c) and any(_decodes(s) for s in subs):
+        if subs and runs_substituted_code(c) and any(_decodes(s) for s in subs):
             line.add("decoded-to-shell", f"{c.name} runs decoded text", c)
         if subs and _sends(c) and any(_dumps_env(s) for s in subs):
             line.add("exfiltrate", f"{c.name} sends the environment", c)

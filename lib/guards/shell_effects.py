@@ -9,6 +9,8 @@ editors), ``delete`` (``rm``, ``mv`` sources, ``shred``, ``truncate``), ``modify
 ``chown``), ``list`` (names or metadata only: ``ls``, ``find``, ``stat``), ``source`` (``source``,
 ``.``), ``exec`` (a script run by a shell or interpreter, ``./script``) and ``use`` (a path handed to
 a program we do not know, or as a key/config file: ``ssh -i key``, ``--env-file .env``).
+:func:`runs_stdin` and :func:`runs_substituted_code` tell when a command runs the text it is given as
+code (``| sh``, ``eval "$(...)"``), for the rules that look at where that text comes from.
 """
 
 from __future__ import annotations
@@ -19,7 +21,16 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from lib.guards.shell_parse import Arg, Command
 
-__all__ = ["DOWNLOADERS", "SHELLS", "file_effects", "is_interpreter", "mode_and_targets", "positionals"]
+__all__ = [
+    "DOWNLOADERS",
+    "SHELLS",
+    "file_effects",
+    "is_interpreter",
+    "mode_and_targets",
+    "positionals",
+    "runs_stdin",
+    "runs_substituted_code",
+]
 
 SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "fish", "rbash", "yash"})
 INTERPRETERS = frozenset(
@@ -100,6 +111,47 @@ _MODIFIER_FLAGS = frozenset(
     {"-R", "-r", "-f", "-v", "-c", "-h", "-H", "-L", "-P", "--recursive", "--verbose", "--changes", "--silent",
      "--quiet", "--preserve-root", "--no-preserve-root", "--no-dereference", "--dereference"}
 )  # fmt: skip
+
+
+def runs_stdin(cmd: Command) -> bool:
+    """True when ``cmd`` executes code read from its standard input."""
+    name = cmd.name
+    pos = positionals(cmd.args)
+    if name in SHELLS or name == "busybox":
+        values = [a.value for a in cmd.args[1:]]
+        if "-n" in values:  # syntax check only: nothing runs
+            return False
+        if any(v.startswith("-") and not v.startswith("--") and "c" in v[1:] for v in values):
+            return False
+        return (
+            not pos
+            or pos[0].value in ("-", "/dev/stdin")
+            or any(v.startswith("-") and "s" in v[1:] for v in values if not v.startswith("--"))
+        )
+    if is_interpreter(name):
+        values = [a.value for a in cmd.args[1:]]
+        if any(v in ("-c", "-e", "-E", "-m", "--eval", "-p", "-r") for v in values):
+            return False
+        return not pos or pos[0].value in ("-", "/dev/stdin")
+    if name in ("source", ".", "eval"):
+        return (bool(pos) and pos[0].value in ("/dev/stdin", "-")) or (name == "eval" and not pos)
+    return (
+        name == "xargs"
+        and bool(cmd.args[1:])
+        and any(posixpath.basename(a.value) in SHELLS for a in cmd.args[1:3])
+    )
+
+
+def runs_substituted_code(cmd: Command) -> bool:
+    """``bash -c "$(curl ...)"``, ``bash <(curl ...)``, ``eval "$(curl ...)"``, ``source <(wget ...)``."""
+    name = cmd.name
+    if name == "eval":
+        return True
+    if name in ("source", "."):
+        return True
+    if name in SHELLS or is_interpreter(name):
+        return any(a.dynamic for a in cmd.args[1:])
+    return False
 
 
 def mode_and_targets(args: list[Arg]) -> tuple[str, list[Arg]]:

@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import json
 import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
-from claude_session import E2E_DIR, PINNED_VERSION, ClaudeRunner, claude_env
+from claude_session import E2E_DIR, PINNED_VERSION, ClaudeRunner, cli_version
 from hookkit import HookProject
 from mock_anthropic import MockAnthropic, bash
 
@@ -31,19 +30,6 @@ PREVIOUS_VERSION: str = json.loads((PREVIOUS_DIR / "package.json").read_text())[
 SECRET = "sk-live-e2e-0123456789abcdef"
 
 
-def _version(path: Path) -> str:
-    with tempfile.TemporaryDirectory(prefix="claude-e2e-home-") as home:
-        shown = subprocess.run(
-            [str(path), "--version"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            env=claude_env(home=home, base_url="http://127.0.0.1:9"),
-            stdin=subprocess.DEVNULL,
-        ).stdout
-    return shown.strip().split(" ", 1)[0]
-
-
 @pytest.fixture(params=["pinned", "previous"])
 def any_cli(
     request: pytest.FixtureRequest, claude_bin: Path, mock_api: MockAnthropic, claude_home: Path
@@ -53,7 +39,7 @@ def any_cli(
         return ClaudeRunner(claude_bin, mock_api, claude_home)
     path = PREVIOUS_DIR / "node_modules" / ".bin" / "claude"
     assert path.is_file(), f"{path} missing: run tests/e2e/install_cli.sh (it installs the previous pin too)"
-    assert _version(path) == PREVIOUS_VERSION, (
+    assert cli_version(path).split(" ", 1)[0] == PREVIOUS_VERSION, (
         f"{path} is not {PREVIOUS_VERSION}: run tests/e2e/install_cli.sh"
     )
     return ClaudeRunner(path, mock_api, claude_home)
