@@ -147,3 +147,55 @@ def test_shared_word_helpers() -> None:
     assert [
         a.value for a in find_start_paths([Arg("find"), Arg("-D"), Arg("tree"), Arg("-L"), Arg("src")])
     ] == ["src"]
+
+
+@pytest.mark.parametrize(
+    ("command", "argv"),
+    [
+        ("taskset -p 3 rm -rf /tmp/x", ["taskset", "-p", "3", "rm", "-rf", "/tmp/x"]),
+        ("command -v rm", ["command", "-v", "rm"]),
+        ("flock -w 3 /tmp/lock rm -rf build", ["rm", "-rf", "build"]),
+        ("flock /tmp/lock", ["flock", "/tmp/lock"]),
+        ("su root", ["su", "root"]),
+        ("flock -x", ["flock", "-x"]),
+        ("nice -5 rm x", ["rm", "x"]),
+        ("nice -n 5 rm x", ["rm", "x"]),
+        ("timeout --signal=KILL 5 rm x", ["rm", "x"]),
+        ("timeout --signal KILL 5 rm x", ["rm", "x"]),
+        ("sudo -uadmin rm x", ["rm", "x"]),
+        ("busybox rm -rf build", ["rm", "-rf", "build"]),
+        ("toybox ls", ["ls"]),
+    ],
+)
+def test_wrappers_are_stripped(command: str, argv: list[str]) -> None:
+    assert parse(command).commands[0].argv == argv
+
+
+@pytest.mark.parametrize(
+    ("command", "inner"),
+    [
+        ("watch -n 5 -d 'rm -rf x'", ["rm", "-rf", "x"]),
+        ("watch -- rm -rf x", ["rm", "-rf", "x"]),
+        ("su -c 'rm -rf x' root", ["rm", "-rf", "x"]),
+        ("su --command='rm -rf x'", ["rm", "-rf", "x"]),
+        ("su -lc 'rm -rf x' root", ["rm", "-rf", "x"]),
+        ("script -q -c 'rm -rf x' /dev/null", ["rm", "-rf", "x"]),
+        ("awk -F: -v a=1 -- 'BEGIN{system(\"rm -rf x\")}'", ["rm", "-rf", "x"]),
+        ("gawk --posix 'BEGIN{system(\"rm -rf x\")}' f", ["rm", "-rf", "x"]),
+        ("echo a b | xargs -0 -n 1 -P 2 -- rm -rf", ["rm", "-rf", "a", "b"]),
+        ("echo a | xargs -Ix rm -rf x", ["rm", "-rf", "a"]),
+        ("echo a | xargs --replace=y rm -rf y", ["rm", "-rf", "a"]),
+        ("echo a | xargs -i rm -rf {}", ["rm", "-rf", "a"]),
+        ("ssh -p 22 -- host rm -rf x", ["rm", "-rf", "x"]),
+    ],
+)
+def test_nested_commands_are_found(command: str, inner: list[str]) -> None:
+    assert inner in [c.argv for c in parse(command).commands], [c.argv for c in parse(command).commands]
+
+
+def test_awk_programs_from_files_are_not_read() -> None:
+    from lib.guards.shell_nested import awk_program
+    from lib.guards.shell_words import Arg
+
+    assert awk_program([Arg("awk"), Arg("-f"), Arg("prog.awk")]) is None
+    assert awk_program([Arg("awk")]) is None
