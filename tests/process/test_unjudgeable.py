@@ -164,3 +164,23 @@ def test_pre_skill_shell_command_is_guarded(hook_project: HookProject) -> None:
     payload["tool_input"] = {"command": "git status --short"}
     result = hook_project.run(payload)
     assert result.code == 0 and result.stdout == ""
+
+
+def test_a_lone_surrogate_in_a_failure_is_still_counted_by_the_breaker(hook_project: HookProject) -> None:
+    from test_breaker_hooks import breakers, configure, failure
+
+    configure(hook_project, "[breaker]\nmax_failures = 2\n")
+    for n in range(2):
+        data = json.dumps(
+            failure(n, error="Exit code 1\n\ud800 bad bytes \udfff"), ensure_ascii=True
+        ).encode()
+        result = hook_project.run(data, "PostToolUseFailure")
+        assert result.code == 0 and "warning" not in result.stderr, result
+    state = breakers(hook_project)["Bash"]
+    assert state["state"] == "open" and state["failures"] == 2
+    records = [
+        r
+        for r in hook_project.log_records()
+        if r.get("hook") == "runtime" and r.get("event") == "PostToolUseFailure"
+    ]
+    assert len(records) == 2  # logged too: the scrubbed text encodes
