@@ -190,6 +190,8 @@ def payload_for(event: str, recorded: dict[tuple[str, str | None], dict[str, obj
     tool = {"tool_name": "Bash", "tool_input": base["tool_input"]}
     extra: dict[str, dict[str, object]] = {
         "PermissionRequest": {**tool, "permission_suggestions": []},
+        "PreSkillShellCommand": {**tool, "tool_use_id": "toolu_skill", "command_name": "status",
+                                 "command_source": "projectSettings", "invoked_by": "user"},
         "PermissionDenied": {**tool, "tool_use_id": "toolu_denied", "reason": "denied by the auto-mode classifier"},
         "Notification": {"message": "Claude needs your permission to use Bash", "notification_type": "permission_prompt"},
         "SubagentStart": {"agent_id": "agent_1", "agent_type": "general-purpose"},

@@ -8,6 +8,7 @@ decide first, so the rate limiter and breaker can see an earlier deny (``event.d
 
 BUILTIN: dict[str, tuple[str, ...]] = {
     "PreToolUse": ("hooks.bash_guard", "hooks.file_guard", "hooks.breaker", "hooks.rate_limit"),
+    "PreSkillShellCommand": ("hooks.bash_guard", "hooks.file_guard"),
     "PostToolUse": ("hooks.breaker", "hooks.tasks"),
     "PostToolUseFailure": ("hooks.breaker",),
     "PostToolBatch": ("hooks.breaker",),

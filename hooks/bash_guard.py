@@ -1,4 +1,7 @@
-"""Built-in Bash command guard (PreToolUse, matcher ``Bash``).
+"""Built-in Bash command guard (PreToolUse and PreSkillShellCommand, matcher ``Bash``).
+
+PreSkillShellCommand (Claude Code 2.1.332) is an inline ``!`cmd` `` of a slash command or skill about
+to run: the same command, judged the same way as a Bash tool call.
 
 Destructive or risky commands are denied or asked, per rule and per ``guards.level`` (strict,
 standard, permissive); the deny reason names the rule and what to do instead. Rules and parsing:
@@ -23,6 +26,7 @@ if TYPE_CHECKING:
 
 
 @hook("PreToolUse", matcher="Bash", name="guards.bash")
+@hook("PreSkillShellCommand", matcher="Bash", name="guards.bash")
 def check_bash(event: HookEvent) -> Outcome | None:
     """Judge the Bash command about to run."""
     settings = GuardSettings(event.section("guards"))

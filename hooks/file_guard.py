@@ -1,5 +1,6 @@
 """Built-in file guard (PreToolUse for Read, Write, Edit, MultiEdit, NotebookEdit, Glob, Grep, LS and
-the file accesses of Bash commands).
+the file accesses of Bash commands; PreSkillShellCommand for the inline ``!`cmd` `` of slash commands
+and skills).
 
 Secrets (``.env`` files but not ``.env.example``, private keys, credential files, ``~/.ssh``,
 ``~/.aws``), ``.git`` internals and Claude Code/hook settings are protected; writes outside the
@@ -27,6 +28,7 @@ MATCHER = "Read|Write|Edit|MultiEdit|NotebookEdit|NotebookRead|Glob|Grep|LS|Bash
 
 
 @hook("PreToolUse", matcher=MATCHER, name="guards.files")
+@hook("PreSkillShellCommand", matcher=MATCHER, name="guards.files")
 def check_files(event: HookEvent) -> Outcome | None:
     """Judge the files this tool call reads or writes."""
     settings = GuardSettings(event.section("guards"))

@@ -48,7 +48,17 @@ class RuntimeSection(Section):
         "'open' lets the call through (exit 0 + warning), 'closed' denies it.",
     )
     max_payload_bytes: int = Field(
-        16 * 1024 * 1024, ge=1024, description="Payloads larger than this are not parsed (fail open)."
+        16 * 1024 * 1024,
+        ge=1024,
+        description="Payloads larger than this are not parsed: no-op, except a deciding event naming a "
+        "guarded tool, which is asked.",
+    )
+    budget_seconds: float = Field(
+        10.0,
+        gt=0,
+        le=25,
+        description="Time a PreToolUse/PreSkillShellCommand/PermissionRequest hook may take; past it the "
+        "call is asked (denied under guards.level = 'strict'), well before Claude Code's 30 s hook timeout.",
     )
     handlers: list[str] = Field(
         default_factory=list,

@@ -17,7 +17,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["dumps", "loads"]
+__all__ = ["dumps", "loads", "may_hold_surrogates", "scrub_surrogates"]
 
 _WHITESPACE = " \t\n\r"  # JSON's whitespace, exactly (str.strip() without arguments strips more)
 _CONSTANTS = {"-Infinity": float("-inf"), "Infinity": float("inf"), "NaN": float("nan")}
@@ -125,3 +125,37 @@ def dumps(
         allow_nan,
     )
     return "".join(encoder(value, 0))
+
+
+def may_hold_surrogates(raw: bytes) -> bool:
+    """True when JSON bytes might decode to a string with a lone UTF-16 surrogate: a ``\\uD8xx``..
+    ``\\uDFxx`` escape, or the bytes of an encoded surrogate (``0xED``, which UTF-8 text in
+    U+D000..U+D7FF also starts with). A cheap test that spares :func:`scrub_surrogates` its walk."""
+    return b"\\ud" in raw or b"\\uD" in raw or b"\xed" in raw
+
+
+def _scrub_text(text: str) -> str:
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        # UTF-16 round trip: a lone surrogate becomes U+FFFD (what Node's UTF-8 encoder writes for it,
+        # so the shell would run exactly this text), a split pair is joined.
+        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return text
+
+
+def scrub_surrogates(value: object) -> object:
+    """``value`` (parsed JSON) with every lone surrogate in its strings and keys replaced by U+FFFD.
+
+    JSON allows ``"\\ud800"``; Python keeps it as a string that no UTF-8 encoder accepts, so an
+    answer, a log record or a state file holding it would fail to write. Scrubbed once where the
+    payload is parsed, every later writer sees encodable text."""
+    if isinstance(value, str):
+        return _scrub_text(value)
+    if isinstance(value, dict):
+        return {_scrub_text(k): scrub_surrogates(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [scrub_surrogates(v) for v in value]
+    return value

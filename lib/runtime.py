@@ -9,6 +9,15 @@ Registered in ``.claude/settings.json`` as ``<venv>/bin/claude-hooks <EventName>
 - Fail open: bad input, a config error, a handler bug or a lock timeout answers exit 0 with one
   line on stderr and a log record. With ``runtime.fail_mode = "closed"`` a PreToolUse that hits a
   runtime problem is denied instead (the reason says why and how to fix it).
+- Never a silent allow: on the events the guards decide (PreToolUse, PreSkillShellCommand,
+  PermissionRequest; ``EventSpec.permission``) a call the runtime could not judge (unreadable or
+  oversized input naming a guarded tool, a guard that raised, an internal error, the time budget
+  spent) is answered ``ask`` with the reason (``deny`` under ``guards.level = "strict"`` or
+  ``fail_mode = "closed"``), in fail-open mode too: fail-open is for bookkeeping, not verdicts.
+- A watchdog (``SIGALRM``, ``runtime.budget_seconds``) ends the work of a deciding event that runs
+  too long, well before Claude Code's own hook timeout (which would let the call run).
+- Writing the answer cannot fail: it is ASCII JSON (``\\uXXXX`` escapes), and the payload's lone
+  surrogates are replaced by U+FFFD where it is parsed (:func:`lib.fastjson.scrub_surrogates`).
 - Every invocation is recorded (log record, span, bus events) by :mod:`lib.observability` from the
   :class:`Invocation` below, whose attributes are that module's input.
 """
@@ -23,7 +32,7 @@ from lib import fastjson
 from lib.matcher import compile_matcher
 from lib.paths import resolve_paths
 from lib.protocol.events import EVENTS, InputError, check_fields
-from lib.protocol.output import Outcome, deny, merge, render
+from lib.protocol.output import Outcome, ask, deny, merge, render, system_message
 from lib.registry import HookEvent, registry
 
 TYPE_CHECKING = False
@@ -33,9 +42,12 @@ if TYPE_CHECKING:
 
     from lib.paths import Paths
 
-__all__ = ["Invocation", "exit_process", "main", "run"]
+__all__ = ["BUDGET_SECONDS", "BudgetExceeded", "Invocation", "budget_of", "exit_process", "main", "run"]
 
 _PREFIX = "claude-hooks"
+#: Handler names of the built-in guards (``hooks/bash_guard.py``, ``hooks/file_guard.py``): their
+#: failure on a deciding event is an unjudged call, not a missing opinion.
+_GUARD_PREFIX = "guards."
 #: True once a user's handler module was imported (it may rely on a normal interpreter exit).
 _user_code_loaded = False
 
@@ -94,28 +106,94 @@ class Invocation:
         self.correlation_id = ""
 
 
+#: Seconds a hook process may work on a deciding event before the watchdog answers ``ask``
+#: (``runtime.budget_seconds``; Claude Code's own timeout for our hooks is ``lib.installer.TIMEOUT``).
+BUDGET_SECONDS = 10.0
+
+
+class BudgetExceeded(BaseException):
+    """Raised by the watchdog in whatever code runs when the time budget is spent; a
+    ``BaseException`` so no handler's ``except Exception`` swallows it."""
+
+
+class _Oversized(InputError):
+    """The payload is over ``runtime.max_payload_bytes``; ``head`` is its start (to see the tool)."""
+
+    def __init__(self, message: str, head: bytes) -> None:
+        super().__init__(message)
+        self.head = head
+
+
 def _read_stdin(stream: BinaryIO, limit: int) -> bytes:
     data = stream.read(limit + 1)
     if len(data) > limit:
         total = len(data)
         while chunk := stream.read(1 << 20):  # drain, so Claude Code's write does not fail
             total += len(chunk)
-        raise InputError(
+        raise _Oversized(
             f"payload is {total} bytes, over runtime.max_payload_bytes={limit}; "
-            "not parsed (raise the limit in .claude/hooks.toml to inspect such calls)"
+            "not parsed (raise the limit in .claude/hooks.toml to inspect such calls)",
+            data[:65536],
         )
     return data
+
+
+def _names_unguarded_tool(head: bytes) -> bool:
+    """True when the start of an unparsed payload names a tool none of the guards judges."""
+    from hooks import MATCHERS  # the guards' own matchers (a rare path: oversized payloads)
+
+    guarded = {t for m in ("hooks.bash_guard", "hooks.file_guard") for t in MATCHERS[m].split("|")}
+    for key in (b'"tool_name":"', b'"tool_name": "'):
+        i = head.find(key)
+        if i >= 0:
+            j = i + len(key)
+            return head[j : head.find(b'"', j)].decode("utf-8", "replace") not in guarded
+    return False
+
+
+def _alarm(signum: int, frame: object) -> None:
+    raise BudgetExceeded
+
+
+def _arm(seconds: float) -> object:
+    """Start (or restart) the watchdog; returns the previous SIGALRM handler (``None``: not armed)."""
+    if TYPE_CHECKING:
+        import signal as _signal
+    else:
+        import _signal  # built in: no import cost (``signal`` itself imports ``enum``: ~14 ms)
+
+    try:
+        previous = _signal.signal(_signal.SIGALRM, _alarm)
+    except (ValueError, OSError):  # not the main thread: run without a watchdog
+        return None
+    _signal.setitimer(_signal.ITIMER_REAL, max(seconds, 0.001))
+    return previous
+
+
+def _disarm(previous: object) -> None:
+    if previous is None:
+        return
+    if TYPE_CHECKING:
+        import signal as _signal
+    else:
+        import _signal
+
+    _signal.setitimer(_signal.ITIMER_REAL, 0)
+    _signal.signal(_signal.SIGALRM, previous)  # type: ignore[arg-type]
 
 
 def _parse(raw: bytes) -> dict[str, object]:
     if not raw.strip():
         raise InputError("stdin is empty; Claude Code sends one JSON object per event")
     try:
-        payload = fastjson.loads(raw)
-    except UnicodeDecodeError:
-        raise InputError("stdin is not UTF-8 text; expected one JSON object") from None
+        try:
+            payload = fastjson.loads(raw)
+        except UnicodeDecodeError:  # judge what the bytes say; invalid sequences become U+FFFD
+            payload = fastjson.loads(raw.decode("utf-8", "replace"))
     except ValueError as exc:
         raise InputError(f"stdin is not valid JSON ({str(exc).splitlines()[0]})") from None
+    if fastjson.may_hold_surrogates(raw):
+        payload = fastjson.scrub_surrogates(payload)
     if not isinstance(payload, dict):
         raise InputError(f"stdin JSON is {type(payload).__name__}, expected an object")
     name = payload.get("hook_event_name")
@@ -197,10 +275,29 @@ def _import_handler_module(spec: str, project_dir: str, *, user: bool = True) ->
         __import__(spec)  # importlib.import_module without importing importlib (a dotted name only)
 
 
+def _deciding(event_name: str) -> bool:
+    spec = EVENTS.get(event_name)
+    return spec is not None and spec.permission
+
+
+def _unjudged(event_name: str, config: dict[str, object], problem: str) -> Outcome:
+    """The answer of a deciding event the runtime could not judge: ask (deny when strict/closed)."""
+    if _fail_closed(event_name, config):
+        return _closed_deny(problem)
+    guards = config.get("guards")
+    strict = isinstance(guards, dict) and guards.get("level") == "strict"
+    reason = (
+        f"claude-hooks could not check this call: {problem}. It was not judged, so "
+        + ("it is denied (guards.level = 'strict')." if strict else "the user decides.")
+        + " Split it into smaller, plainer commands or a script file; details in .claude/logs/hooks.jsonl."
+    )
+    return (deny(reason) if strict else ask(reason)) | system_message(reason)
+
+
 def _fail_closed(event_name: str, config: dict[str, object]) -> bool:
     runtime = config.get("runtime")  # CLAUDE_HOOKS_FAIL_MODE is already applied by lib.config
     mode = runtime.get("fail_mode") if isinstance(runtime, dict) else None
-    return event_name == "PreToolUse" and mode == "closed"
+    return _deciding(event_name) and mode == "closed"
 
 
 def _dispatch(event: HookEvent, inv: Invocation, paths: Paths) -> Outcome:
@@ -234,11 +331,12 @@ def _dispatch(event: HookEvent, inv: Invocation, paths: Paths) -> Outcome:
             line = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".rstrip(": ")
             record["error"] = line
             inv.warnings.append(f"handler {handler.name} failed: {line}")
-            result = (
-                _closed_deny(f"handler {handler.name} failed ({line})")
-                if _fail_closed(event.name, event.config)
-                else None
-            )
+            if _fail_closed(event.name, event.config):
+                result = _closed_deny(f"handler {handler.name} failed ({line})")
+            elif handler.name.startswith(_GUARD_PREFIX) and _deciding(event.name):
+                result = _unjudged(event.name, event.config, f"the {handler.name} check failed ({line})")
+            else:
+                result = None
         record["duration_ms"] = round((time.perf_counter() - t0) * 1000, 3)
         event.log.handler = None
         if result is not None:
@@ -276,6 +374,7 @@ def run(expected_event: str | None, stdin: BinaryIO, stdout: TextIO, stderr: Tex
     """Handle one event; returns the exit code. ``expected_event`` is the name the command was
     registered for (argv), used when the payload cannot be read."""
     t0 = time.perf_counter()
+    watchdog = _arm(BUDGET_SECONDS) if expected_event is None or _deciding(expected_event) else None
     paths = resolve_paths()
     inv = Invocation(expected_event or "unknown", paths)
     config: dict[str, object] = {}
@@ -284,6 +383,11 @@ def run(expected_event: str | None, stdin: BinaryIO, stdout: TextIO, stderr: Tex
         config = _load_config(paths, inv)
         inv.config = config
         runtime = config.get("runtime")
+        budget = (
+            runtime.get("budget_seconds", BUDGET_SECONDS) if isinstance(runtime, dict) else BUDGET_SECONDS
+        )
+        if watchdog is not None and budget != BUDGET_SECONDS and isinstance(budget, (int, float)):
+            _arm(float(budget) - (time.perf_counter() - t0))
         limit = runtime.get("max_payload_bytes", 16 << 20) if isinstance(runtime, dict) else 16 << 20
         raw = _read_stdin(stdin, int(limit))
         inv.payload_bytes = len(raw)
@@ -302,6 +406,9 @@ def run(expected_event: str | None, stdin: BinaryIO, stdout: TextIO, stderr: Tex
         if expected_event and expected_event != name:
             inv.warnings.append(f"registered for {expected_event} but received {name}; handling {name}")
         spec = EVENTS.get(name)
+        if watchdog is not None and not _deciding(name):
+            _disarm(watchdog)  # only deciding events need a verdict in time
+            watchdog = None
         if spec is None:
             inv.error = f"unknown hook event {name!r}; answered with a no-op (newer Claude Code?)"
         else:
@@ -319,26 +426,81 @@ def run(expected_event: str | None, stdin: BinaryIO, stdout: TextIO, stderr: Tex
             outcome = _apply_stop_safety(name, payload, outcome, inv)
             out, render_warnings = render(name, outcome)
             inv.warnings.extend(render_warnings)
+    except BudgetExceeded:
+        inv.error = f"time budget of {budget_of(config)} s spent before a verdict (runtime.budget_seconds)"
+        out = _unjudged_answer(inv.event_name, config, "it took longer than the time budget to check")
+    except _Oversized as exc:
+        inv.error = str(exc)
+        if _fail_closed(inv.event_name, config) or not _names_unguarded_tool(exc.head):
+            out = _unjudged_answer(inv.event_name, config, "its input is over runtime.max_payload_bytes")
     except InputError as exc:
         inv.error = str(exc)
-        if _fail_closed(inv.event_name, config):
-            out, _ = render("PreToolUse", _closed_deny(f"its input was unreadable ({exc})"))
+        out = _unjudged_answer(inv.event_name, config, f"its input was unreadable ({exc})")
     except Exception as exc:  # a bug in the runtime itself: never block the session by accident
         inv.error = f"internal error: {type(exc).__name__}: {exc}".splitlines()[0]
-        if _fail_closed(inv.event_name, config):
-            out, _ = render("PreToolUse", _closed_deny(f"hit an internal error ({type(exc).__name__})"))
+        out = _unjudged_answer(
+            inv.event_name, config, f"the runtime hit an internal error ({type(exc).__name__})"
+        )
+    finally:
+        try:
+            _disarm(watchdog)
+        except BudgetExceeded:  # fired on the way out: the timer is one-shot, so this one holds
+            _disarm(watchdog)
 
+    inv.outcome = out = _write_answer(stdout, out, inv)
     if inv.error:
-        stderr.write(f"{_PREFIX}: {inv.event_name}: {inv.error}\n")
+        _write_line(stderr, f"{_PREFIX}: {inv.event_name}: {inv.error}")
     for warning in inv.warnings:
-        stderr.write(f"{_PREFIX}: warning: {warning}\n")
-    inv.outcome = out
-    if out is not None:
-        stdout.write(fastjson.dumps(out, ensure_ascii=False) + "\n")
-        stdout.flush()
+        _write_line(stderr, f"{_PREFIX}: warning: {warning}")
     inv.duration_ms = round((time.perf_counter() - t0) * 1000, 3)
     _record(inv, stderr)
     return inv.exit_code
+
+
+def budget_of(config: dict[str, object]) -> float:
+    """``runtime.budget_seconds`` of ``config`` (the default when unset)."""
+    runtime = config.get("runtime")
+    value = runtime.get("budget_seconds") if isinstance(runtime, dict) else None
+    return float(value) if isinstance(value, (int, float)) else BUDGET_SECONDS
+
+
+def _unjudged_answer(event_name: str, config: dict[str, object], problem: str) -> dict[str, object] | None:
+    """The JSON answer for an event the runtime could not handle: only deciding events get one."""
+    if not _deciding(event_name):
+        return None
+    out, _ = render(event_name, _unjudged(event_name, config, problem))
+    return out
+
+
+def _write_line(stream: TextIO, line: str) -> None:
+    try:
+        stream.write(line.encode("utf-8", "backslashreplace").decode("utf-8") + "\n")
+    except (OSError, ValueError):  # nobody reads our stderr any more
+        pass
+
+
+def _write_answer(stdout: TextIO, out: dict[str, object] | None, inv: Invocation) -> dict[str, object] | None:
+    """Print ``out`` as one line of ASCII JSON; returns what was printed.
+
+    ASCII because it encodes on any stream whatever the strings hold (lone surrogates, control
+    characters: JSON escapes). An answer that is no JSON at all (a handler's ``updated_input`` with
+    an object JSON cannot hold) becomes the unjudged answer on a deciding event, nothing elsewhere."""
+    if out is None:
+        return None
+    try:
+        text = fastjson.dumps(out, ensure_ascii=True)
+    except (TypeError, ValueError, RecursionError) as exc:
+        inv.warnings.append(f"answer could not be encoded ({type(exc).__name__}: {exc})")
+        out = _unjudged_answer(inv.event_name, inv.config, "its answer could not be encoded")
+        if out is None:
+            return None
+        text = fastjson.dumps(out, ensure_ascii=True)
+    try:
+        stdout.write(text + "\n")
+        stdout.flush()
+    except (OSError, ValueError):  # Claude Code stopped reading: nothing left to tell it
+        pass
+    return out
 
 
 def _record(inv: Invocation, stderr: TextIO) -> None:

@@ -29,7 +29,7 @@ from lib.guards.shell_parse import find_is_narrowed, find_start_paths
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from lib.guards.bash_policy import LineCheck
+    from lib.guards.bash_rules import LineCheck
     from lib.guards.shell_parse import Arg, Command
 
 __all__ = ["judge"]

@@ -11,7 +11,7 @@ from lib.guards.locations import normalize
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from lib.guards.bash_policy import LineCheck
+    from lib.guards.bash_rules import LineCheck
     from lib.guards.shell_parse import Command
 
 __all__ = ["judge"]

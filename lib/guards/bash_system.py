@@ -12,7 +12,7 @@ from lib.guards.shell_effects import mode_and_targets, positionals
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from lib.guards.bash_policy import LineCheck
+    from lib.guards.bash_rules import LineCheck
     from lib.guards.shell_parse import Command
 
 __all__ = ["judge"]

@@ -53,7 +53,12 @@ def _why_off(event: HookEvent) -> str | None:
     session_id = event.session_id
     if not session_id:
         return None
-    entry = switch.session_off(event.store(switch.STORE).read(), session_id, time.time())
+    try:
+        state = event.store(switch.STORE).read()
+    except Exception as exc:  # state backend down: the switch is bookkeeping, so judge as if on
+        event.log.warning(f"guard switch unreadable, guards stay on: {type(exc).__name__}: {exc}")
+        return None
+    entry = switch.session_off(state, session_id, time.time())
     if entry is None:
         return None
     until = entry.get("until")

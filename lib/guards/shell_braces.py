@@ -5,7 +5,7 @@ Imported by :mod:`lib.guards.shell_parse` only for a word with an unquoted ``{``
 
 from __future__ import annotations
 
-from lib.guards.shell_parse import LIT, TILDE, TILDE_CHARS, span
+from lib.guards.shell_words import LIT, TILDE, TILDE_CHARS, span
 
 __all__ = ["brace_expand"]
 

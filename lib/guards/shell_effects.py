@@ -9,6 +9,8 @@ editors), ``delete`` (``rm``, ``mv`` sources, ``shred``, ``truncate``), ``modify
 ``chown``), ``list`` (names or metadata only: ``ls``, ``find``, ``stat``), ``source`` (``source``,
 ``.``), ``exec`` (a script run by a shell or interpreter, ``./script``) and ``use`` (a path handed to
 a program we do not know, or as a key/config file: ``ssh -i key``, ``--env-file .env``).
+:func:`runs_stdin` and :func:`runs_substituted_code` tell when a command runs the text it is given as
+code (``| sh``, ``eval "$(...)"``), for the rules that look at where that text comes from.
 """
 
 from __future__ import annotations
@@ -19,7 +21,16 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from lib.guards.shell_parse import Arg, Command
 
-__all__ = ["DOWNLOADERS", "SHELLS", "file_effects", "is_interpreter", "mode_and_targets", "positionals"]
+__all__ = [
+    "DOWNLOADERS",
+    "SHELLS",
+    "file_effects",
+    "is_interpreter",
+    "mode_and_targets",
+    "positionals",
+    "runs_stdin",
+    "runs_substituted_code",
+]
 
 SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "fish", "rbash", "yash"})
 INTERPRETERS = frozenset(
@@ -102,6 +113,47 @@ _MODIFIER_FLAGS = frozenset(
 )  # fmt: skip
 
 
+def runs_stdin(cmd: Command) -> bool:
+    """True when ``cmd`` executes code read from its standard input."""
+    name = cmd.name
+    pos = positionals(cmd.args)
+    if name in SHELLS or name == "busybox":
+        values = [a.value for a in cmd.args[1:]]
+        if "-n" in values:  # syntax check only: nothing runs
+            return False
+        if any(v.startswith("-") and not v.startswith("--") and "c" in v[1:] for v in values):
+            return False
+        return (
+            not pos
+            or pos[0].value in ("-", "/dev/stdin")
+            or any(v.startswith("-") and "s" in v[1:] for v in values if not v.startswith("--"))
+        )
+    if is_interpreter(name):
+        values = [a.value for a in cmd.args[1:]]
+        if any(v in ("-c", "-e", "-E", "-m", "--eval", "-p", "-r") for v in values):
+            return False
+        return not pos or pos[0].value in ("-", "/dev/stdin")
+    if name in ("source", ".", "eval"):
+        return (bool(pos) and pos[0].value in ("/dev/stdin", "-")) or (name == "eval" and not pos)
+    return (
+        name == "xargs"
+        and bool(cmd.args[1:])
+        and any(posixpath.basename(a.value) in SHELLS for a in cmd.args[1:3])
+    )
+
+
+def runs_substituted_code(cmd: Command) -> bool:
+    """``bash -c "$(curl ...)"``, ``bash <(curl ...)``, ``eval "$(curl ...)"``, ``source <(wget ...)``."""
+    name = cmd.name
+    if name == "eval":
+        return True
+    if name in ("source", "."):
+        return True
+    if name in SHELLS or is_interpreter(name):
+        return any(a.dynamic for a in cmd.args[1:])
+    return False
+
+
 def mode_and_targets(args: list[Arg]) -> tuple[str, list[Arg]]:
     """``chmod``/``chown``/``chgrp``...: (mode or owner, target paths). A mode like ``-x`` is not an option."""
     mode = ""
@@ -169,7 +221,7 @@ def file_effects(cmd: Command) -> list[tuple[str, Arg]]:
     elif name in _LIST:
         out.extend(("list", a) for a in positionals(args))
     elif name == "find":
-        from lib.guards.shell_parse import find_start_paths
+        from lib.guards.shell_words import find_start_paths
 
         out.extend(("list", a) for a in find_start_paths(args))
     elif name in _PATTERN_FIRST:
@@ -276,7 +328,7 @@ def _tar_extracts(args: list[Arg]) -> bool:
 
 
 def _sub(a: Arg, cut: int) -> Arg:
-    from lib.guards.shell_parse import Arg as ArgType
+    from lib.guards.shell_words import Arg as ArgType
 
     return ArgType(a.value[cut:], a.dynamic, a.glob, a.if_empty[cut:] if a.if_empty else None)
 
@@ -290,7 +342,7 @@ def _pathlike(value: str) -> bool:
 
 def _option_values(args: list[Arg]) -> list[Arg]:
     """Values given as ``--opt=value`` or after an option (``--env-file .env``)."""
-    from lib.guards.shell_parse import Arg as ArgType
+    from lib.guards.shell_words import Arg as ArgType
 
     out = []
     for i, a in enumerate(args[1:], 1):

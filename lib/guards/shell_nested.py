@@ -12,7 +12,7 @@ from __future__ import annotations
 import posixpath
 import re
 
-from lib.guards.shell_parse import (
+from lib.guards.shell_words import (
     FIND_NARROWING,
     Arg,
     echo_text,
@@ -21,11 +21,8 @@ from lib.guards.shell_parse import (
     has_glob,
 )
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from lib.guards.shell_parse import Command
-
 __all__ = [
+    "awk_program",
     "embedded_argv_lists",
     "embedded_shell_strings",
     "find_exec_commands",
@@ -40,11 +37,18 @@ _EMBEDDED_LIST = r"""\b(?:subprocess\.(?:run|call|check_call|check_output|Popen)
         [^\[\)]*?\[([^\]]{1,2000})\]"""
 _EMBEDDED_DELETE = r"""\b(rmtree|remove_tree|rmSync|rm_rf|rm_r|remove|unlink|rmdir|unlinkSync)\s*\(\s*(?:r|f)?
         (?:"([^"\\]*)"|'([^'\\]*)')([^)]{0,80})"""
+#: A delete call whose argument is the home directory or / written as code, not as a string:
+#: ``shutil.rmtree(os.path.expanduser("~"))``, ``FileUtils.rm_rf(Dir.home)``, ``fs.rmSync(os.homedir())``.
+_EMBEDDED_HOME_DELETE = r"""\b(?:rmtree|remove_tree|rmSync|rm_rf|rm_r|rmdir|rm)\s*\(\s*
+        (?:os\.path\.expanduser\(\s*['"]~/?['"]\s*\)|(?:pathlib\.)?Path\.home\(\)|Dir\.home|(?:os|require\(['"]os['"]\))\.homedir\(\)
+        |\$ENV\{\s*['"]?HOME['"]?\s*\}|os\.environ\[\s*['"]HOME['"]\s*\]|os\.getenv\(\s*['"]HOME['"]\s*\)|process\.env\.HOME
+        |ENV\[\s*['"]HOME['"]\s*\]|Path\.home|File\.expand_path\(\s*['"]~['"]\s*\))"""
 _STRING_LITERAL = r"""'([^'\\]*(?:\\.[^'\\]*)*)'|"([^"\\]*(?:\\.[^"\\]*)*)\""""
 
 
-def xargs_command(args: list[Arg], producer: Command | None) -> list[Arg]:
-    """The command ``xargs`` runs, with its input as arguments (literal when echoed, else dynamic)."""
+def xargs_command(args: list[Arg], producer: tuple[str, list[Arg]] | None) -> list[Arg]:
+    """The command ``xargs`` runs, with its input as arguments (literal when echoed, else dynamic);
+    ``producer`` is the name and words of the command piped into it."""
     value_opts = ("-d", "-E", "-e", "-I", "-L", "-l", "-n", "-P", "-s", "-a", "--delimiter", "--eof", "--replace",
                   "--max-lines", "--max-args", "--max-procs", "--max-chars", "--arg-file", "--process-slot-var")  # fmt: skip
     replace: str | None = None
@@ -72,12 +76,8 @@ def xargs_command(args: list[Arg], producer: Command | None) -> list[Arg]:
             continue
         i += 1
     command = list(args[i:]) or [Arg("echo")]
-    if (
-        producer is not None
-        and producer.name in ("echo", "printf")
-        and not any(a.dynamic for a in producer.args)
-    ):
-        items = [Arg(w) for w in echo_text(producer).split()]
+    if producer is not None and producer[0] in ("echo", "printf") and not any(a.dynamic for a in producer[1]):
+        items = [Arg(w) for w in echo_text(*producer).split()]
     else:
         items = [Arg("$XARGS_INPUT", dynamic=True, if_empty="")]
     if replace:
@@ -176,7 +176,8 @@ def embedded_shell_strings(code: str) -> list[str]:
 
 def embedded_argv_lists(code: str) -> list[list[str]]:
     """Argument lists like ``subprocess.run(["rm", "-rf", "/"])`` in inline code, and library deletes
-    (``shutil.rmtree('/x')``, ``os.remove(...)``, ``fs.rmSync(..., {recursive: true})``) as rm commands."""
+    (``shutil.rmtree('/x')``, ``os.remove(...)``, ``fs.rmSync(..., {recursive: true})``, of the home
+    directory written as code: ``shutil.rmtree(Path.home())``) as rm commands."""
     out = []
     for m in re.finditer(_EMBEDDED_DELETE, code[:65536], re.VERBOSE):
         path = m.group(2) if m.group(2) is not None else m.group(3)
@@ -186,6 +187,8 @@ def embedded_argv_lists(code: str) -> list[list[str]]:
         out.append(["rm", "-rf", path] if recursive else ["rm", path])
         if len(out) >= 16:
             return out
+    if re.search(_EMBEDDED_HOME_DELETE, code[:65536], re.VERBOSE):
+        out.append(["rm", "-rf", "~"])
     for m in re.finditer(_EMBEDDED_LIST, code[:65536], re.VERBOSE):
         argv = [a or b for a, b in re.findall(_STRING_LITERAL, m.group(1)) if a or b]
         if argv:
@@ -193,3 +196,26 @@ def embedded_argv_lists(code: str) -> list[list[str]]:
         if len(out) >= 16:
             break
     return out
+
+
+_AWKS = frozenset({"awk", "gawk", "mawk", "nawk", "busybox-awk"})
+
+
+def awk_program(args: list[Arg]) -> str | None:
+    """The program text of ``awk [-F x] [-v a=b] 'PROGRAM' files`` (``None`` with ``-f FILE``)."""
+    i = 1
+    while i < len(args):
+        v = args[i].value
+        if v in ("-f", "--file") or v.startswith("-f"):
+            return None
+        if v in ("-F", "-v", "--assign", "--field-separator"):
+            i += 2
+            continue
+        if v == "--":
+            i += 1
+            break
+        if v.startswith("-") and len(v) > 1:
+            i += 1
+            continue
+        break
+    return args[i].value if i < len(args) else None

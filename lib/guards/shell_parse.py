@@ -31,16 +31,58 @@ from __future__ import annotations
 
 import posixpath
 
+from lib.guards.shell_words import (
+    ARITH,
+    CMD,
+    FIND_NARROWING,
+    LIT,
+    NAME_CHARS,
+    PROC,
+    SPECIAL,
+    TILDE,
+    TILDE_CHARS,
+    VAR,
+    WRAPPERS,
+    Arg,
+    assignment_prefix,
+    echo_text,
+    find_is_narrowed,
+    find_start_paths,
+    has_glob,
+    name_end,
+    span,
+)
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ["MAX_DEPTH", "MAX_INPUT", "Arg", "Command", "ParseResult", "Redirect", "parse"]
+__all__ = [
+    "FIND_NARROWING",
+    "MAX_DEPTH",
+    "MAX_INPUT",
+    "NAME_CHARS",
+    "WRAPPERS",
+    "Arg",
+    "Command",
+    "ParseResult",
+    "Redirect",
+    "assignment_prefix",
+    "echo_text",
+    "find_is_narrowed",
+    "find_start_paths",
+    "has_glob",
+    "parse",
+    "span",
+]
 
 #: Longest command text analysed; the rest is ignored and the result marked truncated.
 MAX_INPUT = 256 * 1024
 #: Deepest nesting of ``$(...)``/``bash -c``/``eval``... followed.
 MAX_DEPTH = 12
+#: Most tokens lexed from one command line (a few µs each): with MAX_COMMANDS, what keeps the parse of
+#: any input well inside the hook's time budget; past it the rest is not analysed (truncated: asked).
+MAX_TOKENS = 50_000
 #: Most simple commands collected from one command line.
 MAX_COMMANDS = 2000
 _MAX_LOOP_VALUES = 16
@@ -50,16 +92,10 @@ _MAX_SYNTAX_DEPTH = 64
 # Lexing
 # ---------------------------------------------------------------------------------------------
 
-# word parts (shared with the parser's lazily imported helpers: shell_braces, shell_wrappers, ...)
-LIT, VAR, CMD, PROC, ARITH, TILDE, SPECIAL = range(7)
-
 _WORD_STOP = " \t\n\r\f\v;&|()<>\\'\"$`"
 _NOMETA_STOP = "\\'\"$`"
 _DQ_STOP = '\\$`"'
 _HEREDOC_STOP = "\\$`"
-_NAME_START = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
-NAME_CHARS = _NAME_START | frozenset("0123456789")
-TILDE_CHARS = NAME_CHARS | frozenset(".+-")
 _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 _BLANKS = " \t\r\f\v\x00"
 
@@ -74,44 +110,6 @@ _RESERVED = frozenset(
 )  # fmt: skip
 
 _REDIR_OPS = ("<<<", "<<-", "<<", "<>", "<&", "<", ">>", ">|", ">&", ">")
-
-
-def has_glob(text: str) -> bool:
-    """True when ``text`` has glob characters."""
-    return "*" in text or "?" in text or "[" in text
-
-
-def span(s: str, i: int, chars: frozenset[str]) -> int:
-    """The index after the run of ``chars`` starting at ``i``."""
-    n = len(s)
-    while i < n and s[i] in chars:
-        i += 1
-    return i
-
-
-def _name_end(s: str, i: int) -> int:
-    """The index after a shell variable name starting at ``i`` (``i`` itself when there is none)."""
-    if i >= len(s) or s[i] not in _NAME_START:
-        return i
-    return span(s, i + 1, NAME_CHARS)
-
-
-def assignment_prefix(text: str) -> tuple[str, int] | None:
-    """``NAME=``, ``NAME+=`` or ``NAME[idx]=`` at the start of ``text``: (NAME, index after ``=``)."""
-    j = _name_end(text, 0)
-    if j == 0:
-        return None
-    name = text[:j]
-    if text.startswith("[", j):
-        k = text.find("]", j)
-        if k < 0:
-            return None
-        j = k + 1
-    if text.startswith("+=", j):
-        return name, j + 2
-    if text.startswith("=", j):
-        return name, j + 1
-    return None
 
 
 class _Scan:
@@ -312,7 +310,7 @@ def _param_part(inner: str, quoted: bool) -> tuple[object, ...]:
         return (VAR, inner[1:], "len", "", quoted)
     if inner.startswith("!"):
         return (VAR, inner[1:], "indirect", "", quoted)
-    end = _name_end(inner, 0)
+    end = name_end(inner, 0)
     if end:
         name = inner[:end]
     elif inner[:1] and (inner[0].isdigit() or inner[0] in "@*#?$!-"):
@@ -362,7 +360,7 @@ def _read_dollar(
         return k
     if c == '"' and not q:
         return _read_dquote(s, j + 1, n, parts, issues, scan=scan)
-    end = _name_end(s, j)
+    end = name_end(s, j)
     if end > j:
         parts.append((VAR, s[j:end], "", "", q))
         return end
@@ -949,33 +947,6 @@ class _Parser:
 # ---------------------------------------------------------------------------------------------
 
 
-class Arg:
-    """One expanded word.
-
-    ``value`` is the text after quote removal and the expansions we could resolve; unknown ones stay
-    as ``$NAME``/``$(...)`` and set ``dynamic``. ``if_empty`` is the value if every unknown,
-    unguarded variable in the word were empty (``None`` when not dynamic or when a ``${X:?}`` guard
-    would abort the command first). ``glob`` is true when the word has unquoted ``*``/``?``/``[``.
-    """
-
-    __slots__ = ("dynamic", "glob", "if_empty", "value")
-
-    def __init__(
-        self, value: str, dynamic: bool = False, glob: bool = False, if_empty: str | None = None
-    ) -> None:
-        self.value = value
-        self.dynamic = dynamic
-        self.glob = glob
-        self.if_empty = if_empty
-
-    def __repr__(self) -> str:
-        flags = "".join(f for f, on in (("~", self.dynamic), ("*", self.glob)) if on)
-        return f"Arg({self.value!r}{flags and ' ' + flags})"
-
-    def __str__(self) -> str:
-        return self.value
-
-
 class Redirect:
     """A redirection: ``op`` (``>``, ``>>``, ``<``, ``<<``, ``<<<``, ``&>``, ``>&``, ...), the file
     descriptor written before it (-1 if none) and the expanded target (a heredoc's body for ``<<``)."""
@@ -1021,6 +992,7 @@ class Command:
     """
 
     __slots__ = (
+        "_text",
         "args",
         "assignments",
         "background",
@@ -1041,6 +1013,7 @@ class Command:
     def __init__(self, args: list[Arg]) -> None:
         self.args = args
         self.full_argv: list[str] = [a.value for a in args]
+        self._text: str | None = None
         self.name = ""
         self.assignments: list[tuple[str, Arg]] = []
         self.redirects: list[Redirect] = []
@@ -1062,8 +1035,11 @@ class Command:
 
     @property
     def text(self) -> str:
-        """The command as written (prefixes included), words joined by spaces."""
-        return " ".join(self.full_argv)
+        """The command as written (prefixes included), words joined by spaces (joined once: rules
+        quote it per finding and per file access, which must not cost a join of every word each time)."""
+        if self._text is None:
+            self._text = " ".join(self.full_argv)
+        return self._text
 
     def __repr__(self) -> str:
         extra = f", via={self.via}" if self.via else ""
@@ -1148,7 +1124,7 @@ class _Evaluator:
         self.home = home
         self.project_dir = project_dir
         self.next_pipe = 0
-        self.budget = [200_000, 0]  # tokens left, nesting too deep
+        self.budget = [MAX_TOKENS, 0]  # tokens left, nesting too deep
 
     # -- scripts and nodes ----------------------------------------------------------------------
     def script(
@@ -1268,6 +1244,9 @@ class _Evaluator:
         direct: list[Command],
         producer: Command | None,
     ) -> None:
+        if len(self.result.commands) >= MAX_COMMANDS:  # e.g. the 2001st stage of one pipeline
+            self.result.truncated = True
+            return
         words: list[Word] = node[1]  # type: ignore[assignment]
         subs: list[Command] = []
         assignments: list[tuple[str, Arg]] = []
@@ -1329,7 +1308,7 @@ class _Evaluator:
         cmd.substitutions = subs
         cmd.stdin = producer
         if stdin_text is None and producer is not None and producer.name in ("echo", "printf"):
-            stdin_text = echo_text(producer)
+            stdin_text = echo_text(producer.name, producer.args)
         cmd.stdin_text = stdin_text
         if args and posixpath.basename(args[0].value) in _WRAPPER_NAMES:
             from lib.guards.shell_wrappers import strip_prefixes
@@ -1372,7 +1351,7 @@ class _Evaluator:
         elif name == "xargs":
             from lib.guards.shell_nested import xargs_command
 
-            inner = xargs_command(args, cmd.stdin)
+            inner = xargs_command(args, None if cmd.stdin is None else (cmd.stdin.name, cmd.stdin.args))
             if inner:
                 self.emit(inner, scope.child("xargs"), pipes, [], [], [], [], None, None)
         elif name == "find":
@@ -1390,6 +1369,12 @@ class _Evaluator:
                 rscope.env = {"HOME": "/home/.remote"}
                 rscope.cwd = "/home/.remote"
                 self.script(remote, rscope, pipes)
+        elif name in ("awk", "gawk", "mawk", "nawk"):
+            from lib.guards.shell_nested import awk_program, embedded_shell_strings
+
+            program = awk_program(args)
+            for shell_text in embedded_shell_strings(program or ""):
+                self.script(shell_text, scope.child(f"{name} system"), pipes)
         elif name in _INTERPRETERS or (name.startswith("python3.") and name[8:].isdigit()):
             code = _interpreter_code(args)
             if code is None and cmd.stdin_text is not None and _reads_script_from_stdin(args):
@@ -1399,10 +1384,10 @@ class _Evaluator:
 
                 for shell_text in embedded_shell_strings(code):
                     self.script(shell_text, scope.child(f"{name} -c"), pipes)
+                home = scope.env.get("HOME")
                 for argv in embedded_argv_lists(code):
-                    self.emit(
-                        [Arg(v) for v in argv], scope.child(f"{name} -c"), pipes, [], [], [], [], None, None
-                    )
+                    words = [Arg(home if v == "~" and isinstance(home, str) else v) for v in argv]
+                    self.emit(words, scope.child(f"{name} -c"), pipes, [], [], [], [], None, None)
 
     def _track_state(self, cmd: Command, scope: _Scope) -> None:
         name = cmd.name
@@ -1609,7 +1594,7 @@ class _Evaluator:
         if c.name == "git" and argv[1:] == ["rev-parse", "--show-toplevel"]:
             return self.project_dir
         if c.name == "echo" and not any(a.dynamic for a in c.args):
-            return echo_text(c).rstrip("\n")
+            return echo_text(c.name, c.args).rstrip("\n")
         if c.name == "mktemp":
             return "/tmp/tmp.mktemp"
         return None
@@ -1666,102 +1651,7 @@ def _join(cwd: str | None, path: str) -> str | None:
     return posixpath.normpath(posixpath.join(cwd, path))
 
 
-def echo_text(cmd: Command) -> str:
-    """What ``echo``/``printf`` with literal arguments prints (approximately)."""
-    args = [a.value for a in cmd.args[1:]]
-    if cmd.name == "printf":
-        if not args:
-            return ""
-        fmt, rest = args[0], args[1:]
-        text = fmt.replace("\\n", "\n")
-        if "%s" in text and rest:
-            return text.replace("%s", " ".join(rest), 1)
-        return text
-    while args and args[0] in ("-n", "-e", "-E", "-ne", "-en"):
-        args = args[1:]
-    return " ".join(args) + "\n"
-
-
 # -- prefixes ---------------------------------------------------------------------------------
-
-# name -> (options taking a value, long options taking a value, number of positional args to skip)
-WRAPPERS: dict[str, tuple[str, tuple[str, ...], int]] = {
-    "sudo": (
-        "uUgCDhpprtT",
-        (
-            "--user",
-            "--group",
-            "--close-from",
-            "--chdir",
-            "--host",
-            "--prompt",
-            "--role",
-            "--type",
-            "--command-timeout",
-            "--other-user",
-        ),
-        0,
-    ),
-    "doas": ("uC", (), 0),
-    "pkexec": ("", ("--user",), 0),
-    "run0": (
-        "uDg",
-        (
-            "--user",
-            "--chdir",
-            "--group",
-            "--unit",
-            "--description",
-            "--property",
-            "--setenv",
-            "--nice",
-            "--machine",
-        ),
-        0,
-    ),
-    "env": (
-        "uCS",
-        ("--unset", "--chdir", "--split-string", "--block-signal", "--default-signal", "--ignore-signal"),
-        0,
-    ),
-    "command": ("", (), 0),
-    "builtin": ("", (), 0),
-    "exec": ("a", (), 0),
-    "nice": ("n", ("--adjustment",), 0),
-    "ionice": ("cnpPtu", ("--class", "--classdata", "--pid", "--pgid", "--uid"), 0),
-    "nohup": ("", (), 0),
-    "time": ("fo", ("--format", "--output"), 0),
-    "timeout": ("sk", ("--signal", "--kill-after"), 1),
-    "stdbuf": ("ioe", ("--input", "--output", "--error"), 0),
-    "setsid": ("", (), 0),
-    "chrt": ("T", ("--sched-runtime", "--sched-deadline", "--sched-period"), 1),
-    "taskset": ("", (), 1),
-    "unbuffer": ("p", (), 0),
-    "caffeinate": ("tw", (), 0),
-    "chronic": ("", (), 0),
-    "catchsegv": ("", (), 0),
-    "proxychains": ("f", (), 0),
-    "proxychains4": ("f", (), 0),
-    "torsocks": ("uaP", (), 0),
-    "firejail": ("", (), 0),
-    "fakeroot": ("ils", (), 0),
-    "systemd-run": (
-        "pEuMH",
-        (
-            "--unit",
-            "--property",
-            "--description",
-            "--setenv",
-            "--uid",
-            "--gid",
-            "--working-directory",
-            "--machine",
-            "--host",
-            "--slice",
-        ),
-        0,
-    ),
-}
 
 
 #: First words that wrap another command (the table above, and the string runners ``su -c``,
@@ -1807,35 +1697,6 @@ def _shell_payload(args: list[Arg]) -> tuple[str | None, bool]:
     if i < n and not stdin_mode:
         return None, False  # runs a script file
     return None, True
-
-
-FIND_NARROWING = frozenset(
-    {
-        "-name", "-iname", "-path", "-ipath", "-wholename", "-iwholename", "-regex", "-iregex",
-        "-lname", "-ilname", "-newer", "-mtime", "-mmin", "-atime", "-amin", "-ctime", "-cmin",
-        "-size", "-user", "-group", "-perm", "-inum", "-samefile", "-links", "-uid", "-gid",
-        "-newermt", "-empty",
-    }
-)  # fmt: skip
-
-
-def find_start_paths(args: list[Arg]) -> list[Arg]:
-    """The start paths of a ``find`` command (``.`` when none are given)."""
-    paths = []
-    i = 1
-    while i < len(args) and args[i].value in ("-H", "-L", "-P", "-O0", "-O1", "-O2", "-O3", "-D"):
-        i += 2 if args[i].value == "-D" else 1
-    for a in args[i:]:
-        v = a.value
-        if v.startswith("-") or v in ("(", "!", ")", ","):
-            break
-        paths.append(a)
-    return paths or [Arg(".")]
-
-
-def find_is_narrowed(args: list[Arg]) -> bool:
-    """True when a ``find`` expression filters by name, path, time, size, ... (not just -type)."""
-    return any(a.value in FIND_NARROWING for a in args[1:])
 
 
 _INTERPRETERS = frozenset(
@@ -1885,10 +1746,27 @@ def parse(
 
     ``cwd`` is where the command starts (relative paths and ``cd`` are resolved from it), ``home``
     the value of ``~``/``$HOME``, ``project_dir`` the value of ``$CLAUDE_PROJECT_DIR``; ``env`` adds
-    other variables whose values are known.
+    other variables whose values are known. The result is shared with the next call made with the same
+    arguments: treat it as read-only.
     """
     if not isinstance(command, str):
         command = str(command)
+    global _last
+    key = (command, cwd, home, project_dir, tuple(sorted(env.items())) if env else ())
+    if _last is not None and _last[0] == key:
+        return _last[1]  # the Bash and file guards of one tool call parse the same line
+    result = _parse(command, cwd, home, project_dir, env)
+    _last = (key, result)
+    return result
+
+
+#: The last :func:`parse` call: (its arguments, its result).
+_last: tuple[tuple[object, ...], ParseResult] | None = None
+
+
+def _parse(
+    command: str, cwd: str | None, home: str | None, project_dir: str | None, env: Mapping[str, str] | None
+) -> ParseResult:
     result = ParseResult(command)
     text = command
     if len(text) > MAX_INPUT:

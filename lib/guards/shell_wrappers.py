@@ -1,5 +1,5 @@
 """Wrapper commands stripped from a simple command: ``sudo``, ``doas``, ``env``, ``nice``, ``timeout``,
-``nohup``, ``time``, ``command``, ``exec``, ... with their own options (:data:`lib.guards.shell_parse.WRAPPERS`),
+``nohup``, ``time``, ``command``, ``exec``, ... with their own options (:data:`lib.guards.shell_words.WRAPPERS`),
 and the string runners whose argument is a shell command (``su -c``, ``runuser -c``, ``flock``,
 ``watch``, ``script -c``, ``env -S``).
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import posixpath
 
-from lib.guards.shell_parse import NAME_CHARS, WRAPPERS, Arg, assignment_prefix
+from lib.guards.shell_words import NAME_CHARS, WRAPPERS, Arg, assignment_prefix
 
 __all__ = ["strip_prefixes"]
 

@@ -2,7 +2,12 @@
 
 This table is the hot path's view of the protocol (stdlib only, checked in microseconds). The pydantic
 models in :mod:`lib.protocol.models` describe the same fields for typed use; a unit test keeps the
-two in step. Sources: the protocol reference and payloads captured from Claude Code 2.1.328.
+two in step. Sources: the protocol reference, payloads captured from Claude Code 2.1.328 and the input schemas in
+the 2.1.332 CLI (``PreSkillShellCommand``, ``PreModelSwitch``, ``PostModelSwitch``).
+
+``permission`` marks the events whose answer is a permission decision the guards give (PreToolUse,
+PreSkillShellCommand, PermissionRequest): there a call the runtime cannot judge is asked, never let
+through (:mod:`lib.runtime`).
 """
 
 from __future__ import annotations
@@ -60,6 +65,8 @@ class EventSpec:
 
 
 _TOOL = (("tool_name", _STR, True), ("tool_input", _DICT, True))
+_MODEL_SWITCH = (("from_model", _STR, False), ("to_model", _STR, False), ("requested_model", _STR, False),
+                 ("source", _STR, False))  # fmt: skip
 
 EVENTS: dict[str, EventSpec] = {
     spec.name: spec
@@ -75,6 +82,9 @@ EVENTS: dict[str, EventSpec] = {
         EventSpec("MessageDisplay", matcher_field=None, can_block=False, fields=(("delta", _STR, False),)),
         EventSpec("PreToolUse", matcher_field="tool_name", can_block=True, permission=True,
                   fields=(*_TOOL, ("tool_use_id", _STR, False))),
+        EventSpec("PreSkillShellCommand", matcher_field="tool_name", can_block=True, permission=True,
+                  fields=(*_TOOL, ("tool_use_id", _STR, False), ("command_name", _STR, False),
+                          ("command_source", _STR, False), ("invoked_by", _STR, False))),
         EventSpec("PermissionRequest", matcher_field="tool_name", can_block=True, permission=True,
                   fields=(*_TOOL, ("permission_suggestions", _LIST, False))),
         EventSpec("PermissionDenied", matcher_field="tool_name", can_block=False,
@@ -114,6 +124,8 @@ EVENTS: dict[str, EventSpec] = {
                   fields=(("trigger", _STR, False), ("custom_instructions", _STR, False))),
         EventSpec("PostCompact", matcher_field="trigger", can_block=False,
                   fields=(("trigger", _STR, False), ("compact_summary", _STR, False))),
+        EventSpec("PreModelSwitch", matcher_field="to_model", can_block=True, fields=_MODEL_SWITCH),
+        EventSpec("PostModelSwitch", matcher_field="to_model", can_block=False, fields=_MODEL_SWITCH),
         EventSpec("SessionEnd", matcher_field="reason", can_block=False, fields=(("reason", _STR, False),)),
         EventSpec("Elicitation", matcher_field="mcp_server_name", can_block=True,
                   fields=(("mcp_server_name", _STR, False), ("message", _STR, False))),

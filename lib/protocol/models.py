@@ -84,6 +84,19 @@ class PreToolUseInput(ToolInput):
     tool_use_id: str | None = None
 
 
+class PreSkillShellCommandInput(ToolInput):
+    """An inline shell command (``!`cmd` ``) of a slash command or skill, before it runs (CLI 2.1.332).
+
+    ``tool_name`` is the shell tool that runs it (``Bash`` or ``PowerShell``), ``tool_input.command``
+    the command with its arguments filled in; answered like PreToolUse (``permissionDecision``)."""
+
+    hook_event_name: Literal["PreSkillShellCommand"]
+    tool_use_id: str | None = None
+    command_name: str | None = None
+    command_source: str | None = None
+    invoked_by: str | None = None
+
+
 class PermissionRequestInput(ToolInput):
     hook_event_name: Literal["PermissionRequest"]
     permission_suggestions: list[Any] | None = None
@@ -221,6 +234,23 @@ class PostCompactInput(HookInput):
     compact_summary: str | None = None
 
 
+class ModelSwitchInput(HookInput):
+    """Base of the model-switch events: the model before, after and as requested, and who asked."""
+
+    from_model: str | None = None
+    to_model: str | None = None
+    requested_model: str | None = None
+    source: str | None = None
+
+
+class PreModelSwitchInput(ModelSwitchInput):
+    hook_event_name: Literal["PreModelSwitch"]
+
+
+class PostModelSwitchInput(ModelSwitchInput):
+    hook_event_name: Literal["PostModelSwitch"]
+
+
 class SessionEndInput(HookInput):
     hook_event_name: Literal["SessionEnd"]
     reason: str | None = None
@@ -242,7 +272,8 @@ INPUT_MODELS: dict[str, type[HookInput]] = {
     cls.model_fields["hook_event_name"].annotation.__args__[0]: cls  # type: ignore[union-attr]
     for cls in (
         SessionStartInput, SetupInput, InstructionsLoadedInput, UserPromptSubmitInput,
-        UserPromptExpansionInput, MessageDisplayInput, PreToolUseInput, PermissionRequestInput,
+        UserPromptExpansionInput, MessageDisplayInput, PreToolUseInput, PreSkillShellCommandInput,
+        PermissionRequestInput, PreModelSwitchInput, PostModelSwitchInput,
         PermissionDeniedInput, PostToolUseInput, PostToolUseFailureInput, PostToolBatchInput,
         NotificationInput, SubagentStartInput, SubagentStopInput, TaskCreatedInput, TaskCompletedInput,
         StopInput, StopFailureInput, TeammateIdleInput, ConfigChangeInput, CwdChangedInput,

@@ -171,8 +171,12 @@ _CONTEXT_EVENTS = frozenset(
     {
         "SessionStart", "Setup", "SubagentStart", "UserPromptSubmit", "UserPromptExpansion",
         "PreToolUse", "PostToolUse", "PostToolUseFailure", "PostToolBatch", "Stop", "SubagentStop",
+        "PostModelSwitch",
     }
 )  # fmt: skip
+# Events answered with ``hookSpecificOutput.permissionDecision`` (+ reason): PreToolUse's shape.
+# ``updatedInput`` only on PreToolUse (the CLI refuses a rewritten skill command or model switch).
+_DECISION_EVENTS = frozenset({"PreToolUse", "PreSkillShellCommand", "PreModelSwitch"})
 # Events that honour a top-level ``decision: "block"`` + ``reason``.
 _BLOCK_EVENTS = frozenset(
     {
@@ -193,12 +197,15 @@ def render(event_name: str, outcome: Outcome) -> tuple[dict[str, object] | None,
     block_reason = outcome.block_reason
 
     if outcome.permission is not None:
-        if event_name == "PreToolUse":
+        if event_name in _DECISION_EVENTS:
             specific["permissionDecision"] = outcome.permission
             if outcome.permission_reason:
                 specific["permissionDecisionReason"] = outcome.permission_reason
             if outcome.updated_input is not None and outcome.permission == "allow":
-                specific["updatedInput"] = outcome.updated_input
+                if event_name == "PreToolUse":
+                    specific["updatedInput"] = outcome.updated_input
+                else:
+                    warnings.append(f"{event_name} cannot change its input; dropped updatedInput")
         elif event_name == "PermissionRequest":
             if outcome.permission == "allow":
                 decision: dict[str, object] = {"behavior": "allow"}
@@ -212,7 +219,7 @@ def render(event_name: str, outcome: Outcome) -> tuple[dict[str, object] | None,
             warnings.append(f"{event_name} has no permission decision; dropped {outcome.permission!r}")
 
     if block_reason is not None:
-        if event_name == "PreToolUse":
+        if event_name in _DECISION_EVENTS:
             if outcome.permission != "deny":
                 specific["permissionDecision"] = "deny"
                 specific["permissionDecisionReason"] = block_reason

@@ -39,6 +39,7 @@ __all__ = [
     "HookCapture",
     "add_command_hook",
     "claude_env",
+    "cli_version",
     "find_claude_bin",
     "parse_result",
 ]
@@ -86,6 +87,19 @@ class ClaudeNotInstalled(RuntimeError):
     """The pinned Claude Code CLI is missing or has the wrong version."""
 
 
+def cli_version(path: Path) -> str:
+    """What ``path --version`` prints (``"2.1.332 (Claude Code)"``), run with a throwaway HOME."""
+    with tempfile.TemporaryDirectory(prefix="claude-e2e-home-") as home:
+        return subprocess.run(
+            [str(path), "--version"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            env=claude_env(home=home, base_url="http://127.0.0.1:9"),
+            stdin=subprocess.DEVNULL,
+        ).stdout.strip()
+
+
 def find_claude_bin() -> Path:
     """The pinned ``claude`` executable, or :class:`ClaudeNotInstalled` saying how to install it."""
     override = os.environ.get(BIN_OVERRIDE_VAR)
@@ -94,15 +108,7 @@ def find_claude_bin() -> Path:
     if not path.is_file() or not os.access(path, os.X_OK):
         raise ClaudeNotInstalled(f"Claude Code CLI not found at {path}: {fix}")
     try:
-        with tempfile.TemporaryDirectory(prefix="claude-e2e-home-") as home:
-            shown = subprocess.run(
-                [str(path), "--version"],
-                capture_output=True,
-                text=True,
-                timeout=30,
-                env=claude_env(home=home, base_url="http://127.0.0.1:9"),
-                stdin=subprocess.DEVNULL,
-            ).stdout.strip()
+        shown = cli_version(path)
     except (OSError, subprocess.TimeoutExpired) as error:
         raise ClaudeNotInstalled(f"{path} --version failed ({error}): {fix}") from error
     if shown.split(" ", 1)[0] != PINNED_VERSION:

@@ -33,7 +33,7 @@ BAD_INPUTS = [
     (b"{not json", "stdin is not valid JSON"),
     (b"[1, 2, 3]", "stdin JSON is list, expected an object"),
     (b'"just a string"', "stdin JSON is str, expected an object"),
-    (b"\xff\xfe\x00garbage\x80", "stdin is not"),
+    (b"\xff\xfe\x00garbage\x80", "stdin is not valid JSON"),
     (b'{"session_id": "s"}', "payload has no 'hook_event_name' string"),
     (b'{"hook_event_name": "PreToolUse", "session_id": "s", "tool_name": ["Bash"], "tool_input": {}}',
      "field 'tool_name' must be a string, got an array"),
@@ -42,22 +42,24 @@ BAD_INPUTS = [
 
 
 @pytest.mark.parametrize(("raw", "message"), BAD_INPUTS, ids=[m for _, m in BAD_INPUTS])
-def test_bad_input_gets_one_clear_line_and_fails_open(
+def test_bad_input_gets_one_clear_line_and_is_asked_never_allowed(
     hook_project: HookProject, raw: bytes, message: str
 ) -> None:
     result = hook_project.run(raw, "PreToolUse")
     assert result.code == 0
-    assert result.stdout == ""
+    assert result.decision == "ask" and message in result.reason  # unjudged: the user decides
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and message in lines[0] and lines[0].startswith("claude-hooks: PreToolUse: ")
     assert not list((hook_project.path / ".claude" / "state").glob("*.corrupt-*"))
+    bookkeeping = hook_project.run(raw.replace(b"PreToolUse", b"PostToolUse"), "PostToolUse")
+    assert bookkeeping.code == 0 and bookkeeping.stdout == ""  # fail open where nothing is decided
 
 
 def test_huge_payload_is_refused_cleanly(hook_project: HookProject) -> None:
     payload = payload_for("PreToolUse", "Write")
     payload["tool_input"] = {"file_path": "/tmp/x", "content": "x" * (50 * 1024 * 1024)}
     result = hook_project.run(payload)
-    assert result.code == 0 and result.stdout == ""
+    assert result.code == 0 and result.decision == "ask"  # names a guarded tool: unjudged, asked
     assert "over runtime.max_payload_bytes" in result.stderr and len(result.stderr.splitlines()) == 1
 
 

@@ -133,3 +133,14 @@ def test_errors_are_jsons_even_before_json_is_imported() -> None:
             json.loads(raw)
         expected.append(f"JSONDecodeError {exc.value}")
     assert out.splitlines() == expected
+
+
+def test_lone_surrogates_are_scrubbed_everywhere_and_pairs_joined() -> None:
+    from lib.fastjson import dumps, loads, may_hold_surrogates, scrub_surrogates
+
+    raw = b'{"a\\ud800": ["x\\udfff", {"k": "\\ud83d\\ude00 ok"}, 1, null], "b": "\xc3\xa9"}'
+    assert may_hold_surrogates(raw) and not may_hold_surrogates(b'{"a": "plain \\u00e9"}')
+    value = scrub_surrogates(loads(raw))
+    assert value == {"a\ufffd": ["x\ufffd", {"k": "\U0001f600 ok"}, 1, None], "b": "\u00e9"}
+    assert dumps(value, ensure_ascii=False).encode("utf-8")  # encodable now
+    assert scrub_surrogates("\ud800\udc00") == "\U00010000"  # a split pair is joined

@@ -1,6 +1,7 @@
 """The labelled corpus (tests/unit/guards/corpus.jsonl): every dangerous case stopped, safe ones allowed.
 
-Targets from issue 6: 100% of dangerous cases denied or asked, at most 2% of safe ones (default level).
+Targets from issue 6: 100% of dangerous cases denied or asked, at most 2% of safe ones (default level);
+the adversarial corpus (adversarial.jsonl, issue 11) is held to the same targets.
 ``python bench/guard_accuracy.py`` prints the same measurement per level.
 """
 
@@ -16,7 +17,10 @@ from lib.guards.file_policy import RULES as FILE_RULES
 from lib.guards.verdict import RANK
 
 CORPUS = Path(__file__).with_name("corpus.jsonl")
-ENTRIES = load_corpus(str(CORPUS))
+#: Issue 11's attacker cases (interpreters, multi-call binaries, decoded pipes, aliases, containers,
+#: exfiltration, infrastructure and data, publishing, self-protection) and their everyday look-alikes.
+ADVERSARIAL = Path(__file__).with_name("adversarial.jsonl")
+ENTRIES = load_corpus(str(CORPUS)) + load_corpus(str(ADVERSARIAL))
 
 
 def _id(entry: dict[str, object]) -> str:
