@@ -248,7 +248,7 @@ class MockAnthropic:
         ``{"cache_read_input_tokens": 1200, "cache_creation_input_tokens": 300}``), on top of the
         estimated ``input_tokens`` / ``output_tokens``."""
         self._lock = threading.Lock()
-        self._usage = dict(usage or {})
+        self._extra_usage = dict(usage or {})
         self._ids = itertools.count(1)
         self._requests: list[RecordedRequest] = []
         self._problems: list[str] = []
@@ -420,6 +420,7 @@ class MockAnthropic:
         if scripted is None and self._usage is not None:
             scripted = self._usage(request)
         usage = {"input_tokens": _estimate_tokens(request.body), "output_tokens": output_tokens}
+        usage.update(self._extra_usage)
         usage.update(scripted or {})
         model = self._model or str(request.body.get("model") or "claude-mock")
         with self._lock:
@@ -435,7 +436,7 @@ class MockAnthropic:
             "content": [],
             "stop_reason": None,
             "stop_sequence": None,
-            "usage": {"input_tokens": _estimate_tokens(request.body), "output_tokens": 1, **self._usage},
+            "usage": {"input_tokens": _estimate_tokens(request.body), "output_tokens": 1, **self._extra_usage},
         }
 
 
