@@ -186,6 +186,20 @@ def update_settings_file(project: str, *, uninstall: bool = False) -> tuple[bool
 _MAX_SHEBANG = 120
 
 
+#: Lets the test suite measure coverage in hook processes: ``-S`` skips the ``.pth`` file through which
+#: coverage.py starts itself in child processes, so the script starts it when coverage.py's own
+#: variables ask for it (two dictionary look-ups otherwise; ``os`` is imported by lib.runtime anyway).
+_COVERAGE_START = (
+    "if os.environ.get('COVERAGE_PROCESS_CONFIG') or os.environ.get('COVERAGE_PROCESS_START'):\n"
+    "    try:\n"
+    "        from coverage import process_startup\n"
+    "    except ImportError:  # measured only where coverage.py is importable\n"
+    "        pass\n"
+    "    else:\n"
+    "        process_startup()\n\n"
+)
+
+
 def entry_script(python: str, site_dirs: list[str]) -> str:
     """The ``claude-hooks`` command Claude Code runs for every hook event (replaces pip's wrapper).
 
@@ -207,9 +221,11 @@ def entry_script(python: str, site_dirs: list[str]) -> str:
     return (
         head
         + "# claude-hooks: written by install.sh (lib/installer.py); Claude Code runs it for every hook event\n"
-        + "import gc\nimport sys\n\n"
+        + "import gc\nimport os\nimport sys\n\n"
         + "gc.disable()  # on again before a user's handler module runs (lib.runtime)\n"
         + "".join(f"sys.path.append({d!r})\n" for d in site_dirs)
+        + "\n"
+        + _COVERAGE_START
         + "from lib.runtime import main, exit_process\n\n"
         + "exit_process(main())\n"
     )

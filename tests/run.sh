@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run the whole test suite from a fresh clone: makes .venv with the test dependencies, installs the
 # pinned Claude Code CLI for the end-to-end tests (tests/e2e/install_cli.sh) and a redis-server for
-# the Redis backend tests when missing, then runs pytest. Extra arguments go to pytest.
+# the Redis backend tests when missing, then runs pytest measuring coverage in every process and
+# checks it (tests/coverage_gate.py). Extra arguments go to pytest.
 #
 #   tests/run.sh                 everything (what CI runs)
 #   tests/run.sh tests/unit -x   a subset
@@ -30,11 +31,20 @@ if [ -x tests/redis/install_redis.sh ]; then
     sh tests/redis/install_redis.sh
 fi
 
+# Coverage is measured in every process the tests start ([tool.coverage.run] in pyproject.toml);
+# tests/coverage_gate.py then combines it and checks the floors (enforced on a full run, reported for
+# a subset: `.venv/bin/python tests/coverage_gate.py --report-only` shows the figures again).
+.venv/bin/python -m coverage erase
 set +e
-.venv/bin/python -m pytest "$@"
+.venv/bin/python -m coverage run -m pytest "$@"
 status=$?
 set -e
 if [ "$status" -eq 5 ]; then
     echo "tests/run.sh: pytest collected no tests" >&2
 fi
+gate_args=()
+[ "$#" -eq 0 ] || gate_args=(--report-only)
+gate=0
+.venv/bin/python tests/coverage_gate.py "${gate_args[@]}" || gate=$?
+[ "$status" -ne 0 ] || status=$gate
 exit "$status"

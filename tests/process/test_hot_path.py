@@ -22,7 +22,9 @@ def imported(hook_project: HookProject, payload: dict[str, object], decision: st
     """The modules the hook imports for ``payload`` (its answer must be ``decision``)."""
     # the project's first hook validates the config with pydantic and caches it: warm up first
     assert hook_project.run(payload_for("SessionStart")).code == 0
-    result = hook_project.run(payload, env={"PYTHONPROFILEIMPORTTIME": "1"})
+    # coverage.py, when the suite measures it, would import its own modules into the hook process
+    no_coverage = {"COVERAGE_PROCESS_CONFIG": "", "COVERAGE_PROCESS_START": ""}
+    result = hook_project.run(payload, env={"PYTHONPROFILEIMPORTTIME": "1", **no_coverage})
     assert result.code == 0, result.stderr
     assert result.decision == decision, result.stdout
     modules = set()
