@@ -18,6 +18,8 @@ from lib import fastjson
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from lib.paths import Paths
 
 __all__ = ["ENV_OVERRIDES", "ConfigError", "load_config", "read_config_file", "validate_config"]
@@ -44,7 +46,7 @@ class ConfigError(ValueError):
         self.defaults = defaults
 
 
-def _cache_key(paths: Paths, environ: dict[str, str] | os._Environ[str]) -> list[object]:
+def _cache_key(paths: Paths, environ: Mapping[str, str]) -> list[object]:
     try:
         st = os.stat(paths.config_file)
         stamp: list[object] = [st.st_mtime_ns, st.st_size]
@@ -139,7 +141,7 @@ def _write_cache(
 def validate_config(
     data: dict[str, object],
     source: str = "<config>",
-    environ: dict[str, str] | os._Environ[str] | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> dict[str, object]:
     """Validate ``data`` (plus env overrides) and return it as plain JSON-able data with defaults."""
     from pydantic import ValidationError

@@ -144,7 +144,7 @@ def _handler_modules(
 
     runtime = config.get("runtime")
     runtime = runtime if isinstance(runtime, dict) else {}
-    disabled = set(runtime.get("disabled_builtins") or ())
+    disabled: set[object] = set(runtime.get("disabled_builtins") or ())
     modules = [
         (m, False)
         for m in BUILTIN.get(event_name, ())

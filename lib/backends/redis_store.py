@@ -113,7 +113,7 @@ class _RedisTransaction:
             delay = min(delay * 2, 0.01)
         self._token = token
         self._original = value
-        self.state = store._decode(value)
+        self.state = store._decode(value)  # pyright: ignore[reportPrivateUsage]
         return self.state
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: object, tb: object) -> None:
@@ -216,7 +216,7 @@ class RedisStore:
         except StateError:
             return
         if moved:
-            lib.store._corruption_handler(self.path, f"{self.settings.display_url} {moved_to}", reason)
+            lib.store._corruption_handler(self.path, f"{self.settings.display_url} {moved_to}", reason)  # pyright: ignore[reportPrivateUsage]
 
     def __repr__(self) -> str:
         return f"RedisStore({self.path!r})"

@@ -24,7 +24,7 @@ from lib.cli._state import add_json_option, name_matches, open_cli_state, print_
 __all__ = ["register"]
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:  # pyright: ignore[reportPrivateUsage]
     """Add the ``breakers`` command."""
     parser = subparsers.add_parser(
         "breakers",

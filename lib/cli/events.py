@@ -33,7 +33,7 @@ __all__ = ["format_event", "register"]
 _TOPIC_COLORS = {"tool.failure": "red", "tool.denied": "yellow", "hook.error": "red", "breaker.opened": "red"}
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:  # pyright: ignore[reportPrivateUsage]
     """Add the ``events`` command."""
     parser = add_reading_command(
         subparsers,

@@ -41,7 +41,7 @@ def parse_duration(text: str) -> float:
     return float(m.group(1)) * factor
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:  # pyright: ignore[reportPrivateUsage]
     """Add the ``guards`` command."""
     parser = subparsers.add_parser(
         "guards",

@@ -30,7 +30,7 @@ from lib.hook_logger import LOG_FILE
 __all__ = ["collect", "register"]
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:  # pyright: ignore[reportPrivateUsage]
     """Add the ``metrics`` command."""
     add_reading_command(
         subparsers,

@@ -19,7 +19,7 @@ from lib.rate_limiter import RateLimiter
 __all__ = ["register"]
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:  # pyright: ignore[reportPrivateUsage]
     """Add the ``ratelimits`` command."""
     parser = subparsers.add_parser(
         "ratelimits",

@@ -25,7 +25,7 @@ from lib.store import open_store
 __all__ = ["collect", "register"]
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:  # pyright: ignore[reportPrivateUsage]
     """Add the ``status`` command."""
     parser = subparsers.add_parser(
         "status",

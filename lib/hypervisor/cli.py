@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TextIO, TypeVar
+from typing import TextIO, TypeVar, cast
 
 from lib.hypervisor.runner import (
     EXIT_INTERRUPTED,
@@ -234,8 +234,8 @@ def _load(plan_dir: Path, err: TextIO) -> object:
 
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
     """Entry point; returns the exit code."""
-    out = out or sys.stdout
-    err = err or sys.stderr
+    out = out or cast(TextIO, sys.stdout)
+    err = err or cast(TextIO, sys.stderr)
     args = build_parser().parse_args(argv)
     try:
         return _main(args, out, err)
