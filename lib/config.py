@@ -56,11 +56,14 @@ def _cache_key(paths: Paths, environ: Mapping[str, str]) -> list[object]:
     return [_CACHE_VERSION, paths.config_file, *stamp, *overrides]
 
 
-def load_config(paths: Paths, environ: dict[str, str] | None = None) -> dict[str, object]:
+def load_config(
+    paths: Paths, environ: dict[str, str] | None = None, *, write_cache: bool = True
+) -> dict[str, object]:
     """Return the validated config as plain data, from the cache when the file has not changed.
 
     Raises :class:`ConfigError` (with the defaults in ``defaults``) when the file or an override is
     invalid. The error is cached too, so a broken file costs one validation, not one per hook.
+    ``write_cache=False`` (the reading commands) leaves the project's files as they are.
     """
     env = os.environ if environ is None else environ
     key = _cache_key(paths, env)
@@ -81,9 +84,11 @@ def load_config(paths: Paths, environ: dict[str, str] | None = None) -> dict[str
             defaults = validate_config(_fail_mode_only(raw), environ=env)
         except ConfigError:  # an override itself is the invalid part
             defaults = validate_config(_fail_mode_only(raw), environ={})
-        _write_cache(paths, cache_path, key, defaults, error=str(exc))
+        if write_cache:
+            _write_cache(paths, cache_path, key, defaults, error=str(exc))
         raise ConfigError(str(exc), defaults=defaults) from None
-    _write_cache(paths, cache_path, key, config)
+    if write_cache:
+        _write_cache(paths, cache_path, key, config)
     return config
 
 

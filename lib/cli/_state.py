@@ -8,6 +8,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from fnmatch import fnmatchcase
 
 from lib.paths import Paths, resolve_paths
@@ -48,7 +49,7 @@ def project_config(args: argparse.Namespace, fallback: str) -> tuple[Paths, dict
 
     paths = resolve_paths(getattr(args, "project", None))
     try:
-        config = load_config(paths)
+        config = load_config(paths, write_cache=False)
     except ConfigError as exc:
         print(f"warning: {exc}; {fallback}", file=sys.stderr)
         config = {}
@@ -56,15 +57,43 @@ def project_config(args: argparse.Namespace, fallback: str) -> tuple[Paths, dict
 
 
 def open_cli_state(args: argparse.Namespace, name: str) -> StateStore:
-    """The project's state store ``name`` on its configured backend (files, or Redis per ``[backend]``)."""
-    from lib.backends import open_state
+    """The project's state store ``name`` on its configured backend (files, or Redis per ``[backend]``).
+
+    A project without a state folder yet gets a store that reads as empty and creates the folder on
+    its first change, so reading commands never create files."""
+    import os
+
+    from lib.backends import backend_url, open_state
 
     paths, config = project_config(args, "using the default backend (files)")
 
     def warn(message: str) -> None:
         print(f"warning: {message}", file=sys.stderr)
 
-    return open_state(paths, config, name, lock_timeout=LOCK_TIMEOUT, warn=warn)
+    def real() -> StateStore:
+        return open_state(paths, config, name, lock_timeout=LOCK_TIMEOUT, warn=warn)
+
+    if backend_url(config) == "file" and not os.path.isdir(paths.state_dir):
+        return _NotCreatedYet(os.path.join(paths.state_dir, name + ".json"), real)
+    return real()
+
+
+class _NotCreatedYet:
+    """A file store whose folder does not exist: empty to read; opened (and created) to change."""
+
+    def __init__(self, path: str, open_real: Callable[[], StateStore]) -> None:
+        self._path = path
+        self._open_real = open_real
+
+    @property
+    def path(self) -> str:
+        return self._path
+
+    def read(self) -> dict[str, object]:
+        return {}
+
+    def transaction(self) -> AbstractContextManager[dict[str, object]]:
+        return self._open_real().transaction()
 
 
 def print_table(rows: Sequence[Sequence[str]], indent: str = "") -> None:

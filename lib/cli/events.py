@@ -97,7 +97,7 @@ def _redis_bus(paths: Paths) -> Any:
     from lib.config import ConfigError, load_config
 
     try:
-        config = load_config(paths)
+        config = load_config(paths, write_cache=False)
     except ConfigError:
         return None
     if backend_url(config) == "file":

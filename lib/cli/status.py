@@ -10,6 +10,7 @@ as stale (Claude Code was killed, or SessionEnd's 1.5 s budget ran out).
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from typing import Any
 
@@ -45,7 +46,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _sessions(state_dir: str, now: float, stale_after: float, include_ended: bool) -> list[dict[str, Any]]:
-    raw = open_store(state_dir, SESSIONS_STORE).read().get("sessions") if state_dir else None
+    # a project without a state folder has no sessions yet (and reading must not create the folder)
+    raw = open_store(state_dir, SESSIONS_STORE).read().get("sessions") if os.path.isdir(state_dir) else None
     out: list[dict[str, Any]] = []
     for sid, entry in (raw or {}).items() if isinstance(raw, dict) else ():
         if not isinstance(entry, dict):
