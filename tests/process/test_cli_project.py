@@ -126,3 +126,38 @@ def test_a_change_in_a_project_without_state_creates_the_folder_it_needs(project
     assert result.returncode == 0, result.stderr
     state = json.loads((project / ".claude" / "state" / "guards.json").read_text())
     assert "s2" in json.dumps(state)
+
+
+def test_config_check_answers_in_json_too(project: Path, home: Path) -> None:
+    ok = lib_cli("config", "--json", cwd=project, home=home)
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout) == {
+        "file": str(project / ".claude" / "hooks.toml"),
+        "exists": True,
+        "valid": True,
+        "error": None,
+    }
+    (project / ".claude" / "hooks.toml").write_text("[breaker]\nmax_failures = 'many'\n")
+    bad = lib_cli("config", "check", "--json", cwd=project, home=home)
+    assert bad.returncode == 1
+    answer = json.loads(bad.stdout)
+    assert answer["valid"] is False
+    assert "max_failures" in answer["error"]
+    assert "hooks.toml" in answer["error"]
+    human = lib_cli("config", cwd=project, home=home)
+    assert human.returncode == 1
+    assert human.stdout.startswith("error: ") and "max_failures" in human.stdout
+
+
+def test_config_reference_lists_every_key_in_json_and_markdown(project: Path, home: Path) -> None:
+    result = lib_cli("config", "reference", "--json", cwd=project, home=home)
+    assert result.returncode == 0, result.stderr
+    sections = {s["section"]: s for s in json.loads(result.stdout)}
+    assert {"runtime", "breaker"} <= set(sections)
+    keys = {k["key"]: k for k in sections["breaker"]["keys"]}
+    assert keys["max_failures"]["default"] == 5
+    assert keys["max_failures"]["type"] == "integer"
+    markdown = lib_cli("config", "reference", cwd=project, home=home).stdout
+    assert "| `max_failures` | integer | `5` |" in markdown
+    help_text = lib_cli("config", "--help", cwd=project, home=home).stdout
+    assert "--json" in help_text and "reference" in help_text and "show" in help_text
