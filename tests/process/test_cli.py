@@ -1,7 +1,8 @@
-"""Which project ``python -m lib`` reads, and that reading it changes nothing on disk.
+"""``python -m lib`` driven as a user runs it: which project it reads (and that reading changes nothing
+on disk), ``config`` and ``guards check``.
 
-Driven as a user runs it: ``python -m lib COMMAND`` in a shell, from the project, a subfolder of
-it, or a folder that is no project at all, with ``--project`` before or after the command.
+``python -m lib COMMAND`` runs in a shell from the project, a subfolder of it, or a folder that is no
+project at all, with ``--project`` before or after the command.
 """
 
 from __future__ import annotations
@@ -161,3 +162,36 @@ def test_config_reference_lists_every_key_in_json_and_markdown(project: Path, ho
     assert "| `max_failures` | integer | `5` |" in markdown
     help_text = lib_cli("config", "--help", cwd=project, home=home).stdout
     assert "--json" in help_text and "reference" in help_text and "show" in help_text
+
+
+@pytest.mark.parametrize(
+    ("text", "tool", "decision"),
+    [
+        (".env", "Read", "deny"),
+        ("~/.ssh/id_rsa", "Read", "deny"),
+        ("src/app.py", "Read", "allow"),
+        ("ls -la", "Bash", "allow"),
+        ("./deploy.sh", "Bash", "allow"),
+        ("rm -rf /opt/data", "Bash", "deny"),
+    ],
+)
+def test_guards_check_judges_a_path_as_a_read_and_says_so(
+    text: str, tool: str, decision: str, project: Path, home: Path
+) -> None:
+    (project / ".env").write_text("TOKEN=x\n")
+    (project / "src" / "app.py").write_text("print(1)\n")
+    answer = lib_cli("guards", "check", text, "--json", cwd=project, home=home)
+    data = json.loads(answer.stdout)
+    assert (data["tool"], data["decision"]) == (tool, decision), answer.stdout
+    human = lib_cli("guards", "check", text, cwd=project, home=home)
+    assert human.stdout.startswith(decision)
+    said = f"judged as a Read of the path {text}" in human.stdout
+    assert said == (tool == "Read")
+    assert human.returncode == (0 if decision == "allow" else 1)
+
+
+def test_guards_check_with_tool_bash_judges_a_path_as_a_command(project: Path, home: Path) -> None:
+    answer = json.loads(
+        lib_cli("guards", "check", ".env", "--tool", "Bash", "--json", cwd=project, home=home).stdout
+    )
+    assert answer["tool"] == "Bash"
