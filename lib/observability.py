@@ -290,6 +290,7 @@ def _log(inv: Invocation, settings: Settings) -> None:
             fields["outcome"] = inv.outcome
         fields["exit_code"] = inv.exit_code
         fields["payload_bytes"] = getattr(inv, "payload_bytes", None)
+        fields["stdin_ms"] = inv.stdin_ms  # Claude Code's writing of stdin, left out of duration_ms
         if logger.enabled(LogLevel.DEBUG):
             fields["payload"] = payload
         records: list[dict[str, object]] = []
@@ -325,7 +326,7 @@ def _spans(inv: Invocation, settings: Settings) -> None:
     name = inv.event_name
     sid = inv.session_id
     start_ns = inv.start_ns
-    end_ns = start_ns + int(inv.duration_ms * 1_000_000)
+    end_ns = start_ns + int((inv.stdin_ms + inv.duration_ms) * 1_000_000)  # the process's whole run
     trace_id = trace_id_for_session(sid) if sid else new_trace_id()
     decision, reason = decision_of(name, inv.outcome)
 
@@ -516,7 +517,7 @@ def _sessions(inv: Invocation, settings: Settings) -> None:
     from lib.store import open_store
 
     store = open_store(inv.state_dir, SESSIONS_STORE, lock_timeout=settings.lock_timeout)
-    now_ns = inv.start_ns + int(inv.duration_ms * 1_000_000)
+    now_ns = inv.start_ns + int((inv.stdin_ms + inv.duration_ms) * 1_000_000)
     now = now_ns / 1e9
     name = inv.event_name
     if name not in ("SessionStart", "SessionEnd"):

@@ -61,6 +61,7 @@ class Invocation:
         "session_id",
         "start_ns",
         "state_dir",
+        "stdin_ms",
         "tool_name",
         "tool_use_id",
         "warnings",
@@ -78,7 +79,8 @@ class Invocation:
         self.state_dir = paths.state_dir
         self.config: dict[str, object] = {}
         self.start_ns = time.time_ns()
-        self.duration_ms = 0.0
+        self.duration_ms = 0.0  # our own work: the process's time minus stdin_ms
+        self.stdin_ms = 0.0  # waiting for Claude Code to write (and close) the payload on stdin
         self.outcome: dict[str, object] | None = None  # the JSON object printed, if any
         self.exit_code = 0
         self.error: str | None = None  # one-line description of a problem (bad input, bug, timeout)
@@ -284,7 +286,9 @@ def run(expected_event: str | None, stdin: BinaryIO, stdout: TextIO, stderr: Tex
         inv.config = config
         runtime = config.get("runtime")
         limit = runtime.get("max_payload_bytes", 16 << 20) if isinstance(runtime, dict) else 16 << 20
+        t_stdin = time.perf_counter()
         raw = _read_stdin(stdin, int(limit))
+        inv.stdin_ms = round((time.perf_counter() - t_stdin) * 1000, 3)
         inv.payload_bytes = len(raw)
         payload = _parse(raw)
         inv.payload = payload
@@ -335,7 +339,7 @@ def run(expected_event: str | None, stdin: BinaryIO, stdout: TextIO, stderr: Tex
     if out is not None:
         stdout.write(fastjson.dumps(out, ensure_ascii=False) + "\n")
         stdout.flush()
-    inv.duration_ms = round((time.perf_counter() - t0) * 1000, 3)
+    inv.duration_ms = round((time.perf_counter() - t0) * 1000 - inv.stdin_ms, 3)
     _record(inv, stderr)
     return inv.exit_code
 
