@@ -68,10 +68,27 @@ def test_file_update_backs_up_once_and_is_idempotent(tmp_path: Path) -> None:
     settings.write_text(json.dumps(USER_SETTINGS))
     changed, backup = update_settings_file(str(tmp_path))
     assert changed and backup and json.loads(Path(backup).read_text()) == USER_SETTINGS
-    assert update_settings_file(str(tmp_path)) == (False, None)
-    assert len(list(settings.parent.glob("settings.json.bak-*"))) == 1
+    assert update_settings_file(str(tmp_path)) == (False, backup)
+    assert len(list(settings.parent.glob("settings.json.*"))) == 1
     changed, _ = update_settings_file(str(tmp_path), uninstall=True)
     assert changed and json.loads(settings.read_text()) == USER_SETTINGS
+    assert not Path(backup).exists()  # put back in place
+
+
+def test_an_upgrade_of_our_registrations_keeps_the_first_backup(tmp_path: Path) -> None:
+    settings = tmp_path / ".claude" / "settings.json"
+    settings.parent.mkdir()
+    original = json.dumps(USER_SETTINGS).encode()
+    settings.write_bytes(original)
+    update_settings_file(str(tmp_path))
+    older = json.loads(settings.read_text())
+    older["hooks"]["PreToolUse"][-1]["hooks"][0]["timeout"] = 5  # what an older version registered
+    settings.write_text(json.dumps(older))
+    changed, backup = update_settings_file(str(tmp_path))
+    assert changed and backup and Path(backup).read_bytes() == original
+    # nothing changed the file since the upgrade: the user's first file comes back byte for byte
+    update_settings_file(str(tmp_path), uninstall=True)
+    assert settings.read_bytes() == original
 
 
 def test_an_older_copy_of_ours_is_replaced_not_doubled(tmp_path: Path) -> None:
