@@ -29,7 +29,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from lib.demo import DESTRUCTIVE_COMMAND, WIDTH, print_wrapped
+from lib.demo_text import DESTRUCTIVE_COMMAND, WIDTH, print_wrapped
 
 __all__ = ["SKIP_VAR", "LiveOutcome", "run_live"]
 

@@ -38,8 +38,32 @@ from lib.trace_manager import (
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from typing import Protocol
 
-    from lib.runtime import Invocation
+    class Invocation(Protocol):
+        """What :func:`record_invocation` reads of one hook run; :class:`lib.runtime.Invocation` has
+        it. Declared here so that this module does not import the runtime that calls it."""
+
+        config: dict[str, object]
+        correlation_id: str
+        duration_ms: float
+        error: str | None
+        event_name: str
+        events: list[tuple[str, dict[str, object]]]
+        exit_code: int
+        handler_records: list[dict[str, object]]
+        log_dir: str
+        outcome: dict[str, object] | None
+        payload: dict[str, object]
+        project_dir: str
+        session_id: str | None
+        start_ns: int
+        state_dir: str
+        stdin_ms: float
+        tool_name: str | None
+        tool_use_id: str | None
+        warnings: list[str]
+
 
 __all__ = ["HEARTBEAT_SECONDS", "SESSIONS_STORE", "Settings", "decision_of", "record_invocation"]
 
