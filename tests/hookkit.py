@@ -17,6 +17,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -141,8 +142,11 @@ class HookProject:
         )
         return HookResult(proc)
 
-    def popen(self, payload: dict[str, Any], *, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-        """Start the registered command without waiting (for parallel tests); payload already written."""
+    def popen(
+        self, payload: dict[str, Any], *, env: dict[str, str] | None = None, stdin_delay: float = 0.0
+    ) -> subprocess.Popen[bytes]:
+        """Start the registered command without waiting (for parallel tests); payload already written
+        (after ``stdin_delay`` seconds: a Claude Code slow to write it)."""
         (command,) = self.commands(payload["hook_event_name"])
         proc = subprocess.Popen(
             ["sh", "-c", command],
@@ -153,6 +157,8 @@ class HookProject:
             env=self.env(**(env or {})),
         )
         assert proc.stdin is not None
+        if stdin_delay:
+            time.sleep(stdin_delay)
         proc.stdin.write(json.dumps(payload).encode())
         proc.stdin.close()
         return proc

@@ -2,29 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import time
-
 from hookkit import HookProject, payload_for
 
 
 def test_a_slow_stdin_is_logged_apart_from_the_hooks_own_duration(hook_project: HookProject) -> None:
     payload = payload_for("PostToolUse", "Bash")
     assert hook_project.run(payload_for("SessionStart")).code == 0  # warm the config cache
-    (command,) = hook_project.commands("PostToolUse")
-    proc = subprocess.Popen(
-        ["sh", "-c", command],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        cwd=hook_project.path,
-        env=hook_project.env(),
-    )
-    assert proc.stdin is not None
-    time.sleep(1.0)  # Claude Code is slow to write the payload
-    proc.stdin.write(json.dumps(payload).encode())
-    proc.stdin.close()
+    proc = hook_project.popen(payload, stdin_delay=1.0)  # Claude Code is slow to write the payload
     assert proc.wait(timeout=60) == 0
     record = [r for r in hook_project.log_records() if r.get("event") == "PostToolUse"][-1]
     assert record["fields"]["stdin_ms"] >= 900, record
