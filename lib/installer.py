@@ -291,12 +291,11 @@ _MAX_SHEBANG = 120
 #: variables ask for it (two dictionary look-ups otherwise; ``os`` is imported by lib.runtime anyway).
 _COVERAGE_START = (
     "if os.environ.get('COVERAGE_PROCESS_CONFIG') or os.environ.get('COVERAGE_PROCESS_START'):\n"
-    "    try:\n"
-    "        from coverage import process_startup\n"
-    "    except ImportError:  # measured only where coverage.py is importable\n"
-    "        pass\n"
-    "    else:\n"
-    "        process_startup()\n\n"
+    "    try:  # measured only where coverage.py is importable; never a reason for a hook to fail\n"
+    "        from coverage import process_startup\n\n"
+    "        process_startup()\n"
+    "    except Exception:\n"
+    "        pass\n\n"
 )
 
 

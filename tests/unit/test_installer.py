@@ -145,3 +145,25 @@ def test_entry_script_with_a_long_or_spaced_interpreter_path_goes_through_sh(tmp
 def test_write_entry_script_refuses_another_interpreter(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="run this with"):
         write_entry_script(str(tmp_path))
+
+
+def test_entry_script_starts_coverage_only_when_asked_and_never_fails_because_of_it(tmp_path: Path) -> None:
+    import coverage
+
+    site = str(Path(coverage.__file__).parent.parent)  # where coverage.py is importable from
+    script = tmp_path / "claude-hooks"
+    script.write_text(
+        entry_script(os.path.realpath(sys.executable), [str(REPO), site]).replace(
+            "from lib.runtime import main",
+            "print('coverage' in sys.modules)\nfrom lib.runtime import main",
+        )
+    )
+    script.chmod(0o755)
+    quiet = {"COVERAGE_PROCESS_CONFIG": "", "COVERAGE_PROCESS_START": ""}
+    broken = {"COVERAGE_PROCESS_CONFIG": "", "COVERAGE_PROCESS_START": str(tmp_path / "no-such.toml")}
+    for extra, loaded in ((quiet, "False"), (broken, "True")):
+        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")} | extra
+        proc = subprocess.run([str(script), "--help"], capture_output=True, text=True, env=env, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.splitlines()[0] == loaded  # a broken coverage set-up does not stop the hook
+        assert proc.stdout.splitlines()[1].startswith("usage: claude-hooks EVENT")
