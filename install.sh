@@ -66,16 +66,25 @@ print(h.hexdigest())
 EOF
 }
 
+project_dir() {  # the project folder as an absolute path, or stop
+    [ -d "$1" ] || die "$1 is not a directory"
+    (cd "$1" && pwd)
+}
+
+clone_installer() {  # python -m lib.installer from this clone, with PYTHON $1 (needs only the stdlib)
+    local py="$1"; shift
+    PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}" "$py" -m lib.installer "$@"
+}
+
 install_into() {
-    local project="$1"
-    [ -d "$project" ] || die "$project is not a directory"
-    project="$(cd "$project" && pwd)"
+    local project
+    project="$(project_dir "$1")" || exit 1
     local rt="$project/$RUNTIME_REL"
     local py
     py="$(find_python)"
     echo "claude-hooks: installing into $project"
     # an invalid settings.json stops the install before anything is written
-    PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}" "$py" -m lib.installer check "$project" || exit 1
+    clone_installer "$py" check "$project" || exit 1
     [ -d "$project/.claude" ] || CREATED_CLAUDE_DIR="$project/.claude"
     mkdir -p "$project/.claude"
     if [ ! -x "$rt/bin/python" ]; then
@@ -109,14 +118,13 @@ install_into() {
 }
 
 uninstall_from() {
-    local project="$1"
-    [ -d "$project" ] || die "$project is not a directory"
-    project="$(cd "$project" && pwd)"
+    local project
+    project="$(project_dir "$1")" || exit 1
     local rt="$project/$RUNTIME_REL"
     local py
     if [ -x "$rt/bin/python" ]; then py="$rt/bin/python"; else py="$(find_python)"; fi
     echo "claude-hooks: uninstalling from $project"
-    PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}" "$py" -m lib.installer uninstall "$project"
+    clone_installer "$py" uninstall "$project"
     if [ -d "$rt" ]; then
         rm -rf "$rt"
         echo "  environment: removed $rt"
@@ -125,9 +133,9 @@ uninstall_from() {
 }
 
 show_status() {
-    local project="$1"
-    [ -d "$project" ] || die "$project is not a directory"
-    PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}" "$(find_python)" -m lib.installer status "$project"
+    local project
+    project="$(project_dir "$1")" || exit 1
+    clone_installer "$(find_python)" status "$project"
 }
 
 run_demo() {
