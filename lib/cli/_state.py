@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 __all__ = [
     "LOCK_TIMEOUT",
     "add_json_option",
+    "add_reset_command",
     "name_matches",
     "open_cli_state",
     "print_table",
@@ -40,6 +41,32 @@ def add_json_option(parser: argparse.ArgumentParser, *, action: bool = False) ->
         )
     else:
         parser.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def add_reset_command(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],  # pyright: ignore[reportPrivateUsage]
+    name: str,
+    *,
+    help: str,
+    description: str,
+    list_func: Callable[[argparse.Namespace], int],
+    reset_help: str,
+    item: str,
+    dest: str,
+    reset_func: Callable[[argparse.Namespace], int],
+) -> argparse._SubParsersAction[argparse.ArgumentParser]:  # pyright: ignore[reportPrivateUsage]
+    """A state command that lists entries (``--json``) and resets them by name, glob or ``--all``
+    (``breakers``, ``ratelimits``); returns its actions, for more of them."""
+    parser = subparsers.add_parser(name, help=help, description=description)
+    add_json_option(parser)
+    parser.set_defaults(func=list_func)
+    actions = parser.add_subparsers(dest=f"{name}_action", metavar="ACTION")
+    reset = actions.add_parser("reset", help=reset_help)
+    reset.add_argument(dest, nargs="*", metavar=dest[:-1].upper(), help=f"{item} key or glob")
+    reset.add_argument("--all", action="store_true", help=f"reset every {item}")
+    add_json_option(reset, action=True)
+    reset.set_defaults(func=reset_func)
+    return actions
 
 
 def project_config(args: argparse.Namespace, fallback: str) -> tuple[Paths, dict[str, object]]:
