@@ -90,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     limits = thresholds()
     cov = coverage.Coverage(config_file=str(PYPROJECT), data_file=str(REPO / ".coverage"))
+    cov.load()  # what an earlier combine kept (tests/run.sh erases it before pytest)
     try:
         cov.combine(data_paths=[str(REPO)], keep=False)
     except NoDataError:
