@@ -241,5 +241,5 @@ def test_events_follow_prints_new_events_as_hooks_publish_them(project: HookProj
         line = follower.stdout.readline()
         assert json.loads(line)["topic"] == "tool.failure"
     finally:
-        follower.kill()
-        follower.wait()
+        follower.terminate()  # as a user stops it (and lets coverage save its data)
+        follower.wait(timeout=30)

@@ -1,0 +1,105 @@
+"""The reading commands on what installed hooks wrote, as a user reads it in a terminal: the plain
+(non-JSON) views, the filters, and ``--follow`` picking up what a hook writes while it runs."""
+
+from __future__ import annotations
+
+import json
+import select
+import subprocess
+import time
+
+import pytest
+from hookkit import RUNTIME_REL, HookProject, payload_for
+
+SESSION = "5921294c-55cd-4911-91ca-88811f0d9977"
+
+
+def cli(project: HookProject, *args: str) -> subprocess.CompletedProcess[str]:
+    python = project.path / RUNTIME_REL / "bin" / "python"
+    return subprocess.run(
+        [str(python), "-m", "lib", "--project", str(project.path), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=project.env(),
+    )
+
+
+@pytest.fixture
+def session(hook_project: HookProject) -> HookProject:
+    """One short session through the installed hooks: a start, a Bash call that works, one that fails, a stop."""
+    for payload in (
+        payload_for("SessionStart"),
+        payload_for("PreToolUse", "Bash", tool_use_id="toolu_ok"),
+        payload_for("PostToolUse", "Bash", tool_use_id="toolu_ok"),
+        payload_for("PreToolUse", "Bash", tool_use_id="toolu_bad"),
+        payload_for("PostToolUseFailure", "Bash", tool_use_id="toolu_bad"),
+        payload_for("Stop"),
+    ):
+        assert hook_project.run(payload).code == 0
+    return hook_project
+
+
+def test_the_plain_views_show_what_happened(session: HookProject) -> None:
+    events = cli(session, "events")
+    assert events.returncode == 0, events.stderr
+    assert "tool.failure" in events.stdout and "Bash" in events.stdout
+    only_bash = cli(session, "events", "--tool", "Bash", "--json").stdout.splitlines()
+    assert only_bash and all(json.loads(line)["payload"]["tool_name"] == "Bash" for line in only_bash)
+    assert cli(session, "events", "--tool", "Read", "--json").stdout == ""  # no Read call in this session
+    logs = cli(session, "logs", "--since", "10m")
+    assert logs.returncode == 0 and "PostToolUseFailure" in logs.stdout
+    last = cli(session, "logs", "--last", "2", "--json").stdout.splitlines()
+    assert len(last) == 2
+    traces = cli(session, "traces")
+    assert traces.returncode == 0 and SESSION[:8] in traces.stdout
+
+
+def test_the_consumers_of_the_bus_are_listed(session: HookProject) -> None:
+    listed = cli(session, "events", "--consumers")
+    assert listed.returncode == 0, listed.stderr
+    assert f"session-summary.{SESSION}" in listed.stdout  # the Stop summary reads the bus durably
+    as_json = [
+        json.loads(line) for line in cli(session, "events", "--consumers", "--json").stdout.splitlines()
+    ]
+    assert any(c["name"] == f"session-summary.{SESSION}" for c in as_json)
+
+
+def test_a_bad_since_names_the_forms_it_takes(session: HookProject) -> None:
+    result = cli(session, "logs", "--since", "yesterday-ish")
+    assert result.returncode != 0
+    assert "expected a duration like 10m, 2h, 3d or an ISO time" in result.stderr
+    assert cli(session, "events", "--since", "2020-01-01T00:00", "--json").stdout.strip()
+
+
+def follow(project: HookProject, *args: str) -> str:
+    """Start ``python -m lib ARGS`` (a --follow view), fire one failing Bash call through the hooks,
+    and return the first line it prints (within 30 s); the follower is stopped as a user stops it."""
+    python = project.path / RUNTIME_REL / "bin" / "python"
+    follower = subprocess.Popen(
+        [str(python), "-m", "lib", "--project", str(project.path), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=project.env(),
+    )
+    try:
+        time.sleep(1.0)
+        assert project.run(payload_for("PostToolUseFailure", "Bash", tool_use_id="toolu_live")).code == 0
+        assert follower.stdout is not None
+        ready, _, _ = select.select([follower.stdout], [], [], 30)  # never hang the suite
+        assert ready, "nothing printed within 30 s"
+        return follower.stdout.readline()
+    finally:
+        follower.terminate()  # what Ctrl-C and a closed terminal do (and lets coverage save its data)
+        follower.wait(timeout=30)
+
+
+def test_logs_follow_after_the_last_records_prints_new_ones(session: HookProject) -> None:
+    line = follow(session, "logs", "--last", "0", "--follow", "--json")
+    assert json.loads(line)["event"] == "PostToolUseFailure"
+
+
+def test_traces_follow_prints_the_spans_and_keeps_following(session: HookProject) -> None:
+    line = follow(session, "traces", "--follow")
+    assert SESSION[:8] in line and "ms" in line  # a span line: time, trace, name, duration
