@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import select
+import signal
 import subprocess
 import time
 
@@ -103,3 +104,26 @@ def test_logs_follow_after_the_last_records_prints_new_ones(session: HookProject
 def test_traces_follow_prints_the_spans_and_keeps_following(session: HookProject) -> None:
     line = follow(session, "traces", "--follow")
     assert SESSION[:8] in line and "ms" in line  # a span line: time, trace, name, duration
+
+
+def test_ctrl_c_ends_a_follower_quietly_with_130(session: HookProject) -> None:
+    python = session.path / RUNTIME_REL / "bin" / "python"
+    follower = subprocess.Popen(
+        [str(python), "-m", "lib", "--project", str(session.path), "events", "--follow"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=session.env(),
+    )
+    time.sleep(1.5)
+    follower.send_signal(signal.SIGINT)
+    out, err = follower.communicate(timeout=30)
+    assert follower.returncode == 130
+    assert "Traceback" not in err
+    assert "tool.failure" in out  # what was there when it started
+
+
+def test_without_a_command_the_help_is_shown(session: HookProject) -> None:
+    result = cli(session)
+    assert result.returncode == 2
+    assert "usage: python -m lib" in result.stdout and "COMMAND" in result.stdout
