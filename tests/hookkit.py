@@ -163,6 +163,18 @@ class HookProject:
         proc.stdin.close()
         return proc
 
+    def start_cli(self, *args: str) -> subprocess.Popen[str]:
+        """Start ``python -m lib --project <this project> ARGS`` with the installed runtime, without
+        waiting (a ``--follow`` reader); stdout and stderr are pipes."""
+        python = self.path / RUNTIME_REL / "bin" / "python"
+        return subprocess.Popen(
+            [str(python), "-m", "lib", "--project", str(self.path), *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=self.env(),
+        )
+
     def write_config(self, text: str) -> None:
         """Write ``.claude/hooks.toml``."""
         (self.path / ".claude" / "hooks.toml").write_text(text)

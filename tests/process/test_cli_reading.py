@@ -76,14 +76,7 @@ def test_a_bad_since_names_the_forms_it_takes(session: HookProject) -> None:
 def follow(project: HookProject, *args: str) -> str:
     """Start ``python -m lib ARGS`` (a --follow view), fire one failing Bash call through the hooks,
     and return the first line it prints (within 30 s); the follower is stopped as a user stops it."""
-    python = project.path / RUNTIME_REL / "bin" / "python"
-    follower = subprocess.Popen(
-        [str(python), "-m", "lib", "--project", str(project.path), *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=project.env(),
-    )
+    follower = project.start_cli(*args)
     try:
         time.sleep(1.0)
         assert project.run(payload_for("PostToolUseFailure", "Bash", tool_use_id="toolu_live")).code == 0
@@ -107,14 +100,7 @@ def test_traces_follow_prints_the_spans_and_keeps_following(session: HookProject
 
 
 def test_ctrl_c_ends_a_follower_quietly_with_130(session: HookProject) -> None:
-    python = session.path / RUNTIME_REL / "bin" / "python"
-    follower = subprocess.Popen(
-        [str(python), "-m", "lib", "--project", str(session.path), "events", "--follow"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=session.env(),
-    )
+    follower = session.start_cli("events", "--follow")
     time.sleep(1.5)
     follower.send_signal(signal.SIGINT)
     out, err = follower.communicate(timeout=30)
