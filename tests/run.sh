@@ -5,8 +5,8 @@
 # mypy --strict, pyright), then pytest measuring coverage in every process, then the coverage gate
 # (tests/coverage_gate.py). Extra arguments go to pytest.
 #
-#   tests/run.sh                 everything (what CI runs)
-#   tests/run.sh tests/unit -x   a subset
+#   tests/run.sh                 everything (what CI runs); fails on any check, test or coverage floor
+#   tests/run.sh tests/unit -x   a subset: no static checks, coverage reported but not enforced
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
