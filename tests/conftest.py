@@ -32,8 +32,10 @@ def pytest_configure(config: pytest.Config) -> None:
     shim = Path(tempfile.mkdtemp(prefix="claude-hooks-coverage-"))
     (shim / "coverage").symlink_to(Path(coverage.__file__).parent)
     (shim / "sitecustomize.py").write_text(
-        "try:\n    from coverage import process_startup\nexcept ImportError:\n    pass\n"
-        "else:\n    process_startup()\n"
+        "import os\n\n"
+        "if os.environ.get('COVERAGE_PROCESS_CONFIG') or os.environ.get('COVERAGE_PROCESS_START'):\n"
+        "    try:\n        from coverage import process_startup\n\n        process_startup()\n"
+        "    except Exception:\n        pass\n"
     )
     old = os.environ.get("PYTHONPATH")
     os.environ["PYTHONPATH"] = str(shim) + (os.pathsep + old if old else "")

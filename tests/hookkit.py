@@ -22,6 +22,9 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
+#: Environment entries that keep coverage.py out of a child process (when the suite measures
+#: coverage): for tests that check which modules a process imports.
+NO_COVERAGE = {"COVERAGE_PROCESS_CONFIG": "", "COVERAGE_PROCESS_START": ""}
 PAYLOADS = REPO / "examples" / "recorded-session.jsonl"
 RUNTIME_REL = Path(".claude") / "hooks-runtime"
 

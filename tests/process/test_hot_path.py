@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from hookkit import RUNTIME_REL, HookProject, payload_for
+from hookkit import NO_COVERAGE, RUNTIME_REL, HookProject, payload_for
 
 NEVER = ("pydantic", "filelock", "orjson", "yaml", "toon_format", "typing", "dataclasses", "pathlib",
          "logging", "inspect", "asyncio", "importlib.util", "tomllib", "lib.config_models")  # fmt: skip
@@ -23,8 +23,7 @@ def imported(hook_project: HookProject, payload: dict[str, object], decision: st
     # the project's first hook validates the config with pydantic and caches it: warm up first
     assert hook_project.run(payload_for("SessionStart")).code == 0
     # coverage.py, when the suite measures it, would import its own modules into the hook process
-    no_coverage = {"COVERAGE_PROCESS_CONFIG": "", "COVERAGE_PROCESS_START": ""}
-    result = hook_project.run(payload, env={"PYTHONPROFILEIMPORTTIME": "1", **no_coverage})
+    result = hook_project.run(payload, env={"PYTHONPROFILEIMPORTTIME": "1", **NO_COVERAGE})
     assert result.code == 0, result.stderr
     assert result.decision == decision, result.stdout
     modules = set()
