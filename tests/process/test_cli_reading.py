@@ -113,3 +113,34 @@ def test_without_a_command_the_help_is_shown(session: HookProject) -> None:
     result = cli(session)
     assert result.returncode == 2
     assert "usage: python -m lib" in result.stdout and "COMMAND" in result.stdout
+
+
+def todo_write(session_id: str, *todos: tuple[str, str]) -> dict[str, object]:
+    items = [{"content": c, "status": s, "activeForm": c} for c, s in todos]
+    return payload_for(
+        "PostToolUse",
+        "Bash",
+        session_id=session_id,
+        tool_name="TodoWrite",
+        tool_input={"todos": items},
+        tool_response={},
+    )
+
+
+def test_tasks_of_several_sessions_filtered_by_session_and_status(hook_project: HookProject) -> None:
+    assert (
+        hook_project.run(todo_write("aaaa1111", ("write tests", "completed"), ("ship", "pending"))).code == 0
+    )
+    time.sleep(0.05)
+    assert hook_project.run(todo_write("bbbb2222", ("review", "in_progress"))).code == 0
+    both = cli(hook_project, "tasks")
+    assert both.returncode == 0, both.stderr
+    assert "Session aaaa1111" in both.stdout and "Session bbbb2222" in both.stdout
+    assert "\n\nSession " in both.stdout  # a blank line between sessions
+    latest = cli(hook_project, "tasks", "--session", "latest").stdout
+    assert "Session bbbb2222" in latest and "aaaa1111" not in latest
+    done = cli(hook_project, "tasks", "--status", "completed").stdout
+    assert "write tests" in done and "ship" not in done and "review" not in done
+    unknown = cli(hook_project, "tasks", "--session", "zzzz")
+    assert unknown.returncode == 1
+    assert "tasks: --session 'zzzz' matches no session with captured tasks" in unknown.stderr
