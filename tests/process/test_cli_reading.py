@@ -144,3 +144,13 @@ def test_tasks_of_several_sessions_filtered_by_session_and_status(hook_project: 
     unknown = cli(hook_project, "tasks", "--session", "zzzz")
     assert unknown.returncode == 1
     assert "tasks: --session 'zzzz' matches no session with captured tasks" in unknown.stderr
+
+
+def test_status_shows_an_open_breaker_and_a_silent_session_as_stale(hook_project: HookProject) -> None:
+    hook_project.write_config("[breaker]\nmax_failures = 1\ncooldown_seconds = 600\n")
+    assert hook_project.run(payload_for("SessionStart")).code == 0
+    assert hook_project.run(payload_for("PostToolUseFailure", "Bash", tool_use_id="toolu_x")).code == 0
+    shown = cli(hook_project, "status", "--stale", "0")
+    assert shown.returncode == 0, shown.stderr
+    assert "Bash: open  failures=1  retry in " in shown.stdout
+    assert f"{SESSION}  stale " in shown.stdout and "s ago" in shown.stdout
