@@ -154,3 +154,23 @@ def test_status_shows_an_open_breaker_and_a_silent_session_as_stale(hook_project
     assert shown.returncode == 0, shown.stderr
     assert "Bash: open  failures=1  retry in " in shown.stdout
     assert f"{SESSION}  stale " in shown.stdout and "s ago" in shown.stdout
+
+
+def test_guards_off_and_on_by_session_prefix_or_latest(hook_project: HookProject) -> None:
+    empty = cli(hook_project, "guards", "off", "--session", "latest")
+    assert empty.returncode == 1 and "no session seen yet in this project" in empty.stderr
+    for sid in ("abc1", "abc2"):
+        assert hook_project.run(payload_for("SessionStart", session_id=sid)).code == 0
+        time.sleep(0.05)
+    several = cli(hook_project, "guards", "off", "--session", "abc")
+    assert several.returncode == 1 and "matches several sessions: abc1, abc2" in several.stderr
+    bad = cli(hook_project, "guards", "off", "--session", "abc1", "--for", "soon")
+    assert bad.returncode == 2 and bad.stderr.startswith("guards off: ")
+    off = cli(hook_project, "guards", "off", "--session", "latest", "--for", "10m", "--note", "demo")
+    assert off.returncode == 0, off.stderr
+    assert off.stdout.strip() == "guards off for session abc2 for 10m"
+    listed = cli(hook_project, "guards").stdout
+    assert "guards OFF for session abc2 for 10 more min (demo)" in listed
+    on = cli(hook_project, "guards", "on", "--session", "abc2")
+    assert on.returncode == 0, on.stderr
+    assert "guards are on for every session" in cli(hook_project, "guards").stdout
