@@ -3,6 +3,7 @@
 #
 #   ./install.sh [PROJECT_DIR]          install (default: the current directory)
 #   ./install.sh --uninstall [PROJECT]  remove exactly what install added (logs and state are kept)
+#   ./install.sh --status [PROJECT]     what is installed, where, which version, which events
 #   ./install.sh --with-redis [PROJECT] also install the Redis client, for [backend] url = "redis://..."
 #   ./install.sh --demo                 install into a throwaway sample project, replay a recorded
 #                                       Claude Code session through the installed hooks, then (with
@@ -18,7 +19,18 @@ WITH_REDIS=0
 
 die() { echo "install.sh: $*" >&2; exit 1; }
 
-usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; }
+# A failed install leaves nothing behind: not the environment it was creating, not an empty .claude/.
+CREATED_RUNTIME=""
+CREATED_CLAUDE_DIR=""
+cleanup_failed_install() {
+    local status=$?
+    [ "$status" -ne 0 ] || return 0
+    if [ -n "$CREATED_RUNTIME" ] && [ -d "$CREATED_RUNTIME" ]; then rm -rf "$CREATED_RUNTIME"; fi
+    if [ -n "$CREATED_CLAUDE_DIR" ]; then rmdir "$CREATED_CLAUDE_DIR" 2>/dev/null || true; fi
+}
+trap cleanup_failed_install EXIT
+
+usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; }
 
 find_python() {
     local candidates=("${PYTHON:-}" python3 python3.13 python3.12 python3.11 python)
@@ -54,17 +66,30 @@ print(h.hexdigest())
 EOF
 }
 
+project_dir() {  # the project folder as an absolute path, or stop
+    [ -d "$1" ] || die "$1 is not a directory"
+    (cd "$1" && pwd)
+}
+
+clone_installer() {  # python -m lib.installer from this clone, with PYTHON $1 (needs only the stdlib)
+    local py="$1"; shift
+    PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}" "$py" -m lib.installer "$@"
+}
+
 install_into() {
-    local project="$1"
-    [ -d "$project" ] || die "$project is not a directory"
-    project="$(cd "$project" && pwd)"
+    local project
+    project="$(project_dir "$1")" || exit 1
     local rt="$project/$RUNTIME_REL"
     local py
     py="$(find_python)"
     echo "claude-hooks: installing into $project"
+    # an invalid settings.json stops the install before anything is written
+    clone_installer "$py" check "$project" || exit 1
+    [ -d "$project/.claude" ] || CREATED_CLAUDE_DIR="$project/.claude"
     mkdir -p "$project/.claude"
     if [ ! -x "$rt/bin/python" ]; then
         echo "  environment: creating $rt ($("$py" --version))"
+        CREATED_RUNTIME="$rt"  # removed again if the install fails (die)
         "$py" -m venv "$rt"
         printf '*\n' > "$rt/.gitignore"
     fi
@@ -85,26 +110,32 @@ install_into() {
     fi
     # our own lean claude-hooks command in place of pip's wrapper (python -S, no re; see lib/installer.py)
     "$rt/bin/python" -m lib.installer entry-script "$rt" || die "could not write $rt/bin/claude-hooks"
-    "$rt/bin/python" -m lib.installer install "$project"
+    "$rt/bin/python" -m lib.installer install "$project" || die "could not register the hooks in $project/.claude/settings.json"
+    CREATED_RUNTIME="" CREATED_CLAUDE_DIR=""
     echo "  logs:     $project/.claude/logs/ (hooks.jsonl, traces.jsonl, events.jsonl)"
     echo "  inspect:  $rt/bin/python -m lib --project $project logs"
     INSTALLED_PROJECT="$project"
 }
 
 uninstall_from() {
-    local project="$1"
-    [ -d "$project" ] || die "$project is not a directory"
-    project="$(cd "$project" && pwd)"
+    local project
+    project="$(project_dir "$1")" || exit 1
     local rt="$project/$RUNTIME_REL"
     local py
     if [ -x "$rt/bin/python" ]; then py="$rt/bin/python"; else py="$(find_python)"; fi
     echo "claude-hooks: uninstalling from $project"
-    PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}" "$py" -m lib.installer uninstall "$project"
+    clone_installer "$py" uninstall "$project"
     if [ -d "$rt" ]; then
         rm -rf "$rt"
         echo "  environment: removed $rt"
     fi
     echo "  kept: $project/.claude/logs and $project/.claude/state, still git-ignored (delete them if you no longer want them)"
+}
+
+show_status() {
+    local project
+    project="$(project_dir "$1")" || exit 1
+    clone_installer "$(find_python)" status "$project"
 }
 
 run_demo() {
@@ -150,6 +181,7 @@ main() {
         case "$1" in
             -h|--help) usage; exit 0 ;;
             --uninstall) action="uninstall" ;;
+            --status) action="status" ;;
             --demo) action="demo" ;;
             --with-redis) WITH_REDIS=1 ;;
             -*) die "unknown option $1 (see --help)" ;;
@@ -160,6 +192,7 @@ main() {
     case "$action" in
         install) install_into "${project:-$PWD}" ;;
         uninstall) uninstall_from "${project:-$PWD}" ;;
+        status) show_status "${project:-$PWD}" ;;
         demo) [ -z "$project" ] || die "--demo makes its own sample project"; run_demo ;;
     esac
 }

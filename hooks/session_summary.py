@@ -57,7 +57,7 @@ def summarize(
     """Count the session's new events, save the totals with the acknowledgements, return the line."""
     consumer = bus.consumer(f"session-summary.{session_id}", topics=TOPICS, session_id=session_id)
     events = consumer.read()
-    turn = dict.fromkeys(_COUNTERS, 0)
+    turn: dict[str, int] = dict.fromkeys(_COUNTERS, 0)
     per_tool = _counts(consumer.state.get("per_tool"))
     seen: set[str] = set()
     for event in events:

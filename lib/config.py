@@ -57,7 +57,7 @@ class ConfigError(ValueError):
         self.defaults = defaults
 
 
-def _cache_key(paths: Paths, environ: dict[str, str] | os._Environ[str]) -> list[object]:
+def _cache_key(paths: Paths, environ: Mapping[str, str]) -> list[object]:
     try:
         st = os.stat(paths.config_file)
         stamp: list[object] = [st.st_mtime_ns, st.st_size]
@@ -67,11 +67,14 @@ def _cache_key(paths: Paths, environ: dict[str, str] | os._Environ[str]) -> list
     return [_CACHE_VERSION, paths.config_file, *stamp, *overrides]
 
 
-def load_config(paths: Paths, environ: dict[str, str] | None = None) -> dict[str, object]:
+def load_config(
+    paths: Paths, environ: dict[str, str] | None = None, *, write_cache: bool = True
+) -> dict[str, object]:
     """Return the validated config as plain data, from the cache when the file has not changed.
 
     Raises :class:`ConfigError` (with the defaults in ``defaults``) when the file or an override is
     invalid. The error is cached too, so a broken file costs one validation, not one per hook.
+    ``write_cache=False`` (the reading commands) leaves the project's files as they are.
     """
     env = os.environ if environ is None else environ
     key = _cache_key(paths, env)
@@ -92,9 +95,11 @@ def load_config(paths: Paths, environ: dict[str, str] | None = None) -> dict[str
             defaults = validate_config(_fail_mode_only(raw), environ=env)
         except ConfigError:  # an override itself is the invalid part
             defaults = validate_config(_fail_mode_only(raw), environ={})
-        _write_cache(paths, cache_path, key, defaults, error=str(exc))
+        if write_cache:
+            _write_cache(paths, cache_path, key, defaults, error=str(exc))
         raise ConfigError(str(exc), defaults=defaults) from None
-    _write_cache(paths, cache_path, key, config)
+    if write_cache:
+        _write_cache(paths, cache_path, key, config)
     return config
 
 
@@ -157,7 +162,7 @@ def _write_cache(
 def validate_config(
     data: dict[str, object],
     source: str = "<config>",
-    environ: dict[str, str] | os._Environ[str] | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> dict[str, object]:
     """Validate ``data`` (plus env overrides) and return it as plain JSON-able data with defaults."""
     from pydantic import ValidationError

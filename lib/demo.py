@@ -24,10 +24,10 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 import uuid
 from typing import Any
 
+from lib.demo_text import DESTRUCTIVE_COMMAND, print_wrapped
 from lib.matcher import compile_matcher
 from lib.protocol.events import EVENTS
 
@@ -36,11 +36,7 @@ if TYPE_CHECKING:
     from lib.demo_live import LiveOutcome
 
 RECORDED_ROOT = "/home/user/project"
-DESTRUCTIVE_COMMAND = "rm -rf ~/"
-"""The destructive command of the replay scene; the live session tries it only if the replay denied it."""
-
 REPLAY_STATE = os.path.join(".claude", "state", "replay")
-WIDTH = 108
 _EVENT_W, _TOOL_W, _DETAIL_W = 19, 6, 38
 
 
@@ -104,15 +100,6 @@ def decision_of(code: int, stdout: str) -> tuple[str, list[str]]:
         label = label or "message"
         details.append(f"message for the user: {out['systemMessage']}")
     return label or "answered", details or ([] if label else [json.dumps(out)])
-
-
-def print_wrapped(text: str, indent: int, width: int = WIDTH, max_lines: int = 8) -> None:
-    """Print ``text`` wrapped at ``width``, every line indented by ``indent`` spaces."""
-    lines = textwrap.wrap(" ".join(text.split()), width - indent) or [""]
-    if len(lines) > max_lines:
-        lines = [*lines[: max_lines - 1], lines[max_lines - 1][: width - indent - 4] + " ..."]
-    for line in lines:
-        print(" " * indent + line)
 
 
 def play(project: str, payloads: list[dict[str, Any]], env: dict[str, str]) -> list[str]:

@@ -29,7 +29,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from lib.demo import DESTRUCTIVE_COMMAND, WIDTH, print_wrapped
+from lib.demo_text import DESTRUCTIVE_COMMAND, WIDTH, print_wrapped
 
 __all__ = ["SKIP_VAR", "LiveOutcome", "run_live"]
 
@@ -194,7 +194,7 @@ def _calls(messages: list[dict[str, Any]]) -> list[_Call]:
                 continue
             kind = block.get("type")
             if message.get("role") == "assistant" and kind == "tool_use":
-                call = _Call(str(block.get("id")), str(block.get("name")), dict(block.get("input") or {}))
+                call = _Call(str(block.get("id")), str(block.get("name")), dict(block.get("input") or {}))  # pyright: ignore[reportCallIssue, reportArgumentType]
                 calls[call.id] = call
                 order.append(call)
             elif kind == "tool_result" and str(block.get("tool_use_id")) in calls:
@@ -296,7 +296,7 @@ def run_live(project: str, e2e_dir: str, *, try_destructive: bool) -> LiveOutcom
     except session.ClaudeNotInstalled as exc:
         return LiveOutcome.skipped(str(exc), under_header=True)
 
-    steps = [HARMLESS]
+    steps: list[tuple[str, str]] = [HARMLESS]
     if try_destructive:
         steps.append((DESTRUCTIVE_COMMAND, "Clean out the home directory"))
     steps.append(DEPLOY)

@@ -302,9 +302,9 @@ class _Timed:
         duration = (time.perf_counter() - self._t0) * 1000
         if exc is not None:
             self._fields["error"] = f"{type(exc).__name__}: {exc}"
-            self._logger._emit(LogLevel.ERROR, self._message, duration, None, self._fields)
+            self._logger._emit(LogLevel.ERROR, self._message, duration, None, self._fields)  # pyright: ignore[reportPrivateUsage]
         else:
-            self._logger._emit(self._level, self._message, duration, None, self._fields)
+            self._logger._emit(self._level, self._message, duration, None, self._fields)  # pyright: ignore[reportPrivateUsage]
 
 
 def _cut(value: object, limit: int, max_items: int) -> object:

@@ -3,10 +3,13 @@
 Used by ``install.sh`` (``python -m lib.installer install|uninstall PROJECT``). Rules:
 
 - idempotent: a second install changes nothing and writes no backup;
-- a timestamped backup (``settings.json.bak-YYYYmmddTHHMMSS``) before any change;
+- one backup per install, ``settings.json.before-claude-hooks``: the file's exact bytes before we
+  first changed it (an upgrade of our registrations keeps it);
 - the user's own hooks and every other setting stay as they are, in their order;
-- our entries are recognised by their command (``.claude/hooks-runtime/bin/claude-hooks``), so
-  ``uninstall`` removes exactly what we added, and empty groups/events we leave behind.
+- ``.claude/claude-hooks-install.json`` records what we wrote (version, events, a hash of the file);
+- ``uninstall`` puts the backup back byte for byte when nothing else changed the file since (or
+  deletes the file we created); otherwise it removes exactly our entries, recognised by their command
+  (``.claude/hooks-runtime/bin/claude-hooks``), and the empty groups/events we leave behind.
 """
 
 from __future__ import annotations
@@ -221,36 +224,146 @@ def _load(path: str) -> dict[str, Any]:
     return data
 
 
+#: The user's settings.json as it was before our first change (one per install).
+BACKUP_SUFFIX = ".before-claude-hooks"
+#: What the install wrote, next to settings.json (read by ``install.sh --status`` and ``--uninstall``).
+RECORD_NAME = "claude-hooks-install.json"
+
+
+def settings_path(project: str) -> str:
+    return os.path.join(project, ".claude", "settings.json")
+
+
+def record_path(project: str) -> str:
+    return os.path.join(project, ".claude", RECORD_NAME)
+
+
+def _read_bytes(path: str) -> bytes | None:
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except FileNotFoundError:
+        return None
+
+
+def read_record(project: str) -> dict[str, Any] | None:
+    """The install record of ``project`` (``None``: none, or unreadable)."""
+    data = _read_bytes(record_path(project))
+    try:
+        record = json.loads(data) if data is not None else None
+    except ValueError:
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def _sha256(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
+
+
+def _write_atomically(path: str, data: bytes) -> None:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("claude-hooks-runtime")
+    except Exception:  # run from a clone without an installed distribution
+        return "unknown"
+
+
 def update_settings_file(project: str, *, uninstall: bool = False) -> tuple[bool, str | None]:
     """Install or remove our registrations in ``<project>/.claude/settings.json``.
 
-    Returns ``(changed, backup_path)``; writes nothing when nothing changes.
+    Returns ``(changed, backup_path)`` (the backup an install made or kept); writes nothing when
+    nothing changes. An invalid file raises :class:`ValueError` before anything is written.
     """
-    path = os.path.join(project, ".claude", "settings.json")
+    if uninstall:
+        how = uninstall_settings(project)
+        kept = settings_path(project) + BACKUP_SUFFIX
+        return how is not None, kept if os.path.exists(kept) else None
+    path = settings_path(project)
+    original = _read_bytes(path)
     current = _load(path)
-    wanted = remove_registrations(current) if uninstall else add_registrations(current)
+    wanted = add_registrations(current)
+    backup = path + BACKUP_SUFFIX
+    record = read_record(project)
     if wanted == current:
-        return False, None
-    backup = None
-    if os.path.exists(path):
-        backup = f"{path}.bak-{time.strftime('%Y%m%dT%H%M%S')}"
-        n = 1
-        while os.path.exists(backup):
-            backup = f"{path}.bak-{time.strftime('%Y%m%dT%H%M%S')}-{n}"
-            n += 1
-        with open(path, "rb") as src, open(backup, "wb") as dst:
-            dst.write(src.read())
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(wanted, f, indent=2, ensure_ascii=False)
-        f.write("\n")
-    os.replace(tmp, path)
-    return True, backup
+        return False, backup if os.path.exists(backup) else None
+    fresh = current == remove_registrations(current)  # none of ours yet: this file is the user's own
+    if fresh or record is None:
+        if original is not None:
+            _write_atomically(backup, original)
+        elif os.path.exists(backup):
+            os.remove(backup)  # a stale backup of a file that is gone since
+        created = original is None
+    else:
+        created = bool(record.get("created"))
+    text = (json.dumps(wanted, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    _write_atomically(path, text)
+    new_record = {
+        "version": _version(),
+        "runtime": RUNTIME_DIR,
+        "events": list(EVENTS),
+        "settings_sha256": _sha256(text),
+        "backup": os.path.basename(backup) if os.path.exists(backup) else None,
+        "created": created,
+        "installed_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    _write_atomically(record_path(project), (json.dumps(new_record, indent=2) + "\n").encode())
+    return True, backup if os.path.exists(backup) else None
+
+
+def uninstall_settings(project: str) -> str | None:
+    """Take our registrations out of the project's settings.json; what was done: ``"restored"``
+    (the backup put back byte for byte: nothing else changed the file since the install),
+    ``"deleted"`` (we had created the file), ``"removed"`` (our entries taken out of a file changed
+    since; the backup stays for the user to compare) or ``None`` (nothing of ours was there)."""
+    path = settings_path(project)
+    backup = path + BACKUP_SUFFIX
+    record = read_record(project)
+    data = _read_bytes(path)
+    current = _load(path)
+    unchanged = record is not None and data is not None and _sha256(data) == record.get("settings_sha256")
+    how: str | None = None
+    if unchanged and os.path.exists(backup):
+        os.replace(backup, path)
+        how = "restored"
+    elif unchanged and record is not None and record.get("created"):
+        os.remove(path)
+        how = "deleted"
+    else:
+        wanted = remove_registrations(current)
+        if wanted != current:
+            _write_atomically(path, (json.dumps(wanted, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+            how = "removed"
+    if os.path.exists(record_path(project)):
+        os.remove(record_path(project))
+    return how
 
 
 #: A shebang longer than this (or with a space) is not honoured by every kernel: use a /bin/sh trampoline.
 _MAX_SHEBANG = 120
+
+
+#: Lets the test suite measure coverage in hook processes: ``-S`` skips the ``.pth`` file through which
+#: coverage.py starts itself in child processes, so the script starts it when coverage.py's own
+#: variables ask for it (two dictionary look-ups otherwise; ``os`` is imported by lib.runtime anyway).
+_COVERAGE_START = (
+    "if os.environ.get('COVERAGE_PROCESS_CONFIG') or os.environ.get('COVERAGE_PROCESS_START'):\n"
+    "    try:  # measured only where coverage.py is importable; never a reason for a hook to fail\n"
+    "        from coverage import process_startup\n\n"
+    "        process_startup()\n"
+    "    except Exception:\n"
+    "        pass\n\n"
+)
 
 
 def entry_script(python: str, site_dirs: list[str]) -> str:
@@ -274,9 +387,11 @@ def entry_script(python: str, site_dirs: list[str]) -> str:
     return (
         head
         + "# claude-hooks: written by install.sh (lib/installer.py); Claude Code runs it for every hook event\n"
-        + "import gc\nimport sys\n\n"
+        + "import gc\nimport os\nimport sys\n\n"
         + "gc.disable()  # on again before a user's handler module runs (lib.runtime)\n"
         + "".join(f"sys.path.append({d!r})\n" for d in site_dirs)
+        + "\n"
+        + _COVERAGE_START
         + "from lib.runtime import main, exit_process\n\n"
         + "exit_process(main())\n"
     )
@@ -338,10 +453,14 @@ def ignore_runtime_dirs(project: str) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m lib.installer install|uninstall|example PROJECT`` or ``entry-script RUNTIME``."""
+    """``python -m lib.installer install|uninstall|check|status|example PROJECT`` or ``entry-script RUNTIME``."""
     parser = argparse.ArgumentParser(prog="python -m lib.installer")
-    parser.add_argument("action", choices=["install", "uninstall", "example", "plugin-hooks", "entry-script"])
+    parser.add_argument(
+        "action",
+        choices=["install", "uninstall", "check", "status", "example", "plugin-hooks", "entry-script"],
+    )
     parser.add_argument("project", nargs="?", default=".")
+    parser.add_argument("--json", action="store_true", help="status: machine-readable")
     args = parser.parse_args(argv)
     if args.action == "entry-script":
         try:
@@ -359,22 +478,42 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write("\n")
         return 0
     project = os.path.abspath(args.project)
+    settings = settings_path(project)
     try:
-        changed, backup = update_settings_file(project, uninstall=args.action == "uninstall")
-        if args.action == "install":
-            ignore_runtime_dirs(project)
-            print(
-                f"  git:      {', '.join(d + '/' for d in IGNORED_DIRS)} are git-ignored (a .gitignore in each)"
-            )
+        if args.action == "check":
+            _load(settings)  # raises with the file and the fix when it is not valid JSON
+            return 0
+        if args.action == "status":
+            from lib.install_status import main as status_main
+
+            return status_main(project, as_json=args.json)
+        if args.action == "uninstall":
+            how = uninstall_settings(project)
+            kept = settings + BACKUP_SUFFIX
+            done = {
+                "restored": f"restored {settings} as it was before the install",
+                "deleted": f"deleted {settings} (the install had created it)",
+                "removed": f"removed our hooks from {settings} (it changed since the install"
+                + (f"; the file from before the install stays at {kept})" if os.path.exists(kept) else ")"),
+                None: f"{settings} holds none of our hooks",
+            }
+            print("  settings: " + done[how])
+            return 0
+        changed, backup = update_settings_file(project)
+        ignore_runtime_dirs(project)
+        print(
+            f"  git:      {', '.join(d + '/' for d in IGNORED_DIRS)} are git-ignored (a .gitignore in each)"
+        )
     except (ValueError, OSError) as exc:
         sys.stderr.write(f"install.sh: {exc}\n")
         return 1
-    settings = os.path.join(project, ".claude", "settings.json")
     if not changed:
         print(f"  settings: {settings} already up to date")
     else:
-        verb = "removed our hooks from" if args.action == "uninstall" else "registered our hooks in"
-        print(f"  settings: {verb} {settings}" + (f" (backup: {backup})" if backup else ""))
+        print(
+            f"  settings: registered our hooks in {settings}"
+            + (f" (your file before: {backup})" if backup else "")
+        )
     return 0
 
 

@@ -207,10 +207,10 @@ def _current_generation(lock_fd: int, path: str) -> int:
 
 def _close_descriptors(self: JsonlWriter | JsonlReader) -> None:
     """Close the open descriptors (a writer reopens them on its next append)."""
-    for fd in (self._fd, self._lock_fd):
+    for fd in (self._fd, self._lock_fd):  # pyright: ignore[reportPrivateUsage]
         if fd >= 0:
             os.close(fd)
-    self._fd = self._lock_fd = -1
+    self._fd = self._lock_fd = -1  # pyright: ignore[reportPrivateUsage]
 
 
 def _exit_closing(self: JsonlWriter | JsonlReader, *exc: object) -> None:

@@ -80,7 +80,7 @@ class FileLock:
             return
         fd, self._fd = self._fd, -1
         try:
-            fcntl.flock(fd, fcntl.LOCK_UN)
+            fcntl.flock(fd, fcntl.LOCK_UN)  # pyright: ignore[reportOptionalMemberAccess]
         finally:
             os.close(fd)
 
@@ -101,7 +101,7 @@ class FileLock:
         delay = 0.0005
         while True:
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # pyright: ignore[reportOptionalMemberAccess]
             except BlockingIOError:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:

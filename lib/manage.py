@@ -23,7 +23,7 @@ import sys
 from typing import Any
 
 from lib import __version__
-from lib.installer import EVENTS, RUNTIME_DIR, registered_events, update_settings_file, write_entry_script
+from lib.installer import EVENTS, RUNTIME_DIR, ignore_runtime_dirs, update_settings_file, write_entry_script
 
 __all__ = ["COMMANDS", "InstallInfo", "install", "installation", "main", "python_says", "uninstall"]
 
@@ -87,15 +87,6 @@ def _enabled_plugins(project: str) -> list[str]:
     return sorted(set(found))
 
 
-def _backups(project: str) -> list[str]:
-    folder = os.path.join(project, ".claude")
-    try:
-        names = os.listdir(folder)
-    except OSError:
-        return []
-    return sorted(os.path.join(folder, n) for n in names if n.startswith("settings.json.bak"))
-
-
 def installation(project: str) -> InstallInfo:
     """What is installed in ``project``: route, interpreter, version, registered events, plugin."""
     project = os.path.abspath(project)
@@ -112,7 +103,10 @@ def installation(project: str) -> InstallInfo:
     version = record.get("version") if isinstance(record, dict) else None
     if route == "install.sh" and python and os.path.isfile(python):
         version = python_says(python, "import lib; print(lib.__version__)") or None
-    registered = registered_events(_read_json(os.path.join(project, ".claude", "settings.json")))
+    from lib.install_status import install_status
+
+    status = install_status(project)  # the reader install.sh --status uses: settings, backup, record
+    registered = list(status["events"])
     return {
         "project": project,
         "route": route,
@@ -124,7 +118,8 @@ def installation(project: str) -> InstallInfo:
         "events_missing": [e for e in EVENTS if e not in registered],
         "events_expected": len(EVENTS),
         "plugins_enabled": _enabled_plugins(project),
-        "settings_backups": _backups(project),
+        "settings_backups": [status["backup"]] if status["backup"] else [],
+        "installed_at": status["installed_at"],
     }
 
 
@@ -159,6 +154,7 @@ def install(project: str, *, force: bool = False) -> list[str]:
         json.dump(record, f, indent=2)
         f.write("\n")
     changed, backup = update_settings_file(project)
+    ignore_runtime_dirs(project)
     settings = os.path.join(project, ".claude", "settings.json")
     lines = [
         f"claude-hooks {__version__}: installed into {project}",
@@ -214,7 +210,7 @@ def _print_status(info: InstallInfo) -> None:
     if info["plugins_enabled"]:
         print(f"plugin:   {', '.join(info['plugins_enabled'])} enabled")
     for backup in info["settings_backups"]:
-        print(f"backup:   {backup}")
+        print(f"backup:   {backup} (your settings.json before the install)")
 
 
 def _parser() -> argparse.ArgumentParser:

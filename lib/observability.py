@@ -44,8 +44,32 @@ from lib.trace_manager import (
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from typing import Protocol
 
-    from lib.runtime import Invocation
+    class Invocation(Protocol):
+        """What :func:`record_invocation` reads of one hook run; :class:`lib.runtime.Invocation` has
+        it. Declared here so that this module does not import the runtime that calls it."""
+
+        config: dict[str, object]
+        correlation_id: str
+        duration_ms: float
+        error: str | None
+        event_name: str
+        events: list[tuple[str, dict[str, object]]]
+        exit_code: int
+        handler_records: list[dict[str, object]]
+        log_dir: str
+        outcome: dict[str, object] | None
+        payload: dict[str, object]
+        project_dir: str
+        session_id: str | None
+        start_ns: int
+        state_dir: str
+        stdin_ms: float
+        tool_name: str | None
+        tool_use_id: str | None
+        warnings: list[str]
+
 
 __all__ = ["HEARTBEAT_SECONDS", "SESSIONS_STORE", "Settings", "decision_of", "record_invocation"]
 
@@ -341,6 +365,7 @@ def _log(inv: Invocation, settings: Settings) -> None:
             fields["outcome"] = inv.outcome
         fields["exit_code"] = inv.exit_code
         fields["payload_bytes"] = getattr(inv, "payload_bytes", None)
+        fields["stdin_ms"] = inv.stdin_ms  # Claude Code's writing of stdin, left out of duration_ms
         if logger.enabled(LogLevel.DEBUG):
             fields["payload"] = payload
         records: list[dict[str, object]] = []
@@ -376,7 +401,7 @@ def _spans(inv: Invocation, settings: Settings) -> None:
     name = inv.event_name
     sid = inv.session_id
     start_ns = inv.start_ns
-    end_ns = start_ns + int(inv.duration_ms * 1_000_000)
+    end_ns = start_ns + int((inv.stdin_ms + inv.duration_ms) * 1_000_000)  # the process's whole run
     trace_id = trace_id_for_session(sid) if sid else new_trace_id()
     decision, reason = decision_of(name, inv.outcome)
 
@@ -575,7 +600,7 @@ def _sessions(inv: Invocation, settings: Settings) -> None:
     from lib.store import open_store
 
     store = open_store(inv.state_dir, SESSIONS_STORE, lock_timeout=settings.lock_timeout)
-    now_ns = inv.start_ns + int(inv.duration_ms * 1_000_000)
+    now_ns = inv.start_ns + int((inv.stdin_ms + inv.duration_ms) * 1_000_000)
     now = now_ns / 1e9
     name = inv.event_name
     if name not in ("SessionStart", "SessionEnd"):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["Paths", "resolve_paths"]
+__all__ = ["Paths", "find_project", "resolve_paths"]
 
 
 class Paths:
@@ -52,3 +52,18 @@ def resolve_paths(project_dir: str | None = None, environ: dict[str, str] | None
         log_dir=_abs(env.get("CLAUDE_HOOKS_LOG_DIR")),
         config_file=_abs(env.get("CLAUDE_HOOKS_CONFIG")),
     )
+
+
+def find_project(start: str, home: str | None = None) -> str | None:
+    """The nearest folder from ``start`` upward that holds a ``.claude/`` folder, as git finds its
+    repository; ``None`` when there is none. ``home`` is skipped: ``~/.claude`` is Claude Code's
+    per-user folder, not a project."""
+    current = os.path.abspath(start)
+    home = os.path.abspath(home) if home else None
+    while True:
+        if current != home and os.path.isdir(os.path.join(current, ".claude")):
+            return current
+        parent = os.path.dirname(current)
+        if parent == current:
+            return None
+        current = parent

@@ -74,6 +74,7 @@ class Invocation:
         "session_id",
         "start_ns",
         "state_dir",
+        "stdin_ms",
         "tool_name",
         "tool_use_id",
         "warnings",
@@ -91,7 +92,8 @@ class Invocation:
         self.state_dir = paths.state_dir
         self.config: dict[str, object] = {}
         self.start_ns = time.time_ns()
-        self.duration_ms = 0.0
+        self.duration_ms = 0.0  # our own work: the process's time minus stdin_ms
+        self.stdin_ms = 0.0  # waiting for Claude Code to write (and close) the payload on stdin
         self.outcome: dict[str, object] | None = None  # the JSON object printed, if any
         self.exit_code = 0
         self.error: str | None = None  # one-line description of a problem (bad input, bug, timeout)
@@ -223,7 +225,7 @@ def _handler_modules(
 
     runtime = config.get("runtime")
     runtime = runtime if isinstance(runtime, dict) else {}
-    disabled = set(runtime.get("disabled_builtins") or ())
+    disabled: set[object] = set(runtime.get("disabled_builtins") or ())
     modules = [
         (m, False)
         for m in BUILTIN.get(event_name, ())
@@ -389,7 +391,9 @@ def run(expected_event: str | None, stdin: BinaryIO, stdout: TextIO, stderr: Tex
         if watchdog is not None and budget != BUDGET_SECONDS and isinstance(budget, (int, float)):
             _arm(float(budget) - (time.perf_counter() - t0))
         limit = runtime.get("max_payload_bytes", 16 << 20) if isinstance(runtime, dict) else 16 << 20
+        t_stdin = time.perf_counter()
         raw = _read_stdin(stdin, int(limit))
+        inv.stdin_ms = round((time.perf_counter() - t_stdin) * 1000, 3)
         inv.payload_bytes = len(raw)
         payload = _parse(raw)
         inv.payload = payload
@@ -452,7 +456,7 @@ def run(expected_event: str | None, stdin: BinaryIO, stdout: TextIO, stderr: Tex
         _write_line(stderr, f"{_PREFIX}: {inv.event_name}: {inv.error}")
     for warning in inv.warnings:
         _write_line(stderr, f"{_PREFIX}: warning: {warning}")
-    inv.duration_ms = round((time.perf_counter() - t0) * 1000, 3)
+    inv.duration_ms = round((time.perf_counter() - t0) * 1000 - inv.stdin_ms, 3)
     _record(inv, stderr)
     return inv.exit_code
 

@@ -35,12 +35,15 @@ if TYPE_CHECKING:
         @property
         def path(self) -> str:
             """Where the document lives (for messages)."""
+            ...
 
         def read(self) -> dict[str, object]:
             """A snapshot, without locking ({} when missing or corrupt)."""
+            ...
 
         def transaction(self) -> AbstractContextManager[dict[str, object]]:
             """Lock, yield the state as a mutable dict, write it back if changed."""
+            ...
 
 
 __all__ = ["JsonStore", "LockTimeout", "StateError", "open_store", "set_corruption_handler"]
@@ -75,7 +78,7 @@ class _Transaction:
     def __enter__(self) -> dict[str, object]:
         self._lock.acquire()
         try:
-            self._original, self.state = self._store._load()
+            self._original, self.state = self._store._load()  # pyright: ignore[reportPrivateUsage]
         except BaseException:
             self._lock.release()
             raise
@@ -86,7 +89,7 @@ class _Transaction:
             if exc_type is None:
                 data = _encode(self.state, self._store.path)
                 if data != self._original:
-                    self._store._replace(data)
+                    self._store._replace(data)  # pyright: ignore[reportPrivateUsage]
         finally:
             self._lock.release()
 

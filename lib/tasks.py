@@ -127,7 +127,7 @@ def _session(state: dict[str, object], session_id: str, now: float) -> dict[str,
     if not isinstance(entry.get("tasks"), dict):
         entry["tasks"] = {}
     entry["updated"] = now
-    return entry
+    return entry  # pyright: ignore[reportReturnType]
 
 
 def _num(entry: object, key: str) -> float:

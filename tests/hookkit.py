@@ -17,10 +17,14 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
+#: Environment entries that keep coverage.py out of a child process (when the suite measures
+#: coverage): for tests that check which modules a process imports.
+NO_COVERAGE = {"COVERAGE_PROCESS_CONFIG": "", "COVERAGE_PROCESS_START": ""}
 PAYLOADS = REPO / "examples" / "recorded-session.jsonl"
 RUNTIME_REL = Path(".claude") / "hooks-runtime"
 
@@ -141,8 +145,11 @@ class HookProject:
         )
         return HookResult(proc)
 
-    def popen(self, payload: dict[str, Any], *, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-        """Start the registered command without waiting (for parallel tests); payload already written."""
+    def popen(
+        self, payload: dict[str, Any], *, env: dict[str, str] | None = None, stdin_delay: float = 0.0
+    ) -> subprocess.Popen[bytes]:
+        """Start the registered command without waiting (for parallel tests); payload already written
+        (after ``stdin_delay`` seconds: a Claude Code slow to write it)."""
         (command,) = self.commands(payload["hook_event_name"])
         proc = subprocess.Popen(
             ["sh", "-c", command],
@@ -153,6 +160,8 @@ class HookProject:
             env=self.env(**(env or {})),
         )
         assert proc.stdin is not None
+        if stdin_delay:
+            time.sleep(stdin_delay)
         proc.stdin.write(json.dumps(payload).encode())
         proc.stdin.close()
         return proc
@@ -166,6 +175,18 @@ class HookProject:
             text=True,
             timeout=60,
             env=self.env(**(env or {})),
+        )
+
+    def start_cli(self, *args: str) -> subprocess.Popen[str]:
+        """Start ``python -m lib --project <this project> ARGS`` with the installed runtime, without
+        waiting (a ``--follow`` reader); stdout and stderr are pipes."""
+        python = self.path / RUNTIME_REL / "bin" / "python"
+        return subprocess.Popen(
+            [str(python), "-m", "lib", "--project", str(self.path), *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=self.env(),
         )
 
     def write_config(self, text: str) -> None:

@@ -197,7 +197,7 @@ def describe_project(paths: Paths) -> dict[str, object]:
 
     config_error = None
     try:
-        config: Mapping[str, object] = load_config(paths)
+        config: Mapping[str, object] = load_config(paths, write_cache=False)
     except ConfigError as exc:
         config, config_error = {}, str(exc)
     info = describe(paths, config)

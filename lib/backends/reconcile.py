@@ -113,7 +113,7 @@ def journal_state(
         }
         if uncertain:
             record["uncertain"] = True
-        _append(settings, [record])
+        _append(settings, [dict(record)])
 
 
 def journal_events(settings: BackendSettings, events: Sequence[Mapping[str, str]]) -> None:

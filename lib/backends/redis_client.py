@@ -177,7 +177,7 @@ def _connection(settings: BackendSettings) -> Any:
     if conn is not None:
         return conn
     try:
-        import hiredis  # noqa: F401  (the extra's parser: fail here with the install hint)
+        import hiredis  # noqa: F401  # pyright: ignore[reportUnusedImport]  (the extra's parser: fail here with the install hint)
     except ImportError:
         raise _missing(settings, "hiredis") from None
     from lib.backends.resp import Connection

@@ -136,7 +136,7 @@ class _RedisTransaction:
                 time.sleep(min(0.001, remaining))
         self._token = token
         self._original = value
-        self.state = store._decode(value)
+        self.state = store._decode(value)  # pyright: ignore[reportPrivateUsage]
         return self.state
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: object, tb: object) -> None:
@@ -168,7 +168,7 @@ class _RedisTransaction:
     @property
     def original_state(self) -> dict[str, object]:
         """The document as the transaction read it (a fresh copy)."""
-        return self._store._decode(self._original)
+        return self._store._decode(self._original)  # pyright: ignore[reportPrivateUsage]
 
     def release(self) -> None:
         """Give the lock back without writing (the block raised, or there was nothing to do)."""
@@ -277,7 +277,7 @@ class RedisStore:
             return
         done = replies[-1]
         if isinstance(done, list) and done and done[0] == 1:
-            lib.store._corruption_handler(self.path, f"{self.settings.display_url} {moved_to}", reason)
+            lib.store._corruption_handler(self.path, f"{self.settings.display_url} {moved_to}", reason)  # pyright: ignore[reportPrivateUsage]
 
     def __repr__(self) -> str:
         return f"RedisStore({self.path!r})"

@@ -270,14 +270,14 @@ class Protection:
 
             @functools.wraps(func)
             async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-                return await breaker._call_async(async_func, args, kwargs, fallback)
+                return await breaker._call_async(async_func, args, kwargs, fallback)  # pyright: ignore[reportPrivateUsage]
 
             async_wrapper.breaker = breaker  # type: ignore[attr-defined]
             return async_wrapper  # type: ignore[return-value]
 
         @functools.wraps(func)
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-            return breaker._call(func, args, kwargs, fallback)
+            return breaker._call(func, args, kwargs, fallback)  # pyright: ignore[reportPrivateUsage]
 
         wrapper.breaker = breaker  # type: ignore[attr-defined]
         return wrapper

@@ -37,12 +37,15 @@ if TYPE_CHECKING:
 
         def load_all(self) -> dict[str, dict[str, object]]:
             """Every stored record by name, without locking."""
+            ...
 
         def apply(self, name: str, change: Callable[[object], Step]) -> Step:
             """Run ``change`` on the record of ``name`` and store its result, atomically."""
+            ...
 
         def delete(self, names: Iterable[str] | None = None) -> list[str]:
             """Forget the records of ``names`` (``None``: all); return the names that existed."""
+            ...
 
 
 __all__ = ["FORMAT_VERSION", "JsonStoreStorage", "MemoryStorage"]

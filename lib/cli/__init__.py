@@ -23,17 +23,52 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m lib", description="Inspect and manage the claude-hooks runtime of a project."
     )
-    parser.add_argument(
-        "--project",
-        metavar="DIR",
-        help="project directory (default: $CLAUDE_PROJECT_DIR or the current directory)",
-    )
+    parser.add_argument("--project", metavar="DIR", help=_PROJECT_HELP)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in command_modules():
         module = importlib.import_module(f"lib.cli.{name}")
         if hasattr(module, "register"):
             module.register(subparsers)
+    _global_options_after_commands(parser, set())
     return parser
+
+
+def _global_options_after_commands(parser: argparse.ArgumentParser, seen: set[int]) -> None:
+    """Accept ``--project`` after a subcommand too (``python -m lib status --project DIR``)."""
+    for action in parser._actions:  # pyright: ignore[reportPrivateUsage]
+        if not isinstance(action, argparse._SubParsersAction):  # pyright: ignore[reportPrivateUsage]
+            continue
+        subs: dict[str, argparse.ArgumentParser] = action.choices  # pyright: ignore[reportUnknownMemberType]
+        for sub in subs.values():
+            if id(sub) in seen:  # an alias of a parser already done
+                continue
+            seen.add(id(sub))
+            sub.add_argument("--project", metavar="DIR", default=argparse.SUPPRESS, help=_PROJECT_HELP)
+            _global_options_after_commands(sub, seen)
+
+
+_PROJECT_HELP = (
+    "project directory (default: $CLAUDE_PROJECT_DIR, else the nearest folder upward holding .claude/)"
+)
+
+
+def _settle_project(args: argparse.Namespace) -> str | None:
+    """Check ``--project`` or find the project upward from the current directory; the problem, if any."""
+    import os
+
+    from lib.paths import find_project
+
+    given = getattr(args, "project", None)
+    if given:
+        if not os.path.isdir(given):
+            return (
+                f"--project {given}: no such directory; give the project's folder (the one holding .claude/)"
+            )
+        args.project = os.path.abspath(given)
+    elif not os.environ.get("CLAUDE_PROJECT_DIR"):
+        cwd = os.getcwd()
+        args.project = find_project(cwd, home=os.path.expanduser("~")) or cwd
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,6 +81,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from lib.store import StateError
 
+    problem = _settle_project(args)
+    if problem:
+        print(f"python -m lib: {problem}", file=sys.stderr)
+        return 2
     try:
         return int(func(args))
     except StateError as exc:  # Redis down without fallback, an unwritable state file: one line

@@ -55,7 +55,7 @@ def add_common(parser: argparse.ArgumentParser, *, follow: bool = True) -> None:
 
 
 def add_reading_command(
-    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],  # pyright: ignore[reportPrivateUsage]
     name: str,
     *,
     help: str,

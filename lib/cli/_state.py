@@ -8,6 +8,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from fnmatch import fnmatchcase
 
 from lib.cli._terminal import escape
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 __all__ = [
     "LOCK_TIMEOUT",
     "add_json_option",
+    "add_reset_command",
     "name_matches",
     "open_cli_state",
     "print_table",
@@ -42,6 +44,32 @@ def add_json_option(parser: argparse.ArgumentParser, *, action: bool = False) ->
         parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
+def add_reset_command(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],  # pyright: ignore[reportPrivateUsage]
+    name: str,
+    *,
+    help: str,
+    description: str,
+    list_func: Callable[[argparse.Namespace], int],
+    reset_help: str,
+    item: str,
+    dest: str,
+    reset_func: Callable[[argparse.Namespace], int],
+) -> argparse._SubParsersAction[argparse.ArgumentParser]:  # pyright: ignore[reportPrivateUsage]
+    """A state command that lists entries (``--json``) and resets them by name, glob or ``--all``
+    (``breakers``, ``ratelimits``); returns its actions, for more of them."""
+    parser = subparsers.add_parser(name, help=help, description=description)
+    add_json_option(parser)
+    parser.set_defaults(func=list_func)
+    actions = parser.add_subparsers(dest=f"{name}_action", metavar="ACTION")
+    reset = actions.add_parser("reset", help=reset_help)
+    reset.add_argument(dest, nargs="*", metavar=dest[:-1].upper(), help=f"{item} key or glob")
+    reset.add_argument("--all", action="store_true", help=f"reset every {item}")
+    add_json_option(reset, action=True)
+    reset.set_defaults(func=reset_func)
+    return actions
+
+
 def project_config(args: argparse.Namespace, fallback: str) -> tuple[Paths, dict[str, object]]:
     """The project's paths and validated config. An invalid config is reported on stderr as
     ``warning: <the error>; <fallback>`` and the defaults are used."""
@@ -49,7 +77,7 @@ def project_config(args: argparse.Namespace, fallback: str) -> tuple[Paths, dict
 
     paths = resolve_paths(getattr(args, "project", None))
     try:
-        config = load_config(paths)
+        config = load_config(paths, write_cache=False)
     except ConfigError as exc:
         print(f"warning: {exc}; {fallback}", file=sys.stderr)
         config = {}
@@ -57,12 +85,41 @@ def project_config(args: argparse.Namespace, fallback: str) -> tuple[Paths, dict
 
 
 def open_cli_state(args: argparse.Namespace, name: str) -> StateStore:
-    """The project's state store ``name`` on its configured backend (files, or Redis per ``[backend]``)."""
-    from lib.backends import open_state
+    """The project's state store ``name`` on its configured backend (files, or Redis per ``[backend]``).
+
+    A project without a state folder yet gets a store that reads as empty and creates the folder on
+    its first change, so reading commands never create files."""
+    import os
+
+    from lib.backends import backend_url, open_state
 
     paths, config = project_config(args, "using the default backend (files)")
+
     # a Redis outage is reported once on stderr by the fallback itself
-    return open_state(paths, config, name, lock_timeout=LOCK_TIMEOUT)
+    def real() -> StateStore:
+        return open_state(paths, config, name, lock_timeout=LOCK_TIMEOUT)
+
+    if backend_url(config) == "file" and not os.path.isdir(paths.state_dir):
+        return _NotCreatedYet(os.path.join(paths.state_dir, name + ".json"), real)
+    return real()
+
+
+class _NotCreatedYet:
+    """A file store whose folder does not exist: empty to read; opened (and created) to change."""
+
+    def __init__(self, path: str, open_real: Callable[[], StateStore]) -> None:
+        self._path = path
+        self._open_real = open_real
+
+    @property
+    def path(self) -> str:
+        return self._path
+
+    def read(self) -> dict[str, object]:
+        return {}
+
+    def transaction(self) -> AbstractContextManager[dict[str, object]]:
+        return self._open_real().transaction()
 
 
 def print_table(rows: Sequence[Sequence[str]], indent: str = "") -> None:

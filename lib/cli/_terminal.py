@@ -15,8 +15,10 @@ __all__ = ["escape", "escape_json"]
 
 # C0 controls, DEL, C1 controls (U+0080-U+009F: 8-bit CSI and friends), line/paragraph separators,
 # bidirectional marks, embeddings, overrides and isolates, the BOM / zero-width no-break space
-_UNSAFE = [*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0), 0x2028, 0x2029, 0x200E, 0x200F]
-_UNSAFE += [*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0xFEFF]
+_UNSAFE = [
+    *range(0x00, 0x20), 0x7F, *range(0x80, 0xA0), 0x2028, 0x2029, 0x200E, 0x200F,
+    *range(0x202A, 0x202F), *range(0x2066, 0x206A), 0xFEFF,
+]  # fmt: skip
 _NAMED = {0x09: "\\t", 0x0A: "\\n", 0x0D: "\\r"}
 _TEXT_TABLE: dict[int, str] = {
     c: _NAMED.get(c, f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}") for c in _UNSAFE

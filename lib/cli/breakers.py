@@ -29,28 +29,32 @@ from lib.breaker.machine import HALF_OPEN, OPEN
 from lib.breaker.messages import error_summary
 from lib.breaker.storage import JsonStoreStorage
 from lib.breaker.tools import Target
-from lib.cli._state import add_json_option, name_matches, open_cli_state, print_table, report_changes
+from lib.cli._state import (
+    add_json_option,
+    add_reset_command,
+    name_matches,
+    open_cli_state,
+    print_table,
+    report_changes,
+)
 from lib.redaction import redact, redact_text
 
 __all__ = ["register", "reset_breakers"]
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:  # pyright: ignore[reportPrivateUsage]
     """Add the ``breakers`` command."""
-    parser = subparsers.add_parser(
+    actions = add_reset_command(
+        subparsers,
         "breakers",
         help="list, reset or force the circuit breakers",
         description="Circuit breakers of the project's tools (state in .claude/state/breakers.json).",
+        list_func=_list,
+        reset_help="close breakers and clear their counts and forced state",
+        item="breaker",
+        dest="names",
+        reset_func=_reset,
     )
-    add_json_option(parser)
-    parser.set_defaults(func=_list)
-    actions = parser.add_subparsers(dest="breakers_action", metavar="ACTION")
-
-    reset = actions.add_parser("reset", help="close breakers and clear their counts and forced state")
-    reset.add_argument("names", nargs="*", metavar="NAME", help="breaker key or glob")
-    reset.add_argument("--all", action="store_true", help="reset every breaker")
-    add_json_option(reset, action=True)
-    reset.set_defaults(func=_reset)
 
     for action, text in (
         ("open", "refuse every call until reset"),

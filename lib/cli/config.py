@@ -1,4 +1,9 @@
-"""``python -m lib config``: check the config file, show the effective config, print the reference."""
+"""``python -m lib config``: check the config file, show the effective config, print the reference.
+
+python -m lib config [check] [--json]   validate .claude/hooks.toml (and the CLAUDE_HOOKS_* overrides)
+python -m lib config show               the effective config (defaults filled in) as JSON
+python -m lib config reference [--json] every key: type, default, meaning (Markdown, or JSON)
+"""
 
 from __future__ import annotations
 
@@ -6,13 +11,31 @@ import argparse
 import json
 from typing import Any
 
+from lib.cli._state import add_json_option
 from lib.paths import resolve_paths
 
 
 def register(subparsers: Any) -> None:
     """Add the ``config`` subcommand."""
-    parser = subparsers.add_parser("config", help="check or show .claude/hooks.toml")
-    parser.add_argument("action", choices=["check", "show", "reference"], nargs="?", default="check")
+    parser = subparsers.add_parser(
+        "config",
+        help="check or show .claude/hooks.toml",
+        description="Validate the project's .claude/hooks.toml (with the CLAUDE_HOOKS_* environment\n"
+        "overrides), show the effective config, or print the reference of every key.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="actions:\n"
+        "  check      validate the file; exit 1 with the file, the key and the fix when invalid (default)\n"
+        "  show       print the effective config, defaults filled in, as JSON\n"
+        "  reference  print every section and key with its type, default and meaning",
+    )
+    parser.add_argument(
+        "action",
+        choices=["check", "show", "reference"],
+        nargs="?",
+        default="check",
+        help="what to do (default: check)",
+    )
+    add_json_option(parser)
     parser.set_defaults(func=run)
 
 
@@ -21,20 +44,28 @@ def run(args: argparse.Namespace) -> int:
     from lib.config import ConfigError, read_config_file, validate_config
 
     if args.action == "reference":
-        print(reference())
+        print(json.dumps(reference_entries(), indent=2) if args.json else reference())
         return 0
     paths = resolve_paths(args.project)
+    exists = _exists(paths.config_file)
     try:
         config = validate_config(read_config_file(paths.config_file), paths.config_file)
     except ConfigError as exc:
-        from lib.cli._terminal import escape
+        if args.json:
+            print(
+                json.dumps({"file": paths.config_file, "exists": exists, "valid": False, "error": str(exc)})
+            )
+        else:
+            from lib.cli._terminal import escape
 
-        print(f"error: {escape(exc)}")
+            print(f"error: {escape(exc)}")
         return 1
     if args.action == "show":
         print(json.dumps(config, indent=2))
+    elif args.json:
+        print(json.dumps({"file": paths.config_file, "exists": exists, "valid": True, "error": None}))
     else:
-        print(f"ok: {paths.config_file}" + ("" if _exists(paths.config_file) else " (absent: defaults)"))
+        print(f"ok: {paths.config_file}" + ("" if exists else " (absent: defaults)"))
     return 0
 
 
@@ -44,28 +75,50 @@ def _exists(path: str) -> bool:
     return os.path.exists(path)
 
 
-def reference() -> str:
-    """A Markdown table per section: key, type, default, meaning."""
+def reference_entries() -> list[dict[str, object]]:
+    """Every section of ``.claude/hooks.toml``: its description and its keys (type, default, meaning)."""
     from pydantic import BaseModel
 
     from lib.config_models import HooksConfig
 
-    lines: list[str] = []
+    sections: list[dict[str, object]] = []
     for section, field in HooksConfig.model_fields.items():
         model = field.annotation
         assert isinstance(model, type) and issubclass(model, BaseModel)
-        lines += [
-            f"`[{section}]` {(model.__doc__ or '').strip()}",
-            "",
-            "| key | type | default | meaning |",
-            "|---|---|---|---|",
-        ]
+        keys: list[dict[str, object]] = []
         for key, f in model.model_fields.items():
             default = f.get_default(call_default_factory=True)
             if isinstance(default, BaseModel):
                 default = default.model_dump()
-            kind = _type_name(f.annotation)
-            lines.append(f"| `{key}` | {kind} | `{json.dumps(default)}` | {f.description or ''} |")
+            keys.append(
+                {
+                    "key": key,
+                    "type": _type_name(f.annotation),
+                    "default": default,
+                    "meaning": f.description or "",
+                }
+            )
+        sections.append({"section": section, "description": (model.__doc__ or "").strip(), "keys": keys})
+    return sections
+
+
+def reference() -> str:
+    """A Markdown table per section: key, type, default, meaning."""
+    lines: list[str] = []
+    for section in reference_entries():
+        lines += [
+            f"`[{section['section']}]` {section['description']}",
+            "",
+            "| key | type | default | meaning |",
+            "|---|---|---|---|",
+        ]
+        keys = section["keys"]
+        assert isinstance(keys, list)
+        for entry in keys:
+            assert isinstance(entry, dict)
+            lines.append(
+                f"| `{entry['key']}` | {entry['type']} | `{json.dumps(entry['default'])}` | {entry['meaning']} |"
+            )
         lines.append("")
     return "\n".join(lines).rstrip()
 

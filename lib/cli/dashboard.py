@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 __all__ = ["register", "serve"]
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:  # pyright: ignore[reportPrivateUsage]
     """Add the ``dashboard`` command."""
     parser = subparsers.add_parser(
         "dashboard",

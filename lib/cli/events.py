@@ -35,7 +35,7 @@ __all__ = ["format_event", "register"]
 _TOPIC_COLORS = {"tool.failure": "red", "tool.denied": "yellow", "hook.error": "red", "breaker.opened": "red"}
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:  # pyright: ignore[reportPrivateUsage]
     """Add the ``events`` command."""
     parser = add_reading_command(
         subparsers,
@@ -116,7 +116,7 @@ def _redis_bus(paths: Paths) -> Any:
     from lib.config import ConfigError, load_config
 
     try:
-        config = load_config(paths)
+        config = load_config(paths, write_cache=False)
     except ConfigError:
         return None
     if backend_url(config) == "file":

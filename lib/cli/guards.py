@@ -42,7 +42,7 @@ def parse_duration(text: str) -> float:
     return float(m.group(1)) * factor
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:  # pyright: ignore[reportPrivateUsage]
     """Add the ``guards`` command."""
     parser = subparsers.add_parser(
         "guards",
@@ -74,8 +74,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     rules.set_defaults(func=_rules)
 
     check = actions.add_parser("check", help="what the guards would answer for a command or a path")
-    check.add_argument("input", help="a Bash command, or a path with --tool")
-    check.add_argument("--tool", default="Bash", help="Bash (default), Read, Write, Edit, Glob, Grep, ...")
+    check.add_argument(
+        "input", help="a Bash command, or a path (judged as a Read unless --tool says otherwise)"
+    )
+    check.add_argument(
+        "--tool",
+        help="Bash, Read, Write, Edit, Glob, Grep, ... (default: Read for a path such as .env, else Bash)",
+    )
     check.add_argument("--cwd", help="working directory (default: the project)")
     check.add_argument("--level", choices=("strict", "standard", "permissive"), help="override guards.level")
     check.add_argument("--branch", help="current git branch (default: read from the repository)")
@@ -244,30 +249,58 @@ def _check(args: argparse.Namespace) -> int:
     cwd = os.path.abspath(args.cwd) if args.cwd else project
     home, tmpdir = os.environ.get("HOME"), os.environ.get("TMPDIR")
     verdicts = []
+    guessed = args.tool is None
+    tool = args.tool or _tool_for(args.input, cwd)
     try:
-        if args.tool == "Bash":
+        if tool == "Bash":
             branch = args.branch or current_branch(cwd)
             verdicts.append(settings.bash_policy().evaluate(args.input, cwd=cwd, project_dir=project, home=home,
                                                             tmpdir=tmpdir, git_branch=branch))  # fmt: skip
             tool_input: dict[str, object] = {"command": args.input}
         else:
             key = {"NotebookEdit": "notebook_path", "Glob": "pattern", "Grep": "path", "LS": "path"}.get(
-                args.tool, "file_path"
+                tool, "file_path"
             )
             tool_input = {key: args.input}
-            if args.tool == "Grep":
+            if tool == "Grep":
                 tool_input["pattern"] = "."
-        verdicts.append(settings.file_policy().evaluate_tool(args.tool, tool_input, cwd=cwd, project_dir=project,
+        verdicts.append(settings.file_policy().evaluate_tool(tool, tool_input, cwd=cwd, project_dir=project,
                                                              home=home, tmpdir=tmpdir))  # fmt: skip
     except ValueError as exc:
         print(f"guards check: {exc}", file=sys.stderr)
         return 2
     top = max(verdicts, key=lambda v: RANK[v.decision])
     if getattr(args, "json", False):
-        print(json.dumps({"decision": top.decision, "verdicts": [v.to_dict() for v in verdicts]}, indent=2))
+        answer = {"decision": top.decision, "tool": tool, "verdicts": [v.to_dict() for v in verdicts]}
+        print(json.dumps(answer, indent=2))
     else:
         print(f"{top.decision} (level {settings.level})")
+        if guessed and tool != "Bash":
+            print(
+                f"  judged as a {tool} of the path {args.input} (give --tool Bash to judge it as a command)"
+            )
         for v in verdicts:
             if v.decision != "allow":
                 print(f"  {escape(v.reason)}")
     return 0 if top.decision == "allow" else 1
+
+
+_SHELL_SYNTAX = frozenset(" \t\n|&;<>()$`'\"*?[]{}=")
+
+
+def _tool_for(text: str, cwd: str) -> str:
+    """How ``guards check TEXT`` without ``--tool`` judges TEXT: a path (``.env``, ``src/app.py``,
+    ``~/.ssh/id_rsa``, an existing file that is not executable) as a ``Read``, anything else as a Bash
+    command line (``ls``, ``./deploy.sh``, ``rm -rf ~/x``)."""
+    import shutil
+
+    if not text.isprintable() or any(c in _SHELL_SYNTAX for c in text):  # (so a path echoed is plain text)
+        return "Bash"
+    path = os.path.join(cwd, os.path.expanduser(text))
+    if os.path.isfile(path):  # a program given by its path runs; any other file is read
+        return "Bash" if os.access(path, os.X_OK) and text.startswith(("./", "../", "/")) else "Read"
+    if text.startswith(("./", "../")):
+        return "Bash"
+    if os.path.exists(path) or text.startswith(("~", "/", ".")) or "/" in text:  # .env, ~/.ssh/id_rsa
+        return "Read"
+    return "Read" if "." in text and shutil.which(text) is None else "Bash"

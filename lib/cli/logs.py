@@ -33,7 +33,7 @@ __all__ = ["format_record", "register"]
 _LEVEL_COLORS = {"debug": "dim", "info": "green", "warning": "yellow", "error": "red"}
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:  # pyright: ignore[reportPrivateUsage]
     """Add the ``logs`` command."""
     parser = add_reading_command(
         subparsers,

@@ -33,7 +33,7 @@ from lib.usage.report import usage_lines
 __all__ = ["collect", "register"]
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:  # pyright: ignore[reportPrivateUsage]
     """Add the ``metrics`` command."""
     add_reading_command(
         subparsers,

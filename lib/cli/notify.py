@@ -17,7 +17,7 @@ __all__ = ["register"]
 CHANNELS = ("webhook", "slack", "ntfy", "desktop")
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:  # pyright: ignore[reportPrivateUsage]
     """Add the ``notify`` command."""
     parser = subparsers.add_parser(
         "notify",

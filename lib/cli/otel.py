@@ -15,7 +15,7 @@ from lib.cli._state import project_config
 __all__ = ["register"]
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:  # pyright: ignore[reportPrivateUsage]
     """Add the ``otel`` command."""
     parser = subparsers.add_parser(
         "otel",

@@ -13,27 +13,31 @@ import json
 import sys
 import time
 
-from lib.cli._state import add_json_option, name_matches, open_cli_state, print_table, report_changes
+from lib.cli._state import (
+    add_reset_command,
+    name_matches,
+    open_cli_state,
+    print_table,
+    report_changes,
+)
 from lib.rate_limiter import RateLimiter
 
 __all__ = ["register"]
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:  # pyright: ignore[reportPrivateUsage]
     """Add the ``ratelimits`` command."""
-    parser = subparsers.add_parser(
+    add_reset_command(
+        subparsers,
         "ratelimits",
         help="list or reset the rate-limit windows",
         description="Sliding-window rate limits of the project's tools (.claude/state/ratelimits.json).",
+        list_func=_list,
+        reset_help="forget the calls counted in windows",
+        item="window",
+        dest="keys",
+        reset_func=_reset,
     )
-    add_json_option(parser)
-    parser.set_defaults(func=_list)
-    actions = parser.add_subparsers(dest="ratelimits_action", metavar="ACTION")
-    reset = actions.add_parser("reset", help="forget the calls counted in windows")
-    reset.add_argument("keys", nargs="*", metavar="KEY", help="window key or glob")
-    reset.add_argument("--all", action="store_true", help="reset every window")
-    add_json_option(reset, action=True)
-    reset.set_defaults(func=_reset)
 
 
 def _limiter(args: argparse.Namespace) -> RateLimiter:

@@ -10,6 +10,7 @@ as stale (Claude Code was killed, or SessionEnd's 1.5 s budget ran out).
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from typing import Any
 
@@ -27,7 +28,7 @@ from lib.usage.report import usage_lines
 __all__ = ["collect", "register"]
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:  # pyright: ignore[reportPrivateUsage]
     """Add the ``status`` command."""
     parser = subparsers.add_parser(
         "status",
@@ -47,7 +48,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _sessions(state_dir: str, now: float, stale_after: float, include_ended: bool) -> list[dict[str, Any]]:
-    raw = open_store(state_dir, SESSIONS_STORE).read().get("sessions") if state_dir else None
+    # a project without a state folder has no sessions yet (and reading must not create the folder)
+    raw = open_store(state_dir, SESSIONS_STORE).read().get("sessions") if os.path.isdir(state_dir) else None
     out: list[dict[str, Any]] = []
     for sid, entry in (raw or {}).items() if isinstance(raw, dict) else ():
         if not isinstance(entry, dict):

@@ -21,7 +21,7 @@ __all__ = ["register"]
 _STATUS_ORDER = ("in_progress", "pending", "completed", "deleted")
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:  # pyright: ignore[reportPrivateUsage]
     """Add the ``tasks`` command."""
     parser = subparsers.add_parser(
         "tasks",

@@ -34,7 +34,7 @@ from lib.trace_tree import TraceNode, build_trees, to_otlp
 __all__ = ["draw_tree", "register"]
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:  # pyright: ignore[reportPrivateUsage]
     """Add the ``traces`` command."""
     parser = add_reading_command(
         subparsers,

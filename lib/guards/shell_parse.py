@@ -1366,7 +1366,7 @@ class _Evaluator:
             remote = ssh_remote_command(args)
             if remote:
                 rscope = scope.child("ssh", remote=True)
-                rscope.env = {"HOME": "/home/.remote"}
+                rscope.env = {"HOME": "/home/.remote"}  # pyright: ignore[reportAttributeAccessIssue]
                 rscope.cwd = "/home/.remote"
                 self.script(remote, rscope, pipes)
         elif name in ("awk", "gawk", "mawk", "nawk"):

@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TextIO, TypeVar
+from typing import TextIO, TypeVar, cast
 
 from lib.hypervisor.options import (
     EXIT_INTERRUPTED,
@@ -78,7 +78,9 @@ _ASSUME_DONE_HELP = "phases outside the plan folder (named in depends_on) that w
 
 
 def _phase_list(
-    parser: argparse.ArgumentParser | argparse._MutuallyExclusiveGroup, flag: str, text: str
+    parser: argparse.ArgumentParser | argparse._MutuallyExclusiveGroup,  # pyright: ignore[reportPrivateUsage]
+    flag: str,
+    text: str,
 ) -> None:
     """An option taking phase ids, space- or comma-separated, repeatable."""
     parser.add_argument(
@@ -276,8 +278,8 @@ def _load(plan_dir: Path, err: TextIO, args: argparse.Namespace | None = None) -
 
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
     """Entry point; returns the exit code."""
-    out = out or sys.stdout
-    err = err or sys.stderr
+    out = out or cast(TextIO, sys.stdout)
+    err = err or cast(TextIO, sys.stderr)
     args = build_parser().parse_args(argv)
     try:
         return _main(args, out, err)

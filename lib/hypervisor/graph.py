@@ -69,10 +69,6 @@ class GraphError(ValueError):
         super().__init__("; ".join(str(p) for p in self.problems))
 
 
-def _describe(node: PhaseNode) -> str:
-    return f"phase {node.id}"
-
-
 def _find_cycles(ids: Sequence[str], edges: Mapping[str, Sequence[str]]) -> list[list[str]]:
     """Every strongly connected component with a cycle, each as one concrete cycle path.
 

@@ -31,10 +31,12 @@ class MeshEvent(Protocol):
     @property
     def topic(self) -> str:
         """The event's topic (``phase.passed``, ``tool.failure``, ``breaker.opened``, ...)."""
+        ...
 
     @property
     def payload(self) -> Mapping[str, Any]:
         """The event's data."""
+        ...
 
     @property
     def session_id(self) -> str | None:
@@ -50,6 +52,7 @@ class EventMesh(Protocol):
 
     def poll(self) -> Sequence[MeshEvent]:
         """Events published by anyone since the previous poll (the first poll starts now)."""
+        ...
 
 
 @runtime_checkable
@@ -60,12 +63,15 @@ class AgentDelegationEngine(Protocol):
 
     def command(self, ctx: AttemptContext) -> list[str]:
         """The argv this engine runs for ``ctx``."""
+        ...
 
     def describe(self, ctx: AttemptContext) -> str:
         """The command as one shell line, for dry runs."""
+        ...
 
     def run(self, ctx: AttemptContext, control: AttemptControl) -> ExecutorResult:
         """Run the attempt; stop early when ``control`` is cancelled."""
+        ...
 
 
 @runtime_checkable
@@ -74,6 +80,7 @@ class SkillRouter(Protocol):
 
     def route(self, phase: Phase) -> AgentDelegationEngine:
         """The engine for ``phase``."""
+        ...
 
 
 @runtime_checkable
@@ -82,6 +89,7 @@ class MemoryManager(Protocol):
 
     def load(self, phase: Phase) -> CheckpointRead:
         """The phase's stored checkpoint (or why it cannot be read)."""
+        ...
 
     def save(self, phase: Phase, checkpoint: Checkpoint) -> None:
         """Store the phase's checkpoint atomically."""

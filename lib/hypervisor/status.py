@@ -107,7 +107,7 @@ def _cut(text: str | None, width: int) -> str:
 def print_status(rows: list[PhaseStatusRow], summary: dict[str, Any], out: TextIO) -> None:
     """The human-readable table."""
     header = ("PHASE", "TITLE", "STATUS", "ATTEMPTS", "DURATION", "COST", "HISTORY", "LAST ERROR")
-    table = [header]
+    table: list[tuple[str, ...]] = [header]
     for row in rows:
         history = "-"
         if row.history_attempts:

@@ -5,6 +5,10 @@ arrived this way). ``parse_input`` picks the model by ``hook_event_name``; an ev
 yet parses as the permissive :class:`HookInput`.
 """
 
+# Each event model narrows the frozen ``hook_event_name`` to its Literal; frozen fields cannot be
+# reassigned, so the narrowing pyright's mutable-override rule warns about is sound here.
+# pyright: reportIncompatibleVariableOverride=false
+
 from __future__ import annotations
 
 from typing import Any, Literal

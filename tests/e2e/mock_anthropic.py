@@ -436,7 +436,11 @@ class MockAnthropic:
             "content": [],
             "stop_reason": None,
             "stop_sequence": None,
-            "usage": {"input_tokens": _estimate_tokens(request.body), "output_tokens": 1, **self._extra_usage},
+            "usage": {
+                "input_tokens": _estimate_tokens(request.body),
+                "output_tokens": 1,
+                **self._extra_usage,
+            },
         }
 
 

@@ -121,7 +121,8 @@ def test_parallel_failures_open_the_breaker_at_exactly_the_threshold(hook_projec
 
 
 def test_after_the_cooldown_one_trial_passes_then_successes_close_it(hook_project: HookProject) -> None:
-    configure(hook_project, "[breaker]\nmax_failures = 2\ncooldown_seconds = 1.5\nsuccess_threshold = 2\n")
+    # a cooldown long enough for the CLI and a hook to run before it ends, even measured and under load
+    configure(hook_project, "[breaker]\nmax_failures = 2\ncooldown_seconds = 5\nsuccess_threshold = 2\n")
     run_parallel(hook_project, [failure(i) for i in range(2)])
     state = breakers(hook_project)["Bash:git push"]
     assert state["state"] == "open"

@@ -24,14 +24,16 @@ def test_install_twice_then_uninstall(tmp_path: Path) -> None:
     project = tmp_path / "p"
     (project / ".claude").mkdir(parents=True)
     settings = project / ".claude" / "settings.json"
-    settings.write_text(json.dumps(USER))
+    original = json.dumps(USER, indent=4).encode() + b"  \n"  # the user's own formatting
+    settings.write_bytes(original)
 
     first = _install(str(project))
     assert first.returncode == 0, first.stderr
     installed = json.loads(settings.read_text())
     assert installed["x"] == 1 and installed["hooks"]["PreToolUse"][0] == USER["hooks"]["PreToolUse"][0]
-    backups = list(settings.parent.glob("settings.json.bak-*"))
-    assert len(backups) == 1 and json.loads(backups[0].read_text()) == USER
+    backups = list(settings.parent.glob("settings.json.*"))
+    assert backups == [settings.parent / "settings.json.before-claude-hooks"]
+    assert backups[0].read_bytes() == original
 
     assert "environment: creating" in first.stdout
     pre = subprocess.run(
@@ -48,12 +50,48 @@ def test_install_twice_then_uninstall(tmp_path: Path) -> None:
     assert "environment: " in second.stdout and "already up to date" in second.stdout
     assert f"settings: {settings} already up to date" in second.stdout
     assert json.loads(settings.read_text()) == installed
-    assert len(list(settings.parent.glob("settings.json.bak-*"))) == 1
+    assert len(list(settings.parent.glob("settings.json.*"))) == 1
+
+    status = _install("--status", str(project))
+    assert status.returncode == 0, status.stderr
+    assert f"claude-hooks: installed in {project}" in status.stdout
+    assert "claude-hooks-runtime 0.1.0" in status.stdout
+    assert "events:    16 registered" in status.stdout and "PreToolUse" in status.stdout
+    assert f"backup:    {settings}.before-claude-hooks" in status.stdout
 
     removed = _install("--uninstall", str(project))
     assert removed.returncode == 0, removed.stderr
-    assert json.loads(settings.read_text()) == USER
-    assert not (project / ".claude" / "hooks-runtime").exists()
+    assert settings.read_bytes() == original  # byte for byte: nothing else changed it since
+    assert "restored" in removed.stdout
+    # what the hook run above logged stays; nothing of the install does
+    assert sorted(p.name for p in settings.parent.iterdir()) == ["logs", "settings.json", "state"]
+    gone = _install("--status", str(project))
+    assert gone.returncode == 1 and f"not installed in {project}" in gone.stdout
+
+
+def test_uninstall_after_the_user_changed_settings_keeps_their_change(tmp_path: Path) -> None:
+    project = tmp_path / "p"
+    project.mkdir()
+    assert _install(str(project)).returncode == 0
+    settings = project / ".claude" / "settings.json"
+    assert not (project / ".claude" / "settings.json.before-claude-hooks").exists()  # there was no file
+    changed = json.loads(settings.read_text())
+    changed["model"] = "opus"
+    settings.write_text(json.dumps(changed))
+    removed = _install("--uninstall", str(project))
+    assert removed.returncode == 0, removed.stderr
+    assert json.loads(settings.read_text()) == {"model": "opus"}
+    assert "it changed since the install" in removed.stdout
+
+
+def test_a_failed_install_leaves_nothing_behind(tmp_path: Path) -> None:
+    project = tmp_path / "p"
+    (project / ".claude").mkdir(parents=True)
+    (project / ".claude" / "settings.json").write_text('{"hooks": {')
+    failed = _install(str(project))
+    assert failed.returncode == 1
+    assert "settings.json: not valid JSON" in failed.stderr and "nothing was changed" in failed.stderr
+    assert sorted(p.name for p in (project / ".claude").iterdir()) == ["settings.json"]
 
 
 def test_registered_commands_work_from_any_cwd(installed_runtime: Path, tmp_path: Path) -> None:

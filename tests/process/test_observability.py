@@ -211,25 +211,7 @@ def test_parallel_hook_processes_lose_nothing(project: HookProject) -> None:
 
 
 def test_events_follow_prints_new_events_as_hooks_publish_them(project: HookProject) -> None:
-    python = project.path / RUNTIME_REL / "bin" / "python"
-    follower = subprocess.Popen(
-        [
-            str(python),
-            "-m",
-            "lib",
-            "--project",
-            str(project.path),
-            "events",
-            "-f",
-            "--json",
-            "--topic",
-            "tool.*",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=project.env(),
-    )
+    follower = project.start_cli("events", "-f", "--json", "--topic", "tool.*")
     try:
         time.sleep(1.0)
         project.run(payload_for("PostToolUseFailure", "Bash"))
@@ -241,5 +223,5 @@ def test_events_follow_prints_new_events_as_hooks_publish_them(project: HookProj
         line = follower.stdout.readline()
         assert json.loads(line)["topic"] == "tool.failure"
     finally:
-        follower.kill()
-        follower.wait()
+        follower.terminate()  # as a user stops it (and lets coverage save its data)
+        follower.wait(timeout=30)

@@ -4,13 +4,14 @@ errors, listeners, operator actions, registry and config validation. Time is a f
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 import threading
 import time
 
 import pytest
-from hookkit import FakeClock
+from hookkit import NO_COVERAGE, FakeClock
 from pydantic import ValidationError
 
 from lib.circuit_breaker import (
@@ -467,5 +468,6 @@ def test_importing_the_module_does_not_import_pydantic() -> None:
         "sorted({'typing', 'inspect', 'asyncio', 'logging', 'threading'} & set(sys.modules)); "
         "cb.CircuitBreakerConfig(max_failures=2); assert 'pydantic' in sys.modules"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    env = os.environ | NO_COVERAGE  # coverage.py, when measured, imports typing & co. itself
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert proc.returncode == 0, proc.stderr

@@ -134,3 +134,9 @@ def test_timed_block_logs_duration_and_errors(tmp_path: object) -> None:
     assert ok["level"] == "info" and ok["fields"] == {"name": "one", "extra": 1}
     assert isinstance(ok["duration_ms"], float)
     assert failed["level"] == "error" and failed["fields"]["error"] == "RuntimeError: boom"  # type: ignore[index]
+
+
+def test_a_level_is_built_from_its_number_and_an_unknown_number_is_refused() -> None:
+    assert LogLevel(20) is LogLevel.INFO and LogLevel(LogLevel.ERROR) is LogLevel.ERROR
+    with pytest.raises(ValueError, match="99 is not a valid LogLevel"):
+        LogLevel(99)

@@ -69,10 +69,27 @@ def test_file_update_backs_up_once_and_is_idempotent(tmp_path: Path) -> None:
     settings.write_text(json.dumps(USER_SETTINGS))
     changed, backup = update_settings_file(str(tmp_path))
     assert changed and backup and json.loads(Path(backup).read_text()) == USER_SETTINGS
-    assert update_settings_file(str(tmp_path)) == (False, None)
-    assert len(list(settings.parent.glob("settings.json.bak-*"))) == 1
+    assert update_settings_file(str(tmp_path)) == (False, backup)
+    assert len(list(settings.parent.glob("settings.json.*"))) == 1
     changed, _ = update_settings_file(str(tmp_path), uninstall=True)
     assert changed and json.loads(settings.read_text()) == USER_SETTINGS
+    assert not Path(backup).exists()  # put back in place
+
+
+def test_an_upgrade_of_our_registrations_keeps_the_first_backup(tmp_path: Path) -> None:
+    settings = tmp_path / ".claude" / "settings.json"
+    settings.parent.mkdir()
+    original = json.dumps(USER_SETTINGS).encode()
+    settings.write_bytes(original)
+    update_settings_file(str(tmp_path))
+    older = json.loads(settings.read_text())
+    older["hooks"]["PreToolUse"][-1]["hooks"][0]["timeout"] = 5  # what an older version registered
+    settings.write_text(json.dumps(older))
+    changed, backup = update_settings_file(str(tmp_path))
+    assert changed and backup and Path(backup).read_bytes() == original
+    # nothing changed the file since the upgrade: the user's first file comes back byte for byte
+    update_settings_file(str(tmp_path), uninstall=True)
+    assert settings.read_bytes() == original
 
 
 def test_an_older_copy_of_ours_is_replaced_not_doubled(tmp_path: Path) -> None:
@@ -126,3 +143,25 @@ def test_entry_script_with_a_long_or_spaced_interpreter_path_goes_through_sh(tmp
 def test_write_entry_script_refuses_another_interpreter(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="run this with"):
         write_entry_script(str(tmp_path))
+
+
+def test_entry_script_starts_coverage_only_when_asked_and_never_fails_because_of_it(tmp_path: Path) -> None:
+    import coverage
+
+    site = str(Path(coverage.__file__).parent.parent)  # where coverage.py is importable from
+    script = tmp_path / "claude-hooks"
+    script.write_text(
+        entry_script(os.path.realpath(sys.executable), [str(REPO), site]).replace(
+            "from lib.runtime import main",
+            "print('coverage' in sys.modules)\nfrom lib.runtime import main",
+        )
+    )
+    script.chmod(0o755)
+    quiet = {"COVERAGE_PROCESS_CONFIG": "", "COVERAGE_PROCESS_START": ""}
+    broken = {"COVERAGE_PROCESS_CONFIG": "", "COVERAGE_PROCESS_START": str(tmp_path / "no-such.toml")}
+    for extra, loaded in ((quiet, "False"), (broken, "True")):
+        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")} | extra
+        proc = subprocess.run([str(script), "--help"], capture_output=True, text=True, env=env, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.splitlines()[0] == loaded  # a broken coverage set-up does not stop the hook
+        assert proc.stdout.splitlines()[1].startswith("usage: claude-hooks EVENT")
