@@ -60,7 +60,8 @@ def _settle_project(args: argparse.Namespace) -> str | None:
 
     given = getattr(args, "project", None)
     if given:
-        if not os.path.isdir(given):
+        # the dashboard shows a missing project as empty, with a hint (and creates nothing)
+        if not os.path.isdir(given) and getattr(args, "command", None) != "dashboard":
             return (
                 f"--project {given}: no such directory; give the project's folder (the one holding .claude/)"
             )

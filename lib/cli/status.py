@@ -121,7 +121,9 @@ def run(args: argparse.Namespace) -> int:
         retry = b.get("retry_after")
         print(
             escape(
-                f"  {b.get('name')}: {b.get('forced') or b.get('state')}"
+                f"  {b.get('key') or b.get('name')}"
+                + (f" (session {str(b.get('session'))[:8]})" if b.get("session") else "")
+                + f": {b.get('forced') or b.get('state')}"
                 f"  failures={b.get('consecutive_failures')}"
                 + (f"  retry in {retry:.0f}s" if isinstance(retry, (int, float)) else "")
             )

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from conftest import DESTRUCTIVE, RECORDING, TRANSCRIPT_COST, DashboardProcess, FilledProject, start_dashboard
+from dashkit import DESTRUCTIVE, RECORDING, TRANSCRIPT_COST, DashboardProcess, FilledProject, start_dashboard
 
 PROMPT = next(
     json.loads(line)["prompt"] for line in RECORDING.read_text().splitlines() if '"UserPromptSubmit"' in line

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import DESTRUCTIVE, TRANSCRIPT_COST, FilledProject
+from dashkit import DESTRUCTIVE, TRANSCRIPT_COST, FilledProject
 
 from lib.cli import build_parser
 from lib.cli.dashboard import serve
@@ -239,7 +239,7 @@ def test_an_empty_project_gets_a_hint(tmp_path: Path) -> None:
 
 
 def test_the_command_prints_the_url_and_stops_on_interrupt(tmp_path: Path) -> None:
-    from conftest import start_dashboard
+    from dashkit import start_dashboard
 
     dash = start_dashboard(tmp_path)
     try:

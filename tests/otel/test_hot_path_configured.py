@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from hookkit import HookProject, payload_for
+from hookkit import NO_COVERAGE, HookProject, payload_for
 from receivers import stop_workers
 
 pytestmark = pytest.mark.slow
@@ -34,7 +34,7 @@ def configured(hook_project: HookProject) -> Iterator[HookProject]:
 
 def _imported(project: HookProject, payload: dict[str, object]) -> set[str]:
     assert project.run(payload_for("SessionStart")).code == 0  # validates and caches the config
-    result = project.run(payload, env={"PYTHONPROFILEIMPORTTIME": "1"})
+    result = project.run(payload, env={"PYTHONPROFILEIMPORTTIME": "1", **NO_COVERAGE})
     assert result.code == 0, result.stderr
     modules = {
         line.rsplit("|", 1)[1].strip()

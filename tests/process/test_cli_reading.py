@@ -152,7 +152,7 @@ def test_status_shows_an_open_breaker_and_a_silent_session_as_stale(hook_project
     assert hook_project.run(payload_for("PostToolUseFailure", "Bash", tool_use_id="toolu_x")).code == 0
     shown = cli(hook_project, "status", "--stale", "0")
     assert shown.returncode == 0, shown.stderr
-    assert "Bash: open  failures=1  retry in " in shown.stdout
+    assert ": open  failures=1  retry in " in shown.stdout and "  Bash:" in shown.stdout
     assert f"{SESSION}  stale " in shown.stdout and "s ago" in shown.stdout
 
 

@@ -11,5 +11,5 @@ def test_a_slow_stdin_is_logged_apart_from_the_hooks_own_duration(hook_project: 
     proc = hook_project.popen(payload, stdin_delay=1.0)  # Claude Code is slow to write the payload
     assert proc.wait(timeout=60) == 0
     record = [r for r in hook_project.log_records() if r.get("event") == "PostToolUse"][-1]
-    assert record["fields"]["stdin_ms"] >= 900, record
+    assert record["fields"]["stdin_ms"] >= 800, record  # the 1 s wait, less the process start
     assert record["duration_ms"] < 900, record  # the hook's work alone (milliseconds, even measured)

@@ -8,6 +8,9 @@ from pathlib import Path
 
 from hookkit import REPO, payload_for
 
+from lib import __version__
+from lib.installer import EVENTS
+
 USER = {
     "hooks": {"PreToolUse": [{"matcher": "Bash", "hooks": [{"type": "command", "command": "true"}]}]},
     "x": 1,
@@ -55,8 +58,8 @@ def test_install_twice_then_uninstall(tmp_path: Path) -> None:
     status = _install("--status", str(project))
     assert status.returncode == 0, status.stderr
     assert f"claude-hooks: installed in {project}" in status.stdout
-    assert "claude-hooks-runtime 0.1.0" in status.stdout
-    assert "events:    16 registered" in status.stdout and "PreToolUse" in status.stdout
+    assert f"claude-hooks-runtime {__version__}" in status.stdout
+    assert f"events:    {len(EVENTS)} registered" in status.stdout and "PreToolUse" in status.stdout
     assert f"backup:    {settings}.before-claude-hooks" in status.stdout
 
     removed = _install("--uninstall", str(project))

@@ -176,7 +176,7 @@ def test_a_lone_surrogate_in_a_failure_is_still_counted_by_the_breaker(hook_proj
         ).encode()
         result = hook_project.run(data, "PostToolUseFailure")
         assert result.code == 0 and "warning" not in result.stderr, result
-    state = breakers(hook_project)["Bash"]
+    state = breakers(hook_project)["Bash:git push"]
     assert state["state"] == "open" and state["failures"] == 2
     records = [
         r

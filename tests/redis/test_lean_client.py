@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hookkit import NO_COVERAGE
 from redis_server import RedisServer, free_port
 
 from lib.backends.redis_client import BackendUnavailable, execute, reset_clients, run
@@ -29,6 +30,7 @@ def _python(code: str) -> str:
         capture_output=True,
         text=True,
         cwd=str(Path(__file__).resolve().parents[2]),
+        env=os.environ | NO_COVERAGE,  # these children count their imports: coverage's own would show
     )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout

@@ -164,4 +164,4 @@ def test_entry_script_starts_coverage_only_when_asked_and_never_fails_because_of
         proc = subprocess.run([str(script), "--help"], capture_output=True, text=True, env=env, timeout=60)
         assert proc.returncode == 0, proc.stderr
         assert proc.stdout.splitlines()[0] == loaded  # a broken coverage set-up does not stop the hook
-        assert proc.stdout.splitlines()[1].startswith("usage: claude-hooks EVENT")
+        assert proc.stdout.splitlines()[1].startswith("usage: claude-hooks")
