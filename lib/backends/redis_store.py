@@ -131,7 +131,13 @@ class _RedisTransaction:
             if remaining <= 0:
                 raise LockTimeout(store.path, store.lock_timeout)
             if wait_slice >= 0.001:
-                execute(store.settings, "BLPOP", store.wake_key, f"{min(wait_slice, remaining):.3f}")
+                try:
+                    execute(store.settings, "BLPOP", store.wake_key, f"{min(wait_slice, remaining):.3f}")
+                except BackendUnavailable:
+                    # a loaded server answered the wait late: past our deadline that is a lock timeout
+                    if deadline - time.monotonic() <= store.settings.timeout:
+                        raise LockTimeout(store.path, store.lock_timeout) from None
+                    raise
             else:
                 time.sleep(min(0.001, remaining))
         self._token = token
