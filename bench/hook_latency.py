@@ -744,17 +744,28 @@ def run_soak(args: argparse.Namespace, runtime: str, redis_url: str | None = Non
     checks.append(("traces.jsonl: no torn line", spans_torn == 0, f"{spans_torn} torn"))
     checks.append(("traces.jsonl: one hook span per call", hook_spans == expect, f"{hook_spans} vs {expect}"))
 
+    # the breaker counts a Bash failure under the command's key (``Bash:git status``, [breaker] bash_key)
+    # and, with the default ``scope = "session"``, per session: ``<key>@<session id>``, one per worker
+    sys.path.insert(0, REPO)
+    from lib.breaker.keys import breaker_key
+
+    key = breaker_key("Bash", templates["failure"].get("tool_input"))  # type: ignore[arg-type]
     if redis_url:
-        bash = remote["breakers"].get("breakers", {}).get("Bash", {})  # type: ignore[union-attr]
+        breakers = remote["breakers"].get("breakers", {})  # type: ignore[union-attr]
     else:
         with open(os.path.join(claude, "state", "breakers.json"), encoding="utf-8") as f:
-            bash = json.load(f)["breakers"].get("Bash", {})
-    failures = counts.get("failure", 0)
+            breakers = json.load(f)["breakers"]
+    wrong = []
+    for w in range(args.procs):
+        want = per_worker[w].get("failure", 0)
+        got = breakers.get(f"{key}@00000000-0000-4000-8000-{w:012d}", {})
+        if want and (got.get("consecutive_failures"), got.get("failures")) != (want, want):
+            wrong.append(f"worker {w}: consecutive {got.get('consecutive_failures')}, total {got.get('failures')} vs {want}")
     checks.append(
         (
-            f"breakers ({where}): Bash failures counted exactly",
-            bash.get("consecutive_failures") == failures and bash.get("failures") == failures,
-            f"consecutive {bash.get('consecutive_failures')}, total {bash.get('failures')} vs {failures} calls",
+            f"breakers ({where}): {key} failures counted exactly in every session",
+            not wrong,
+            "; ".join(wrong[:3]),
         )
     )
     if redis_url:
