@@ -631,7 +631,7 @@ class _Lexer:
 # ---------------------------------------------------------------------------------------------
 # nodes: ("pipe", [elements], background) ("simple", [Word], [redir]) ("sub", [nodes], [redir])
 #        ("group", [nodes], [redir]) ("func", name, node|None) ("for", name, [Word] | None)
-#        ("case", Word, [[nodes]])   redir: (op, fd, Word | [Word | None] | None)
+#        ("case", Word, [[nodes]], [pattern Word]) ("arith", [Word]) (a for (( ... )) header)   redir: (op, fd, Word | [Word | None] | None)
 
 _SEPARATORS = frozenset({";", "&", "&&", "||", ";;", ";&", ";;&", "|", "|&"})
 _OPENERS = frozenset({"if", "then", "else", "elif", "while", "until", "do", "!", "time", "coproc"})
@@ -766,6 +766,17 @@ class _Parser:
                 nt = self.peek()
                 if nt[0] == "w" and nt[1].plain() == "-p":  # type: ignore[attr-defined]
                     self.take()
+            elif r == "coproc":  # coproc NAME { ...; } and coproc NAME ( ... ): NAME is no command
+                nt = self.peek()
+                name = nt[1].plain() if nt[0] == "w" else None  # type: ignore[attr-defined]
+                after = self.lx.s[self.lx.i : self.lx.i + 64].lstrip(" \t")[:1]
+                if (
+                    name
+                    and name_end(name, 0) == len(name)
+                    and self._reserved(nt) is None
+                    and after in ("{", "(")
+                ):
+                    self.take()
             return self.parse_command(stops)
         if r in _CLOSERS:
             self.take()
@@ -842,33 +853,41 @@ class _Parser:
         return ("simple", words, redirs)
 
     def _array_value(self, name_word: Word) -> Word:
-        """``NAME=( a b c )``: the values become one quoted literal (never commands)."""
+        """``NAME=( a b $(c) )``: one value, the elements joined by blanks, their literal text quoted
+        (an element is never a command name) and their expansions kept, so that the commands a
+        ``$(...)``, backtick or ``<(...)`` in an element runs are found like anywhere else."""
         self.take()
-        values: list[str] = []
+        parts: list[tuple[object, ...]] = [name_word.parts[0]]
         while True:
             t = self.take()
             if t[0] == "eof" or (t[0] == "op" and t[1] == ")"):
                 break
             if t[0] == "w":
-                values.append(t[1].literal())  # type: ignore[attr-defined]
-        return Word([name_word.parts[0], (LIT, " ".join(values), True)])
+                if len(parts) > 1:
+                    parts.append((LIT, " ", True))
+                for p in t[1].parts:  # type: ignore[attr-defined]
+                    parts.append((LIT, p[1], True) if p[0] == LIT else p)
+        return Word(parts)
 
     def parse_for(self) -> tuple[object, ...] | None:
         self.take()
         t = self.peek()
-        if t[0] == "op" and t[1] == "(":  # for (( init; cond; step ))
+        if t[0] == "op" and t[1] == "(":  # for (( init; cond; step )): only its expansions run commands
             depth = 0
+            words: list[Word] = []
             while True:
                 t = self.take()
                 if t[0] == "eof":
                     break
-                if t[0] == "op" and t[1] == "(":
+                if t[0] == "w":
+                    words.append(t[1])  # type: ignore[arg-type]
+                elif t[0] == "op" and t[1] == "(":
                     depth += 1
                 elif t[0] == "op" and t[1] == ")":
                     depth -= 1
                     if depth <= 0 and not (self.peek()[0] == "op" and self.peek()[1] == ")"):
                         break
-            return None
+            return ("arith", words)
         if t[0] != "w":
             return None
         self.take()
@@ -899,6 +918,7 @@ class _Parser:
         if self._reserved(self.peek()) == "in":
             self.take()
         bodies: list[list[tuple[object, ...]]] = []
+        patterns: list[Word] = []
         arm_stops = stops | {";;", ";&", ";;&", "esac"}
         while True:
             t = self.peek()
@@ -919,13 +939,15 @@ class _Parser:
                 self.take()
                 if t[0] == "op" and t[1] == ")":
                     break
+                if t[0] == "w":  # a pattern is expanded before it is matched: $(...) in it runs
+                    patterns.append(t[1])  # type: ignore[arg-type]
             bodies.append(self.parse_seq(arm_stops))
             t = self.peek()
             if t[0] == "op" and t[1] in (";;", ";&", ";;&"):
                 self.take()
             elif t[0] == "eof":
                 break
-        return ("case", subject, bodies)
+        return ("case", subject, bodies, patterns)
 
     def parse_test(self) -> tuple[object, ...]:
         words: list[Word] = [Word([(LIT, "[[", False)])]
@@ -1216,8 +1238,13 @@ class _Evaluator:
                 scope.env[name] = _Loop([a.value for a in expanded[:_MAX_LOOP_VALUES]])
             else:
                 scope.env.pop(name, None)
+        elif kind == "arith":
+            for w in node[1]:  # type: ignore[attr-defined]
+                self.expand_one(w, scope, [])
         elif kind == "case":
             self.expand(node[1], scope, [])  # type: ignore[arg-type]
+            for w in node[3]:  # type: ignore[attr-defined]
+                self.expand_one(w, scope, [])
             for body in node[2]:  # type: ignore[attr-defined]
                 for n in body:
                     self.node(n, scope, pipes, direct)
@@ -1345,6 +1372,10 @@ class _Evaluator:
             text = " ".join(a.value for a in args[1:])
             if text:
                 self.script(text, scope.child("eval"), pipes)
+        elif name == "trap":  # trap [--] ACTION SIGNAL...: the action runs later, as eval would run it
+            rest = args[2:] if args[1].value == "--" else args[1:]
+            if len(rest) >= 2 and rest[0].value not in ("", "-") and not rest[0].value.startswith("-"):
+                self.script(rest[0].value, scope.child("trap"), pipes)
         elif name in ("source", ".") and len(args) >= 2 and args[1].value in ("/dev/stdin", "-"):
             if cmd.stdin_text is not None:
                 self.script(cmd.stdin_text, scope.child(f"{name} <stdin"), pipes)
@@ -1438,6 +1469,12 @@ class _Evaluator:
             out.extend(self._expand_parts(parts, scope, subs, split=True))
         return out
 
+    def _run_nested(self, text: str, scope: _Scope, subs: list[Command]) -> None:
+        """Find the commands ``$(...)``, backticks and ``<(...)`` inside a parameter expansion's
+        pattern, subscript or message would run (their values are not needed)."""
+        if "$(" in text or "`" in text or "<(" in text or ">(" in text:
+            self.expand_one(_word_from_text(text, self.result.issues), scope, subs)
+
     def _expand_parts(
         self, parts: list[tuple[object, ...]], scope: _Scope, subs: list[Command], split: bool
     ) -> list[Arg]:
@@ -1476,6 +1513,9 @@ class _Evaluator:
                     value.append("$" + name if op == "" else "${" + name + "}")
                     # a known-non-empty variable stays a placeholder; an unknown one may be empty
                     empty.append("$" + name if known is _GUARDED else "")
+                    # ${x/a/$(cmd)}, ${x#$(cmd)}, ${x:0:$(cmd)}, ${arr[$(cmd)]}, ${#arr[$(cmd)]}: bash
+                    # expands the pattern, replacement, offset or subscript, running what is in them
+                    self._run_nested(argraw if op == "other" else name, scope, subs)
                 elif op in (":-", "-", ":=", "="):
                     if isinstance(known, str) and (known or op in ("-", "=")):
                         value.append(known)
@@ -1505,6 +1545,7 @@ class _Evaluator:
                         dynamic = guarded = True
                         value.append("$" + name)
                         empty.append("$" + name)
+                        self._run_nested(argraw, scope, subs)  # the message is expanded first
                 else:  # :+ / +
                     alt = self.expand_one(_word_from_text(argraw, self.result.issues), scope, subs)
                     if isinstance(known, str) or known is _GUARDED:
