@@ -20,8 +20,9 @@ if TYPE_CHECKING:
 
     from lib.guards.bash_rules import LineCheck
     from lib.guards.shell_parse import Command, ParseResult
+    from lib.guards.shell_words import Arg
 
-__all__ = ["hidden_command_lines", "judge"]
+__all__ = ["git_config_commands", "hidden_command_lines", "judge"]
 
 _DECODERS = DECODERS
 _ENV_DUMPERS = frozenset({"env", "printenv", "set", "export", "declare", "compgen"})
@@ -122,7 +123,41 @@ def hidden_command_lines(parsed: ParseResult, allowed: Callable[[Command], bool]
                 _, eq, body = a.value.partition("=")
                 if eq and body:
                     out.append(body)
+        if c.name == "git":
+            out.extend(git_config_commands(c.args))
         joined = " ".join(c.full_argv)
         if "$IFS" in joined or "${IFS}" in joined:
             out.append(joined.replace("${IFS}", " ").replace("$IFS", " "))
     return out[:16]
+
+
+#: ``git -c KEY=VALUE`` settings whose value git runs through the shell
+_GIT_SHELL_KEYS = frozenset(
+    {"core.pager", "core.editor", "core.sshcommand", "core.fsmonitor", "core.askpass", "sequence.editor",
+     "diff.external", "gpg.program", "gpg.ssh.program", "gpg.x509.program", "interactive.difffilter"}
+)  # fmt: skip
+_GIT_SHELL_SUFFIXES = (".textconv", ".clean", ".smudge", ".process", ".driver", ".command")
+
+
+def git_config_commands(args: list[Arg]) -> list[str]:
+    """The command lines a ``git -c KEY=VALUE`` setting makes git run: pagers, editors, the ssh
+    command, diff/filter/merge drivers, and ``!``-aliases and credential helpers."""
+    out: list[str] = []
+    values = [a.value for a in args[1:]]
+    for i, v in enumerate(values):
+        if v == "-c" and i + 1 < len(values):
+            setting = values[i + 1]
+        elif v.startswith("-c") and "=" in v:
+            setting = v[2:]
+        else:
+            continue
+        key, eq, value = setting.partition("=")
+        key = key.lower()
+        if not eq or not value:
+            continue
+        if key.startswith("alias.") or (key.startswith("credential.") and key.endswith(".helper")):
+            if value.startswith("!"):
+                out.append(value[1:])
+        elif key in _GIT_SHELL_KEYS or key.startswith("pager.") or key.endswith(_GIT_SHELL_SUFFIXES):
+            out.append(value)
+    return out

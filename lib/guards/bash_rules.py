@@ -40,7 +40,11 @@ _EVASION_TELLS = DECODERS | {"env", "printenv", "set", "export", "declare", "com
 def worth_a_look(parsed: ParseResult) -> bool:
     """True when :mod:`lib.guards.bash_evasion` has something to judge in ``parsed``."""
     return any(
-        c.name in _EVASION_TELLS or c.name.startswith("$") or not c.name or "IFS" in c.text
+        c.name in _EVASION_TELLS
+        or c.name.startswith("$")
+        or not c.name
+        or "IFS" in c.text
+        or (c.name == "git" and any(a.value.startswith("-c") for a in c.args))
         for c in parsed.commands
         if c.args or c.wrappers
     )

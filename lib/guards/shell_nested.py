@@ -219,3 +219,65 @@ def awk_program(args: list[Arg]) -> str | None:
             continue
         break
     return args[i].value if i < len(args) else None
+
+
+#: GNU parallel's options that take a value (the rest are flags)
+_PARALLEL_VALUED = frozenset(
+    {"-j", "--jobs", "-P", "--max-procs", "-S", "--sshlogin", "--slf", "--sshloginfile", "-a", "--arg-file",
+     "-N", "-n", "--max-args", "-L", "-l", "--max-lines", "-d", "--delimiter", "-E", "--eof", "-I",
+     "--replace", "--delay", "--timeout", "--halt", "--results", "--joblog", "--tmpdir", "--workdir", "--wd",
+     "--colsep", "-C", "--env", "--memfree", "--load", "--retries", "--tag-string", "--tagstring",
+     "--basefile", "--bf", "--return", "--transferfile", "--tf", "-s", "--max-chars", "--block"}
+)  # fmt: skip
+_PARALLEL_INPUTS = frozenset({":::", "::::", ":::+", "::::+"})
+_PARALLEL_MAX = 16
+
+
+def _sh_quote(value: str) -> str:
+    return (
+        value
+        if value and all(c.isalnum() or c in "/._-=:@%+," for c in value)
+        else ("'" + value.replace("'", "'\\''") + "'")
+    )
+
+
+def parallel_command_lines(args: list[Arg]) -> list[str]:
+    """The shell command lines GNU ``parallel`` runs for its ``:::`` arguments (at most 16): the
+    template with ``{}`` (or ``-I``'s string) replaced by each quoted argument, or the argument added
+    at the end; with no template each argument is itself a command line. ``[]`` when the arguments
+    come from stdin or a file (``::::``), which is not known here."""
+    n = len(args)
+    i = 1
+    replace = "{}"
+    while i < n:
+        v = args[i].value
+        if v in _PARALLEL_INPUTS:
+            break
+        if v == "--":
+            i += 1
+            break
+        if not v.startswith("-") or v == "-":
+            break
+        if v in _PARALLEL_VALUED:
+            if v in ("-I", "--replace") and i + 1 < n:
+                replace = args[i + 1].value
+            i += 2
+            continue
+        i += 1
+    start = i
+    while i < n and args[i].value not in _PARALLEL_INPUTS:
+        i += 1
+    template = [a.value for a in args[start:i]]
+    if i >= n or args[i].value != ":::":
+        return []
+    inputs: list[str] = []
+    for a in args[i + 1 :]:
+        if a.value in _PARALLEL_INPUTS or len(inputs) >= _PARALLEL_MAX:
+            break
+        inputs.append(a.value)
+    if not template:
+        return inputs
+    line = " ".join(template)
+    if replace in line:
+        return [line.replace(replace, _sh_quote(v)) for v in inputs]
+    return [f"{line} {_sh_quote(v)}" for v in inputs]

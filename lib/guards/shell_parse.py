@@ -1139,10 +1139,12 @@ class _Scope:
 
 
 class _Evaluator:
-    __slots__ = ("budget", "home", "next_pipe", "project_dir", "result")
+    __slots__ = ("budget", "home", "next_pipe", "proc_out", "project_dir", "result")
 
     def __init__(self, result: ParseResult, home: str | None, project_dir: str | None) -> None:
         self.result = result
+        #: the known output of the last ``<(...)`` expanded (``<(echo CODE)``), for a shell reading it
+        self.proc_out: str | None = None
         self.home = home
         self.project_dir = project_dir
         self.next_pipe = 0
@@ -1277,6 +1279,7 @@ class _Evaluator:
         words: list[Word] = node[1]  # type: ignore[assignment]
         subs: list[Command] = []
         assignments: list[tuple[str, Arg]] = []
+        self.proc_out = None
         i = 0
         while i < len(words):
             split = _split_assignment(words[i])
@@ -1300,11 +1303,25 @@ class _Evaluator:
                 self._place(cmd, scope, pipes)
                 direct.append(cmd)
             return
+        # `bash <(echo CODE)`, `source <(echo CODE)`, `bash < <(echo CODE)`: the shell runs what the
+        # process substitution prints, as `echo CODE | bash` would
+        proc_out, self.proc_out = self.proc_out, None
         stdin_text = None
         for r in redirects:
             if r.op in ("<<", "<<-", "<<<") and r.target is not None:
                 stdin_text = r.target.value + ("\n" if r.op == "<<<" else "")
+            elif (
+                r.op == "<" and r.target is not None and r.target.value == PROC_PATH and proc_out is not None
+            ):
+                stdin_text = proc_out + "\n"
         self.emit(args, scope, pipes, direct, assignments, redirects, subs, producer, stdin_text)
+        name = posixpath.basename(args[0].value)
+        if (
+            proc_out
+            and (name in SHELL_NAMES or name in ("source", "."))
+            and any(a.value == PROC_PATH for a in args[1:])
+        ):
+            self.script(proc_out, scope.child(f"{name} <(...)"), pipes)
 
     def _place(self, cmd: Command, scope: _Scope, pipes: tuple[tuple[int, int, int], ...]) -> None:
         cmd.via = scope.via
@@ -1385,6 +1402,11 @@ class _Evaluator:
             inner = xargs_command(args, None if cmd.stdin is None else (cmd.stdin.name, cmd.stdin.args))
             if inner:
                 self.emit(inner, scope.child("xargs"), pipes, [], [], [], [], None, None)
+        elif name == "parallel":  # GNU parallel runs its template through a shell, once per argument
+            from lib.guards.shell_nested import parallel_command_lines
+
+            for line in parallel_command_lines(args):
+                self.script(line, scope.child("parallel"), pipes)
         elif name == "find":
             if any(a.value in _FIND_EXEC for a in args):
                 from lib.guards.shell_nested import find_exec_commands
@@ -1502,9 +1524,18 @@ class _Evaluator:
             elif kind == VAR:
                 name, op, argraw, q = str(p[1]), str(p[2]), str(p[3]), bool(p[4])
                 known = self._lookup(name, scope)
-                if op == "" and isinstance(known, str):
-                    if split and not q and len(parts) == 1 and any(ch in known for ch in " \t\n"):
+                if op == "other" and argraw in ("[@]", "[*]") and isinstance(known, str):
+                    # a known array (kept as its elements joined by blanks): "${a[@]}" is its elements
+                    alone = all(x is p or (x[0] == LIT and not x[1]) for x in parts)  # "" around it
+                    if split and alone and (not q or argraw == "[@]"):
                         return [Arg(v) for v in known.split()]
+                    op = ""
+                if op == "" and isinstance(known, str):
+                    if split and not q and len(parts) == 1:
+                        ifs = self._lookup("IFS", scope)
+                        fields = _ifs_split(known, ifs if isinstance(ifs, str) else " \t\n")
+                        if len(fields) != 1 or fields[0] != known:
+                            return [Arg(v) for v in fields]
                     value.append(known)
                     empty.append(known)
                     glob = glob or (not q and has_glob(known))
@@ -1576,9 +1607,10 @@ class _Evaluator:
                 via_name = f"{p[2]}()"
                 inner = self.script(str(p[1]), scope.child(via_name))
                 subs.extend(c for c in inner if c.via == (*scope.via, via_name))
+                self.proc_out = self._known_output(inner, scope, (*scope.via, via_name))
                 dynamic = True
-                value.append("/dev/fd/63")
-                empty.append("/dev/fd/63")
+                value.append(PROC_PATH)
+                empty.append(PROC_PATH)
             elif kind == ARITH:
                 for ep in _word_from_text(str(p[1]), self.result.issues).parts:
                     if ep[0] == CMD:
@@ -1660,6 +1692,22 @@ def _assign(env: dict[str, object], name: str, value: Arg) -> None:
         env[name] = value.value
 
 
+def _ifs_split(text: str, ifs: str) -> list[str]:
+    """Field splitting of an unquoted expansion on the characters of ``$IFS`` (empty fields dropped)."""
+    fields: list[str] = []
+    field: list[str] = []
+    for ch in text:
+        if ch in ifs:
+            if field:
+                fields.append("".join(field))
+                field = []
+        else:
+            field.append(ch)
+    if field:
+        fields.append("".join(field))
+    return fields
+
+
 def _split_assignment(word: Word) -> tuple[str, Word] | None:
     """``NAME=value`` (unquoted name) -> (NAME, value word); else None."""
     if not word.parts:
@@ -1705,6 +1753,11 @@ _FIND_EXEC = frozenset({"-exec", "-execdir", "-ok", "-okdir"})
 # -- nested commands --------------------------------------------------------------------------
 
 
+_STDIN_PATHS = frozenset({"/dev/stdin", "/dev/fd/0", "/proc/self/fd/0"})
+#: what a process substitution ``<(...)`` becomes on the command line
+PROC_PATH = "/dev/fd/63"
+
+
 def _shell_payload(args: list[Arg]) -> tuple[str | None, bool]:
     """For ``bash [opts] -c CODE`` return (CODE, False); for a shell reading stdin (None, True)."""
     cmd_mode = stdin_mode = False
@@ -1736,6 +1789,8 @@ def _shell_payload(args: list[Arg]) -> tuple[str | None, bool]:
     if cmd_mode:
         return (args[i].value if i < n else ""), False
     if i < n and not stdin_mode:
+        if args[i].value in _STDIN_PATHS:
+            return None, True  # `bash /dev/stdin <<< CODE` reads its script from stdin
         return None, False  # runs a script file
     return None, True
 

@@ -183,6 +183,13 @@ WRAPPERS: dict[str, tuple[str, tuple[str, ...], int]] = {
     "proxychains4": ("f", (), 0),
     "torsocks": ("uaP", (), 0),
     "firejail": ("", (), 0),
+    "chroot": ("", ("--userspec", "--groups"), 1),  # chroot NEWROOT COMMAND...
+    "unshare": ("SGRw", ("--setuid", "--setgid", "--root", "--wd"), 0),
+    "nsenter": ("tSGrw", ("--target", "--setuid", "--setgid", "--root", "--wd"), 0),
+    "setpriv": ("", ("--reuid", "--regid", "--groups", "--inh-caps", "--bounding-set", "--securebits"), 0),
+    "numactl": ("CNmpiP", ("--physcpubind", "--cpunodebind", "--membind", "--preferred", "--interleave"), 0),
+    "prlimit": ("p", ("--pid",), 0),
+    "cgexec": ("g", (), 0),
     "fakeroot": ("ils", (), 0),
     "systemd-run": (
         "pEuMH",

@@ -58,6 +58,20 @@ def issues(command: str) -> list[str]:
         "trap -- 'rm -rf ~' INT TERM",
         "coproc X { rm -rf ~; }",  # a named coproc: X is its name, not a command
         "coproc X ( rm -rf ~ )",
+        "bash <(echo 'rm -rf ~')",  # a shell running what a process substitution prints
+        "source <(echo 'rm -rf ~')",
+        "bash < <(echo 'rm -rf ~')",
+        "bash /dev/stdin <<< 'rm -rf ~'",  # a script path that is stdin
+        "chroot / rm -rf ~",  # wrappers that run their arguments
+        "unshare -m rm -rf ~",
+        "nsenter -t 1 -m rm -rf ~",
+        "setpriv --reuid=1000 rm -rf ~",
+        "parallel rm -rf ::: ~",  # GNU parallel runs its template once per argument
+        "parallel 'rm -rf {}' ::: ~",
+        "parallel -j 4 -I XX rm -rf XX ::: ~",
+        "parallel ::: 'rm -rf ~' 'ls'",
+        'a=(rm -rf ~); "${a[@]}"',  # a command kept in an array
+        "a=(rm -rf ~); ${a[*]}",
     ],
 )
 def test_commands_hidden_in_expansions_are_judged(command: str) -> None:
@@ -65,21 +79,45 @@ def test_commands_hidden_in_expansions_are_judged(command: str) -> None:
     assert decision(command) == "deny"
 
 
+#: everyday forms of the same syntax: they stay allowed
+EVERYDAY = [
+    "x=( a b c ); echo ${x[1]}",
+    "echo ${HOME/dev/user} ${#HOME} ${!HOME*}",
+    "trap 'rm -f /tmp/build.lock' EXIT",
+    "trap - EXIT",
+    "trap -p",
+    "for ((i=0; i<3; i++)); do echo $i; done",
+    "coproc BC { bc -l; }",
+    'case "$1" in start) echo go ;; *) echo usage ;; esac',
+    "source <(kubectl completion bash)",
+    "bash <(echo 'echo hi')",
+    "diff <(ls a) <(ls b)",
+    "parallel gzip ::: a.log b.log",
+    "ls | parallel gzip",
+    "chroot /srv ls",
+    "git -c core.pager=less log",
+    "git -c alias.st=status st",
+    "git -c user.name=dev commit -m msg",
+    "a=(ls -la); ${a[@]}",
+    "IFS=: ; p=/a:/b; ls $p",
+]
+#: git settings whose value git runs through a shell: judged as that command
+GIT_SHELL_SETTINGS = [
+    "git -c core.pager='rm -rf ~' log",
+    "git -c alias.x='!rm -rf ~' x",
+    "git -c core.sshCommand='rm -rf ~' fetch",
+    "git -c credential.helper='!rm -rf ~' push",
+    "git -c diff.x.textconv='rm -rf ~' diff",
+    "git -ccore.editor='rm -rf ~' commit",
+]
+
+
 @pytest.mark.parametrize(
-    "command",
-    [
-        "x=( a b c ); echo ${x[1]}",
-        "echo ${HOME/dev/user} ${#HOME} ${!HOME*}",
-        "trap 'rm -f /tmp/build.lock' EXIT",
-        "trap - EXIT",
-        "trap -p",
-        "for ((i=0; i<3; i++)); do echo $i; done",
-        "coproc BC { bc -l; }",
-        'case "$1" in start) echo go ;; *) echo usage ;; esac',
-    ],
+    ("command", "expected"),
+    [(c, "allow") for c in EVERYDAY] + [(c, "deny") for c in GIT_SHELL_SETTINGS],
 )
-def test_everyday_forms_of_the_same_syntax_stay_allowed(command: str) -> None:
-    assert decision(command) == "allow"
+def test_decisions_on_everyday_forms_and_git_settings(command: str, expected: str) -> None:
+    assert decision(command) == expected
 
 
 def test_a_trap_action_is_parsed_like_eval_and_a_reset_runs_nothing() -> None:
@@ -176,3 +214,8 @@ def test_redirections_that_write_are_seen_as_writes(command: str, op: str) -> No
         True,
         "log",
     )
+
+
+def test_unquoted_expansions_split_on_a_known_ifs() -> None:
+    assert argvs("IFS=: ; p=/a:/b; ls $p")[-1] == ["ls", "/a", "/b"]
+    assert argvs("x='a b'; echo $x \"$x\"")[-1] == ["echo", "a", "b", "a b"]
