@@ -39,6 +39,25 @@ class LockTimeout(Exception):
         )
 
 
+def is_held(path: str) -> bool:
+    """Whether a process holds the lock at ``path`` now (a :class:`FileLock`, or any exclusive
+    ``flock``): a shared, non-blocking probe that never waits and never creates the file. Without
+    ``flock`` (Windows) it cannot tell, and says held."""
+    if fcntl is None:  # pragma: no cover - Windows
+        return True
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)  # releases the probe's shared lock
+    return False
+
+
 class FileLock:
     """An exclusive, re-entrant-per-instance lock on ``path`` usable as a context manager."""
 
