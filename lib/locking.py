@@ -10,6 +10,9 @@ The traps ``filelock`` learnt the hard way are kept: the lock file is opened wit
 never deleted on release (deleting it breaks mutual exclusion: a waiter holds a lock on the
 unlinked inode while a newcomer locks a fresh file). Kernel locks die with their process, so a
 crashed hook can never leave a stale lock behind.
+
+:func:`is_held` asks, without waiting, whether another process holds such a lock (a detached worker's,
+the hypervisor's plan lock).
 """
 
 from __future__ import annotations
