@@ -25,6 +25,8 @@ import os
 import sys
 import time
 
+from lib.locking import is_held as is_running  # whether a worker holds its lock (a probe, never a wait)
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -66,23 +68,6 @@ def worker_paths(state_dir: str, name: str) -> tuple[str, str]:
     """``(lock file, stderr log)`` of worker ``name``."""
     directory = os.path.join(state_dir, WORKER_DIR)
     return os.path.join(directory, name + ".lock"), os.path.join(directory, name + ".log")
-
-
-def is_running(lock_path: str) -> bool:
-    """Whether a worker holds the lock at ``lock_path`` (a shared, non-blocking probe)."""
-    if fcntl is None:  # pragma: no cover
-        return True
-    try:
-        fd = os.open(lock_path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except OSError:
-        return True
-    finally:
-        os.close(fd)  # releases the probe's shared lock
-    return False
 
 
 def ensure_running(state_dir: str, name: str, argv: list[str], *, now: float | None = None) -> bool:

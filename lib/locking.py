@@ -10,6 +10,9 @@ The traps ``filelock`` learnt the hard way are kept: the lock file is opened wit
 never deleted on release (deleting it breaks mutual exclusion: a waiter holds a lock on the
 unlinked inode while a newcomer locks a fresh file). Kernel locks die with their process, so a
 crashed hook can never leave a stale lock behind.
+
+:func:`is_held` asks, without waiting, whether another process holds such a lock (a detached worker's,
+the hypervisor's plan lock).
 """
 
 from __future__ import annotations
@@ -37,6 +40,25 @@ class LockTimeout(Exception):
             f"{path}: lock not acquired within {timeout:g}s (another hook holds it); "
             "raise lock_timeout_seconds in .claude/hooks.toml [state] if this repeats"
         )
+
+
+def is_held(path: str) -> bool:
+    """Whether a process holds the lock at ``path`` now (a :class:`FileLock`, or any exclusive
+    ``flock``): a shared, non-blocking probe that never waits and never creates the file. Without
+    ``flock`` (Windows) it cannot tell, and says held."""
+    if fcntl is None:  # pragma: no cover - Windows
+        return True
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)  # releases the probe's shared lock
+    return False
 
 
 class FileLock:

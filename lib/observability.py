@@ -430,107 +430,91 @@ def _spans(inv: Invocation, settings: Settings) -> None:
         deferred=True,  # one lock, one write for all of this process's span records
         attributes={f"hypervisor.{k.removeprefix('hypervisor_')}": v for k, v in settings.hypervisor.items()},
     )
-    common = {"session_id": sid}
+
+    def open_shared(
+        label: str, span_id: str, attributes: dict[str, object], correlation_id: str | None = None
+    ) -> None:
+        """Write the start of a span a later hook process closes; it sits under the rest of ``chain``."""
+        recorder.start(
+            Span(
+                label,
+                trace_id=trace_id,
+                span_id=span_id,
+                ancestors=chain[1:],
+                parent_span_id=chain[1][0] if len(chain) > 1 else None,
+                start_ns=start_ns,
+                session_id=sid,
+                correlation_id=correlation_id,
+                attributes=attributes,
+            )
+        )
+
+    def close_shared(
+        span_id: str, status: str, message: str | None = None, attributes: dict[str, object] | None = None
+    ) -> None:
+        """Write the end of a span an earlier hook process opened."""
+        recorder.end(
+            trace_id,
+            span_id,
+            end_ns=end_ns,
+            status=status,
+            status_message=message,
+            attributes=attributes,
+            session_id=sid,
+        )
+
     try:
         # the shared span this event opens or closes
         if name == "SessionStart" and session_span is not None:
-            recorder.start(
-                Span(
-                    "session",
-                    trace_id=trace_id,
-                    span_id=session_span,
-                    start_ns=start_ns,
-                    session_id=sid,
-                    attributes={
-                        "session.id": sid,
-                        "session.source": payload.get("source"),
-                        "session.model": payload.get("model"),
-                        "project.dir": inv.project_dir,
-                    },
-                )
+            open_shared(
+                "session",
+                session_span,
+                {
+                    "session.id": sid,
+                    "session.source": payload.get("source"),
+                    "session.model": payload.get("model"),
+                    "project.dir": inv.project_dir,
+                },
             )
         elif name == "SessionEnd" and session_span is not None:
-            recorder.end(
-                trace_id,
-                session_span,
-                end_ns=end_ns,
-                attributes={"session.end_reason": payload.get("reason")},
-                **common,
-            )
+            close_shared(session_span, "ok", attributes={"session.end_reason": payload.get("reason")})
         elif name == "UserPromptSubmit" and turn_span is not None:
-            recorder.start(
-                Span(
-                    "turn",
-                    trace_id=trace_id,
-                    span_id=turn_span,
-                    ancestors=chain[1:],
-                    parent_span_id=session_span,
-                    start_ns=start_ns,
-                    session_id=sid,
-                    attributes={"prompt.id": prompt_id},
-                )
-            )
+            open_shared("turn", turn_span, {"prompt.id": prompt_id})
         elif name in ("Stop", "StopFailure") and turn_span is not None:
             failed = name == "StopFailure"
-            recorder.end(
-                trace_id,
-                turn_span,
-                end_ns=end_ns,
-                status="error" if failed else "ok",
-                status_message=_first_line(payload.get("error")) if failed else None,
-                **common,
+            close_shared(
+                turn_span, "error" if failed else "ok", _first_line(payload.get("error")) if failed else None
             )
         elif name == "PreToolUse" and tool_span is not None:
-            recorder.start(
-                Span(
-                    tool_label,
-                    trace_id=trace_id,
-                    span_id=tool_span,
-                    ancestors=chain[1:],
-                    parent_span_id=chain[1][0] if len(chain) > 1 else None,
-                    start_ns=start_ns,
-                    session_id=sid,
-                    correlation_id=inv.tool_use_id,
-                    attributes=dict(tool_attrs),
-                )
-            )
+            open_shared(tool_label, tool_span, dict(tool_attrs), correlation_id=inv.tool_use_id)
             if decision == "deny":
-                recorder.end(
-                    trace_id,
+                close_shared(
                     tool_span,
-                    end_ns=end_ns,
-                    status="error",
-                    status_message=f"denied: {_first_line(reason, 200) or 'by a PreToolUse hook'}",
-                    attributes={**tool_attrs, "tool.outcome": "denied"},
-                    **common,
+                    "error",
+                    f"denied: {_first_line(reason, 200) or 'by a PreToolUse hook'}",
+                    {**tool_attrs, "tool.outcome": "denied"},
                 )
         elif name == "PostToolUse" and tool_span is not None:
-            recorder.end(
-                trace_id,
+            close_shared(
                 tool_span,
-                end_ns=end_ns,
-                status="ok",
+                "ok",
                 attributes={
                     **tool_attrs,
                     "tool.outcome": "success",
                     "tool.duration_ms": payload.get("duration_ms"),
                 },
-                **common,
             )
         elif name == "PostToolUseFailure" and tool_span is not None:
             interrupted = payload.get("is_interrupt") is True
-            recorder.end(
-                trace_id,
+            close_shared(
                 tool_span,
-                end_ns=end_ns,
-                status="error",
-                status_message=_first_line(payload.get("error"), 200),
-                attributes={
+                "error",
+                _first_line(payload.get("error"), 200),
+                {
                     **tool_attrs,
                     "tool.outcome": "interrupted" if interrupted else "failure",
                     "tool.duration_ms": payload.get("duration_ms"),
                 },
-                **common,
             )
 
         # the span of this hook process, with one child per handler

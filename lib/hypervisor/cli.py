@@ -74,6 +74,16 @@ def _phase_ids(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
+def _env_option(parser: argparse.ArgumentParser, flag: str, env: str, default: float, text: str) -> None:
+    """A number option whose default the environment variable ``env`` may override: a whole number of
+    at least 1 (``N``) when ``default`` is an int, else seconds, not negative (``S``)."""
+    parse, metavar = (_positive_int, "N") if isinstance(default, int) else (_non_negative_float, "S")
+    parser.add_argument(flag, type=parse, default=_env_number(env, default), metavar=metavar, help=text)
+
+
+_CLAUDE_OPTIONS = ("binary", "model", "allowed_tools", "disallowed_tools", "permission_mode", "max_turns")
+"""The ``ClaudeOptions`` fields the "claude executor" options set (their ``dest`` is the field's name)."""
+
 _ASSUME_DONE_HELP = "phases outside the plan folder (named in depends_on) that were done elsewhere"
 
 
@@ -107,12 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     select.add_argument(
         "--from", dest="from_phase", metavar="PHASE", help="start at this phase of the execution order"
     )
-    run.add_argument(
-        "--max-parallel",
-        type=_positive_int,
-        default=_env_number("HYPERVISOR_MAX_PARALLEL", 4),
-        metavar="N",
-        help="parallel mode: phases at once (default 4)",
+    _env_option(
+        run, "--max-parallel", "HYPERVISOR_MAX_PARALLEL", 4, "parallel mode: phases at once (default 4)"
     )
     run.add_argument(
         "--keep-going",
@@ -138,33 +144,27 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="checkpoints, logs and the learning log (default: PLAN_DIR/.hypervisor)",
     )
-    run.add_argument(
+    _env_option(
+        run,
         "--max-attempts",
-        type=_positive_int,
-        default=_env_number("HYPERVISOR_MAX_ATTEMPTS", 3),
-        metavar="N",
-        help="failed attempts per phase before it fails (default 3)",
+        "HYPERVISOR_MAX_ATTEMPTS",
+        3,
+        "failed attempts per phase before it fails (default 3)",
     )
-    run.add_argument(
+    _env_option(
+        run,
         "--backoff-base",
-        type=_non_negative_float,
-        metavar="S",
-        default=_env_number("HYPERVISOR_BACKOFF_BASE", 2.0),
-        help="first retry delay in seconds, doubled per retry (default 2)",
+        "HYPERVISOR_BACKOFF_BASE",
+        2.0,
+        "first retry delay in seconds, doubled per retry (default 2)",
     )
-    run.add_argument(
-        "--backoff-max",
-        type=_non_negative_float,
-        metavar="S",
-        default=_env_number("HYPERVISOR_BACKOFF_MAX", 60.0),
-        help="retry delay cap (default 60)",
-    )
-    run.add_argument(
+    _env_option(run, "--backoff-max", "HYPERVISOR_BACKOFF_MAX", 60.0, "retry delay cap (default 60)")
+    _env_option(
+        run,
         "--breaker-threshold",
-        type=_positive_int,
-        metavar="N",
-        default=_env_number("HYPERVISOR_BREAKER_THRESHOLD", 5),
-        help="stop the run after N consecutive failed attempts (default 5)",
+        "HYPERVISOR_BREAKER_THRESHOLD",
+        5,
+        "stop the run after N consecutive failed attempts (default 5)",
     )
     run.add_argument(
         "--timeout",
@@ -174,12 +174,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="wall-clock limit per attempt (default: none for shell, 3600 for claude)",
     )
     run.add_argument("--validation-timeout", type=_non_negative_float, default=600.0, metavar="S")
-    run.add_argument(
+    _env_option(
+        run,
         "--kill-grace",
-        type=_non_negative_float,
-        metavar="S",
-        default=_env_number("HYPERVISOR_KILL_GRACE", 5.0),
-        help="SIGTERM to SIGKILL delay when stopping a phase (default 5)",
+        "HYPERVISOR_KILL_GRACE",
+        5.0,
+        "SIGTERM to SIGKILL delay when stopping a phase (default 5)",
     )
     run.add_argument(
         "--no-sequential-fallback",
@@ -217,7 +217,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="print only the final summary")
     claude = run.add_argument_group("claude executor")
     claude.add_argument(
-        "--claude-bin", default=None, help="the claude executable (env HYPERVISOR_CLAUDE_BIN)"
+        "--claude-bin",
+        dest="binary",
+        metavar="CLAUDE_BIN",
+        default=None,
+        help="the claude executable (env HYPERVISOR_CLAUDE_BIN)",
     )
     claude.add_argument("--model", default=None)
     claude.add_argument("--allowed-tools", default=None, help="comma-separated, passed as --allowedTools")
@@ -375,14 +379,7 @@ def _run(plan: object, args: argparse.Namespace, out: TextIO, err: TextIO) -> in
 
     assert isinstance(plan, Plan)
     options = _options(args, plan.budget_usd)
-    claude_defaults = ClaudeOptions(
-        binary=args.claude_bin,
-        model=args.model,
-        allowed_tools=args.allowed_tools,
-        disallowed_tools=args.disallowed_tools,
-        permission_mode=args.permission_mode,
-        max_turns=args.max_turns,
-    )
+    claude_defaults = ClaudeOptions.model_validate({name: getattr(args, name) for name in _CLAUDE_OPTIONS})
     router = FrontmatterSkillRouter(build_executors(claude_defaults), default=args.executor)
     try:
         if options.mode is Mode.DRY_RUN:

@@ -219,19 +219,18 @@ def find_graph_problems(nodes: Sequence[PhaseNode]) -> list[GraphProblem]:
     if problems:
         return problems
 
-    problems.extend(_group_problems(by_id, ids, edges))
-    if problems:
-        return problems
-    problems.extend(_wave_problems(by_id, ids, edges))
-    return problems
+    ancestors = _ancestors(ids, edges)
+    return _group_problems(by_id, ids, edges, ancestors) or _wave_problems(by_id, ids, ancestors)
 
 
 def _group_problems(
-    by_id: Mapping[str, PhaseNode], ids: Sequence[str], edges: Mapping[str, Sequence[str]]
+    by_id: Mapping[str, PhaseNode],
+    ids: Sequence[str],
+    edges: Mapping[str, Sequence[str]],
+    ancestors: Mapping[str, set[str]],
 ) -> list[GraphProblem]:
     """Phases of one parallel group run together, so none may (transitively) depend on another."""
     problems: list[GraphProblem] = []
-    ancestors = _ancestors(ids, edges)
     groups: dict[str, list[str]] = {}
     for i in ids:
         group = by_id[i].parallel_group
@@ -278,11 +277,10 @@ def _group_problems(
 
 
 def _wave_problems(
-    by_id: Mapping[str, PhaseNode], ids: Sequence[str], edges: Mapping[str, Sequence[str]]
+    by_id: Mapping[str, PhaseNode], ids: Sequence[str], ancestors: Mapping[str, set[str]]
 ) -> list[GraphProblem]:
     """A declared wave must come after the declared waves of everything a phase depends on."""
     problems: list[GraphProblem] = []
-    ancestors = _ancestors(ids, edges)
     for i in ids:
         wave = by_id[i].wave
         if wave is None:

@@ -10,7 +10,6 @@ it as ``crashed``, and the next run writes that down (:func:`mark_crashed`).
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 import toon_format
 
 from lib.hypervisor.checkpoints import utc_now, write_atomic
+from lib.locking import is_held
 
 __all__ = ["RUNS_DIR", "latest_run", "lock_held", "mark_crashed", "read_runs", "write_run_record"]
 
@@ -26,24 +26,7 @@ RUNS_DIR = "runs"
 
 def lock_held(state_dir: Path) -> bool:
     """Whether a hypervisor holds the plan's lock right now (so a ``running`` status is real)."""
-    lock_path = state_dir / "hypervisor.lock"
-    if not lock_path.exists():
-        return False
-    import fcntl
-
-    try:
-        fd = os.open(lock_path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0))
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    else:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return False
-    finally:
-        os.close(fd)
+    return is_held(str(state_dir / "hypervisor.lock"))
 
 
 def record_path(state_dir: Path, run_id: str) -> Path:
