@@ -193,6 +193,12 @@ class HookProject:
         """Write ``.claude/hooks.toml``."""
         (self.path / ".claude" / "hooks.toml").write_text(text)
 
+    def use_handler_module(self, name: str, source: str, runtime: str = "") -> None:
+        """Write the user's handler module ``name`` (``source``) into the project and make it the
+        config's only handler module; ``runtime``: more ``[runtime]`` lines of the config."""
+        (self.path / name).write_text(source)
+        self.write_config(f'[runtime]\n{runtime}handlers = ["{name}"]\n')
+
     def log_records(self, name: str = "hooks") -> list[dict[str, Any]]:
         """Every parseable record of ``.claude/logs/<name>.jsonl``."""
         path = self.path / ".claude" / "logs" / f"{name}.jsonl"
@@ -208,14 +214,7 @@ class HookProject:
 
     def cli_json(self, *args: str) -> Any:
         """``python -m lib --project DIR ARGS --json`` from the installed runtime, parsed (must exit 0)."""
-        python = self.path / ".claude" / "hooks-runtime" / "bin" / "python"
-        proc = subprocess.run(
-            [str(python), "-m", "lib", "--project", str(self.path), *args, "--json"],
-            capture_output=True,
-            text=True,
-            env=self.env(),
-            timeout=60,
-        )
+        proc = self.lib_command(*args, "--json")
         assert proc.returncode == 0, proc.stderr
         return json.loads(proc.stdout)
 
