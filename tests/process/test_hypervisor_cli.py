@@ -31,6 +31,10 @@ FAST_ENV = {
 }
 
 
+#: The stand-in ``claude`` executable and the environment it reads (see :data:`FAKE_CLAUDE`).
+FakeClaude = tuple[Path, dict[str, str]]
+
+
 class Workspace:
     """A copy of a plan, an empty project folder, and helpers to run the hypervisor on them."""
 
@@ -72,6 +76,15 @@ class Workspace:
 
     def hv(self, subcommand: str, *args: str, **kw: Any) -> subprocess.CompletedProcess[str]:
         return self.run(subcommand, str(self.plan), *args, **kw)
+
+    def run_claude(
+        self, claude: FakeClaude, script: object, *args: str, **kw: Any
+    ) -> subprocess.CompletedProcess[str]:
+        """``run ARGS`` with the stand-in ``claude`` (:data:`FAKE_CLAUDE`) following ``script``: a
+        list of steps, or a list per phase."""
+        binary, env = claude
+        env["FAKE_SCRIPT"] = json.dumps(script)
+        return self.hv("run", "--claude-bin", str(binary), *args, env=env, **kw)
 
     def checkpoint(self, phase: str) -> dict[str, Any]:
         data = toon_format.loads((self.state / "checkpoints" / f"phase_{phase}.toon").read_text())
@@ -498,21 +511,25 @@ sys.exit(step.get("exit", 0))
 """
 
 
-@pytest.fixture
-def fake_claude(tmp_path: Path) -> tuple[Path, dict[str, str]]:
-    path = tmp_path / "fake-claude"
+def install_fake_claude(root: Path) -> FakeClaude:
+    """:data:`FAKE_CLAUDE` as ``root/fake-claude``, and its environment: its call counts go to
+    ``root/calls*``, the prompts and calls it gets to ``root/prompts``."""
+    path = root / "fake-claude"
     path.write_text(FAKE_CLAUDE.format(python=sys.executable))
     path.chmod(0o755)
-    prompts = tmp_path / "prompts"
+    prompts = root / "prompts"
     prompts.mkdir()
-    env = {"FAKE_STATE": str(tmp_path / "calls"), "FAKE_PROMPTS": str(prompts), "REPO": str(REPO)}
-    return path, env
+    return path, {"FAKE_STATE": str(root / "calls"), "FAKE_PROMPTS": str(prompts), "REPO": str(REPO)}
+
+
+@pytest.fixture
+def fake_claude(tmp_path: Path) -> FakeClaude:
+    return install_fake_claude(tmp_path)
 
 
 def test_overload_results_are_retried_without_counting_as_failures(
-    empty_ws: Workspace, fake_claude: tuple[Path, dict[str, str]]
+    empty_ws: Workspace, fake_claude: FakeClaude
 ) -> None:
-    binary, env = fake_claude
     empty_ws.write_phase("a.md", "phase: 1\ntitle: Code\nvalidation_script: check.py", "Write done.txt\n")
     (empty_ws.plan / "check.py").write_text(
         "import pathlib, sys; sys.exit(0 if pathlib.Path('done.txt').exists() else 1)"
@@ -521,10 +538,8 @@ def test_overload_results_are_retried_without_counting_as_failures(
         "is_error": True,
         "result": 'API Error: 529 {"type":"error","error":{"type":"overloaded_error"}}',
     }
-    env["FAKE_SCRIPT"] = json.dumps([overloaded, overloaded, {"touch": "done.txt"}])
-    proc = empty_ws.hv(
-        "run", "--claude-bin", str(binary), "--breaker-threshold", "1", "--max-attempts", "1", env=env
-    )
+    script = [overloaded, overloaded, {"touch": "done.txt"}]
+    proc = empty_ws.run_claude(fake_claude, script, "--breaker-threshold", "1", "--max-attempts", "1")
     assert_ok(proc)
     cp = empty_ws.checkpoint("1")
     assert (cp["status"], cp["attempts"], cp["failures"]) == ("passed", 3, 0)
@@ -534,9 +549,9 @@ def test_overload_results_are_retried_without_counting_as_failures(
 
 
 def test_a_retry_prompt_carries_the_validation_output_and_lessons(
-    empty_ws: Workspace, fake_claude: tuple[Path, dict[str, str]]
+    empty_ws: Workspace, fake_claude: FakeClaude
 ) -> None:
-    binary, env = fake_claude
+    env = fake_claude[1]
     empty_ws.write_phase(
         "a.md",
         "phase: 1\ntitle: Code\nvalidation_script: check.py\nrecovery_plan: 'Start from a clean tree'",
@@ -547,8 +562,7 @@ def test_a_retry_prompt_carries_the_validation_output_and_lessons(
         "if not pathlib.Path('done.txt').exists():\n"
         "    sys.exit('AssertionError: done.txt is missing')\n"
     )
-    env["FAKE_SCRIPT"] = json.dumps([{}, {"touch": "done.txt"}])
-    assert_ok(empty_ws.hv("run", "--claude-bin", str(binary), env=env))
+    assert_ok(empty_ws.run_claude(fake_claude, [{}, {"touch": "done.txt"}]))
     prompts = Path(env["FAKE_PROMPTS"])
     first, second = (prompts / "prompt-0.txt").read_text(), (prompts / "prompt-1.txt").read_text()
     assert "Write done.txt" in first and "attempt 2" not in first
@@ -558,25 +572,21 @@ def test_a_retry_prompt_carries_the_validation_output_and_lessons(
     # A later run of the same phase starts with the lessons of this one.
     (empty_ws.project / "done.txt").unlink()
     Path(env["FAKE_STATE"] + "-1").unlink()
-    env["FAKE_SCRIPT"] = json.dumps([{"touch": "done.txt"}])
-    assert_ok(empty_ws.hv("run", "--claude-bin", str(binary), env=env))
+    assert_ok(empty_ws.run_claude(fake_claude, [{"touch": "done.txt"}]))
     third = (prompts / "prompt-0.txt").read_text()
     assert "Lessons from earlier failures of this phase" in third
     assert "AssertionError: done.txt is missing" in third
 
 
 def test_a_session_that_keeps_tripping_breakers_is_stopped_early(
-    empty_ws: Workspace, fake_claude: tuple[Path, dict[str, str]]
+    empty_ws: Workspace, fake_claude: FakeClaude
 ) -> None:
-    binary, env = fake_claude
     empty_ws.write_phase("a.md", "phase: 1\ntitle: Code\nmax_attempts: 1", "Do it\n")
     trips = [["tool.pre", {"tool_name": "Bash"}], ["tool.failure", {"tool_name": "Bash"}]] + [
         ["breaker.opened", {"key": f"Bash:cmd{i}"}] for i in range(3)
     ]
-    env["FAKE_SCRIPT"] = json.dumps([{"publish": trips, "sleep": 30}])
-    proc = empty_ws.hv(
-        "run", "--claude-bin", str(binary), "--session-breaker-limit", "3", env=env, timeout=25
-    )
+    script = [{"publish": trips, "sleep": 30}]
+    proc = empty_ws.run_claude(fake_claude, script, "--session-breaker-limit", "3", timeout=25)
     assert_ok(proc, 1)
     cp = empty_ws.checkpoint("1")
     assert cp["status"] == "failed" and cp["error_class"] == "session_breakers"
