@@ -7,8 +7,9 @@ test's ``hook_project`` is a fresh project directory that shares that virtual en
 ``.claude/hooks-runtime``) and carries the same ``settings.json``, so state and logs never leak
 between tests.
 
-Also for the unit tests: :class:`FakeClock`, the clock the pure logic is given in tests, and
-:func:`run_without_site`, which runs code in a bare interpreter started like the hook command.
+Also for the unit tests: :class:`FakeClock`, the clock the pure logic is given in tests,
+:func:`run_without_site`, which runs code in a bare interpreter started like the hook command, and
+:func:`alive`, whether a process a test started (or killed) still runs.
 """
 
 from __future__ import annotations
@@ -49,6 +50,15 @@ def run_without_site(code: str) -> str:
     return subprocess.run(
         [sys.executable, "-S", "-c", code], cwd=REPO, capture_output=True, text=True, check=True
     ).stdout
+
+
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie, exited but not yet reaped, does not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"  # the state follows "(<name>)"
+    except FileNotFoundError:
+        return False
 
 
 def load_payloads() -> list[dict[str, Any]]:

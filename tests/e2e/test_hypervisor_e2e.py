@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import toon_format
 from claude_session import claude_env
-from hookkit import HookProject
+from hookkit import HookProject, alive
 from mock_anthropic import MessagesRequest, MockAnthropic, ToolUse, Turn, bash, retry_while_failing
 
 pytestmark = pytest.mark.e2e
@@ -259,14 +259,6 @@ def run_records(plan: Path) -> list[dict[str, Any]]:
 def learning_events(plan: Path) -> list[dict[str, Any]]:
     path = plan / ".hypervisor" / "learning.jsonl"
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
-def alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 def sleeping(seconds: str) -> bool:
