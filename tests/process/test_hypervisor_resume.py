@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import toon_format
 from hookkit import alive
-from test_hypervisor_cli import Workspace, assert_ok
+from hvkit import Workspace, assert_ok
 
 
 @pytest.fixture

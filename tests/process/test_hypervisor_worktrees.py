@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from test_hypervisor_cli import FakeClaude, Workspace, assert_ok, install_fake_claude
+from hvkit import FakeClaude, Workspace, assert_ok, install_fake_claude
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Test",
@@ -103,12 +103,12 @@ def test_a_merge_conflict_stops_the_phase_and_keeps_its_worktree(
     assert not (ws.state / "checkpoints" / "phase_3.toon").exists()  # it depends on the failed phase
 
 
-def test_worktrees_can_be_turned_off_and_need_a_git_checkout(tmp_path: Path) -> None:
-    ws = Workspace(tmp_path, plan_source=None)
-    claude = install_fake_claude(tmp_path)
+def test_worktrees_can_be_turned_off_and_need_a_git_checkout(
+    empty_ws: Workspace, fake_claude: FakeClaude
+) -> None:
     for n in ("1", "2"):
-        ws.write_phase(f"{n}.md", f"phase: {n}\nparallel_group: parts", "x\n")
-    proc = ws.run_claude(claude, {"1": [{}], "2": [{}]}, "--mode", "parallel")
+        empty_ws.write_phase(f"{n}.md", f"phase: {n}\nparallel_group: parts", "x\n")
+    proc = empty_ws.run_claude(fake_claude, {"1": [{}], "2": [{}]}, "--mode", "parallel")
     assert_ok(proc)
     assert "is not in a git repository" in proc.stdout
-    assert {str(c["cwd"]) for c in calls(claude).values()} == {str(ws.project)}
+    assert {str(c["cwd"]) for c in calls(fake_claude).values()} == {str(empty_ws.project)}
