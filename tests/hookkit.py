@@ -7,8 +7,9 @@ test's ``hook_project`` is a fresh project directory that shares that virtual en
 ``.claude/hooks-runtime``) and carries the same ``settings.json``, so state and logs never leak
 between tests.
 
-Also for the unit tests: :class:`FakeClock`, the clock the pure logic is given in tests, and
-:func:`run_without_site`, which runs code in a bare interpreter started like the hook command.
+Also for the unit tests: :class:`FakeClock`, the clock the pure logic is given in tests,
+:func:`run_without_site`, which runs code in a bare interpreter started like the hook command, and
+:func:`alive`, whether a process a test started (or killed) still runs.
 """
 
 from __future__ import annotations
@@ -49,6 +50,15 @@ def run_without_site(code: str) -> str:
     return subprocess.run(
         [sys.executable, "-S", "-c", code], cwd=REPO, capture_output=True, text=True, check=True
     ).stdout
+
+
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie, exited but not yet reaped, does not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"  # the state follows "(<name>)"
+    except FileNotFoundError:
+        return False
 
 
 def load_payloads() -> list[dict[str, Any]]:
@@ -193,6 +203,12 @@ class HookProject:
         """Write ``.claude/hooks.toml``."""
         (self.path / ".claude" / "hooks.toml").write_text(text)
 
+    def use_handler_module(self, name: str, source: str, runtime: str = "") -> None:
+        """Write the user's handler module ``name`` (``source``) into the project and make it the
+        config's only handler module; ``runtime``: more ``[runtime]`` lines of the config."""
+        (self.path / name).write_text(source)
+        self.write_config(f'[runtime]\n{runtime}handlers = ["{name}"]\n')
+
     def log_records(self, name: str = "hooks") -> list[dict[str, Any]]:
         """Every parseable record of ``.claude/logs/<name>.jsonl``."""
         path = self.path / ".claude" / "logs" / f"{name}.jsonl"
@@ -208,14 +224,7 @@ class HookProject:
 
     def cli_json(self, *args: str) -> Any:
         """``python -m lib --project DIR ARGS --json`` from the installed runtime, parsed (must exit 0)."""
-        python = self.path / ".claude" / "hooks-runtime" / "bin" / "python"
-        proc = subprocess.run(
-            [str(python), "-m", "lib", "--project", str(self.path), *args, "--json"],
-            capture_output=True,
-            text=True,
-            env=self.env(),
-            timeout=60,
-        )
+        proc = self.lib_command(*args, "--json")
         assert proc.returncode == 0, proc.stderr
         return json.loads(proc.stdout)
 

@@ -1,4 +1,5 @@
-"""A local HTTP receiver for the tests of what we send out (webhooks, ntfy, Slack, OTLP/HTTP).
+"""A local HTTP receiver for the tests of what we send out (webhooks, ntfy, Slack, OTLP/HTTP), and
+the ``[notify]`` config that sends webhooks to it (:func:`webhook_config`).
 
 ``HttpReceiver`` records every request (method, path, headers, body) and answers with the status
 codes queued in ``statuses`` (then 200); ``hang`` makes it hold every answer that many seconds
@@ -100,6 +101,23 @@ class HttpReceiver:
             if predicate(got) or time.monotonic() > deadline:
                 return got
             time.sleep(0.05)
+
+
+WEBHOOK_CONFIG = """
+[notify]
+webhook_url = "{url}/hook"
+events = ["breaker.opened", "tool.denied", "permission.waiting", "session.stop"]
+
+[breaker]
+max_failures = {max_failures}
+cooldown_seconds = 600
+"""
+
+
+def webhook_config(receiver: HttpReceiver, max_failures: int) -> str:
+    """A ``hooks.toml`` that notifies ``receiver`` (at ``/hook``) of a breaker opening, a denied call,
+    a permission prompt waiting and a session's end; the breaker opens after ``max_failures`` failures."""
+    return WEBHOOK_CONFIG.format(url=receiver.url, max_failures=max_failures)
 
 
 def free_port() -> int:

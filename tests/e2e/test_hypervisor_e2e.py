@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 import toon_format
 from claude_session import claude_env
-from hookkit import HookProject
-from mock_anthropic import MessagesRequest, MockAnthropic, Turn, bash, retry_while_failing
+from hookkit import HookProject, alive
+from mock_anthropic import MessagesRequest, MockAnthropic, ToolUse, Turn, bash, retry_while_failing
 
 pytestmark = pytest.mark.e2e
 
@@ -261,14 +261,6 @@ def learning_events(plan: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
-
-
 def sleeping(seconds: str) -> bool:
     """Whether a ``sleep <seconds>`` process is still alive."""
     import os
@@ -342,30 +334,43 @@ def test_kill_9_mid_phase_then_resume_never_runs_two_attempts_at_once(
     assert first["status"] == "crashed" and second["status"] == "passed"
 
 
-def test_parallel_claude_phases_work_in_their_own_worktrees_and_merge_back(
-    claude_bin: Path, mock_api: MockAnthropic, claude_home: Path, hook_project: HookProject, tmp_path: Path
-) -> None:
-    project = hook_project.path
+def run_parallel_claude_phases(
+    plan: Path,
+    project: Path,
+    claude_bin: Path,
+    mock: MockAnthropic,
+    home: Path,
+    group: str,
+    phases: list[tuple[str, str, ToolUse]],
+) -> subprocess.CompletedProcess[str]:
+    """Make ``project`` a git checkout and run ``plan`` in parallel mode: phase n is the n-th
+    ``(title, prompt, call)`` of ``phases``, all in parallel group ``group``; the model answers a
+    phase's prompt with its tool call ``call``, then with "Done."."""
     git_project(project)
-    plan = tmp_path / "plan"
-    for n, name in (("1", "alpha"), ("2", "beta")):
-        write_phase(
-            plan,
-            f"0{n}-{name}.md",
-            f"phase: {n}\ntitle: Write {name}\nparallel_group: parts",
-            f"Write {name}.txt.\n",
-        )
+    for n, (title, prompt, _) in enumerate(phases, 1):
+        write_phase(plan, f"0{n}.md", f"phase: {n}\ntitle: {title}\nparallel_group: {group}", f"{prompt}\n")
 
     def model(request: MessagesRequest) -> Turn:
         if request.tool_results():
             return "Done."
-        for name in ("alpha", "beta"):
-            if f"Write {name}" in request.text():
-                return bash(f"pwd > {name}.txt; sleep 1", f"write {name}")
+        for _, prompt, call in phases:
+            if prompt in request.text():
+                return call
         return "?"
 
-    mock_api.set_script(model)
-    proc = run_hypervisor(plan, project, claude_bin, mock_api, claude_home, "--mode", "parallel")
+    mock.set_script(model)
+    return run_hypervisor(plan, project, claude_bin, mock, home, "--mode", "parallel")
+
+
+def test_parallel_claude_phases_work_in_their_own_worktrees_and_merge_back(
+    claude_bin: Path, mock_api: MockAnthropic, claude_home: Path, hook_project: HookProject, tmp_path: Path
+) -> None:
+    project, plan = hook_project.path, tmp_path / "plan"
+    phases = [
+        (f"Write {name}", f"Write {name}.txt.", bash(f"pwd > {name}.txt; sleep 1", f"write {name}"))
+        for name in ("alpha", "beta")
+    ]
+    proc = run_parallel_claude_phases(plan, project, claude_bin, mock_api, claude_home, "parts", phases)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     alpha, beta = (project / "alpha.txt").read_text().strip(), (project / "beta.txt").read_text().strip()
     worktrees = plan / ".hypervisor" / "worktrees"
@@ -382,24 +387,12 @@ def test_parallel_claude_phases_work_in_their_own_worktrees_and_merge_back(
 def test_parallel_claude_phases_changing_one_file_report_the_conflict(
     claude_bin: Path, mock_api: MockAnthropic, claude_home: Path, hook_project: HookProject, tmp_path: Path
 ) -> None:
-    project = hook_project.path
-    git_project(project)
-    plan = tmp_path / "plan"
-    for n, _delay in (("1", 0), ("2", 3)):
-        write_phase(
-            plan, f"0{n}.md", f"phase: {n}\ntitle: Edit {n}\nparallel_group: edits", f"Edit as {n}.\n"
-        )
-
-    def model(request: MessagesRequest) -> Turn:
-        if request.tool_results():
-            return "Done."
-        for n, delay in (("1", 0), ("2", 3)):
-            if f"Edit as {n}" in request.text():
-                return bash(f"sleep {delay}; echo version {n} > README.md", "edit")
-        return "?"
-
-    mock_api.set_script(model)
-    proc = run_hypervisor(plan, project, claude_bin, mock_api, claude_home, "--mode", "parallel")
+    project, plan = hook_project.path, tmp_path / "plan"
+    phases = [
+        (f"Edit {n}", f"Edit as {n}.", bash(f"sleep {delay}; echo version {n} > README.md", "edit"))
+        for n, delay in (("1", 0), ("2", 3))
+    ]
+    proc = run_parallel_claude_phases(plan, project, claude_bin, mock_api, claude_home, "edits", phases)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert (project / "README.md").read_text() == "version 1\n"
     cp = checkpoint(plan, "2")

@@ -17,21 +17,11 @@ import pytest
 from claude_session import ClaudeRunner
 from hookkit import HookProject
 from mock_anthropic import MessagesRequest, Turn, bash
-from receivers import HttpReceiver, stop_workers
+from receivers import HttpReceiver, stop_workers, webhook_config
 
 pytestmark = pytest.mark.e2e
 
 FAILING = "echo attempt >> attempts.log; echo 'fatal: remote unreachable' >&2; exit 7"
-
-CONFIG = """
-[notify]
-webhook_url = "{url}/hook"
-events = ["breaker.opened", "tool.denied", "permission.waiting", "session.stop"]
-
-[breaker]
-max_failures = 3
-cooldown_seconds = 600
-"""
 
 
 def test_a_breaker_opening_in_a_real_session_gives_exactly_one_webhook_delivery(
@@ -39,7 +29,7 @@ def test_a_breaker_opening_in_a_real_session_gives_exactly_one_webhook_delivery(
 ) -> None:
     project = hook_project.path
     with HttpReceiver() as receiver:
-        (project / ".claude" / "hooks.toml").write_text(CONFIG.format(url=receiver.url))
+        hook_project.write_config(webhook_config(receiver, max_failures=3))
         waited: list[float] = []
 
         def script(request: MessagesRequest) -> Turn:

@@ -33,8 +33,7 @@ def lib_cli(project: HookProject, *args: str) -> str:
 
 def test_real_session_leaves_a_complete_trace(run_claude: ClaudeRunner, hook_project: HookProject) -> None:
     project = hook_project.path
-    (project / "policy.py").write_text(POLICY)
-    hook_project.write_config('[runtime]\nhandlers = ["policy.py"]\n')  # the Stop summary is built in
+    hook_project.use_handler_module("policy.py", POLICY)  # the Stop summary is built in
     script: list[Turn] = [
         bash("echo hello > hello.txt"),
         bash("exit 3"),

@@ -10,19 +10,9 @@ from collections.abc import Iterator
 
 import pytest
 from hookkit import HookProject, payload_for
-from receivers import HttpReceiver, free_port, stop_workers
+from receivers import HttpReceiver, free_port, stop_workers, webhook_config
 
 pytestmark = pytest.mark.slow
-
-MINIMAL = """
-[notify]
-webhook_url = "{url}/hook"
-events = ["breaker.opened", "tool.denied", "permission.waiting", "session.stop"]
-
-[breaker]
-max_failures = 2
-cooldown_seconds = 600
-"""
 
 
 @pytest.fixture
@@ -42,7 +32,7 @@ def _fail(project: HookProject, i: int) -> None:
 def test_a_breaker_opening_gives_exactly_one_webhook_post(
     project: HookProject, receiver: HttpReceiver
 ) -> None:
-    project.write_config(MINIMAL.format(url=receiver.url))
+    project.write_config(webhook_config(receiver, max_failures=2))
     for i in range(2):
         _fail(project, i)
     refused = project.run(
@@ -65,7 +55,7 @@ def test_a_breaker_opening_gives_exactly_one_webhook_post(
 
 
 def test_a_waiting_permission_prompt_notifies(project: HookProject, receiver: HttpReceiver) -> None:
-    project.write_config(MINIMAL.format(url=receiver.url))
+    project.write_config(webhook_config(receiver, max_failures=2))
     note = {
         **{
             k: v
@@ -89,7 +79,7 @@ def test_a_receiver_that_never_answers_does_not_delay_the_hooks(
     project: HookProject, receiver: HttpReceiver
 ) -> None:
     receiver.hang = 30.0  # accepts the connection, answers after the sender's timeout
-    project.write_config(MINIMAL.format(url=receiver.url))
+    project.write_config(webhook_config(receiver, max_failures=2))
     started = time.monotonic()
     for i in range(2):
         _fail(project, i)

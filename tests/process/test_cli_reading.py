@@ -6,24 +6,12 @@ from __future__ import annotations
 import json
 import select
 import signal
-import subprocess
 import time
 
 import pytest
-from hookkit import RUNTIME_REL, HookProject, payload_for
+from hookkit import HookProject, payload_for
 
 SESSION = "5921294c-55cd-4911-91ca-88811f0d9977"
-
-
-def cli(project: HookProject, *args: str) -> subprocess.CompletedProcess[str]:
-    python = project.path / RUNTIME_REL / "bin" / "python"
-    return subprocess.run(
-        [str(python), "-m", "lib", "--project", str(project.path), *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=project.env(),
-    )
 
 
 @pytest.fixture
@@ -42,35 +30,38 @@ def session(hook_project: HookProject) -> HookProject:
 
 
 def test_the_plain_views_show_what_happened(session: HookProject) -> None:
-    events = cli(session, "events")
+    events = session.lib_command("events")
     assert events.returncode == 0, events.stderr
     assert "tool.failure" in events.stdout and "Bash" in events.stdout
-    only_bash = cli(session, "events", "--tool", "Bash", "--json").stdout.splitlines()
+    only_bash = session.lib_command("events", "--tool", "Bash", "--json").stdout.splitlines()
     assert only_bash and all(json.loads(line)["payload"]["tool_name"] == "Bash" for line in only_bash)
-    assert cli(session, "events", "--tool", "Read", "--json").stdout == ""  # no Read call in this session
-    logs = cli(session, "logs", "--since", "10m")
+    assert (
+        session.lib_command("events", "--tool", "Read", "--json").stdout == ""
+    )  # no Read call in this session
+    logs = session.lib_command("logs", "--since", "10m")
     assert logs.returncode == 0 and "PostToolUseFailure" in logs.stdout
-    last = cli(session, "logs", "--last", "2", "--json").stdout.splitlines()
+    last = session.lib_command("logs", "--last", "2", "--json").stdout.splitlines()
     assert len(last) == 2
-    traces = cli(session, "traces")
+    traces = session.lib_command("traces")
     assert traces.returncode == 0 and SESSION[:8] in traces.stdout
 
 
 def test_the_consumers_of_the_bus_are_listed(session: HookProject) -> None:
-    listed = cli(session, "events", "--consumers")
+    listed = session.lib_command("events", "--consumers")
     assert listed.returncode == 0, listed.stderr
     assert f"session-summary.{SESSION}" in listed.stdout  # the Stop summary reads the bus durably
     as_json = [
-        json.loads(line) for line in cli(session, "events", "--consumers", "--json").stdout.splitlines()
+        json.loads(line)
+        for line in session.lib_command("events", "--consumers", "--json").stdout.splitlines()
     ]
     assert any(c["name"] == f"session-summary.{SESSION}" for c in as_json)
 
 
 def test_a_bad_since_names_the_forms_it_takes(session: HookProject) -> None:
-    result = cli(session, "logs", "--since", "yesterday-ish")
+    result = session.lib_command("logs", "--since", "yesterday-ish")
     assert result.returncode != 0
     assert "expected a duration like 10m, 2h, 3d or an ISO time" in result.stderr
-    assert cli(session, "events", "--since", "2020-01-01T00:00", "--json").stdout.strip()
+    assert session.lib_command("events", "--since", "2020-01-01T00:00", "--json").stdout.strip()
 
 
 def follow(project: HookProject, *args: str) -> str:
@@ -110,7 +101,7 @@ def test_ctrl_c_ends_a_follower_quietly_with_130(session: HookProject) -> None:
 
 
 def test_without_a_command_the_help_is_shown(session: HookProject) -> None:
-    result = cli(session)
+    result = session.lib_command()
     assert result.returncode == 2
     assert "usage: python -m lib" in result.stdout and "COMMAND" in result.stdout
 
@@ -133,15 +124,15 @@ def test_tasks_of_several_sessions_filtered_by_session_and_status(hook_project: 
     )
     time.sleep(0.05)
     assert hook_project.run(todo_write("bbbb2222", ("review", "in_progress"))).code == 0
-    both = cli(hook_project, "tasks")
+    both = hook_project.lib_command("tasks")
     assert both.returncode == 0, both.stderr
     assert "Session aaaa1111" in both.stdout and "Session bbbb2222" in both.stdout
     assert "\n\nSession " in both.stdout  # a blank line between sessions
-    latest = cli(hook_project, "tasks", "--session", "latest").stdout
+    latest = hook_project.lib_command("tasks", "--session", "latest").stdout
     assert "Session bbbb2222" in latest and "aaaa1111" not in latest
-    done = cli(hook_project, "tasks", "--status", "completed").stdout
+    done = hook_project.lib_command("tasks", "--status", "completed").stdout
     assert "write tests" in done and "ship" not in done and "review" not in done
-    unknown = cli(hook_project, "tasks", "--session", "zzzz")
+    unknown = hook_project.lib_command("tasks", "--session", "zzzz")
     assert unknown.returncode == 1
     assert "tasks: --session 'zzzz' matches no session with captured tasks" in unknown.stderr
 
@@ -150,27 +141,27 @@ def test_status_shows_an_open_breaker_and_a_silent_session_as_stale(hook_project
     hook_project.write_config("[breaker]\nmax_failures = 1\ncooldown_seconds = 600\n")
     assert hook_project.run(payload_for("SessionStart")).code == 0
     assert hook_project.run(payload_for("PostToolUseFailure", "Bash", tool_use_id="toolu_x")).code == 0
-    shown = cli(hook_project, "status", "--stale", "0")
+    shown = hook_project.lib_command("status", "--stale", "0")
     assert shown.returncode == 0, shown.stderr
     assert ": open  failures=1  retry in " in shown.stdout and "  Bash:" in shown.stdout
     assert f"{SESSION}  stale " in shown.stdout and "s ago" in shown.stdout
 
 
 def test_guards_off_and_on_by_session_prefix_or_latest(hook_project: HookProject) -> None:
-    empty = cli(hook_project, "guards", "off", "--session", "latest")
+    empty = hook_project.lib_command("guards", "off", "--session", "latest")
     assert empty.returncode == 1 and "no session seen yet in this project" in empty.stderr
     for sid in ("abc1", "abc2"):
         assert hook_project.run(payload_for("SessionStart", session_id=sid)).code == 0
         time.sleep(0.05)
-    several = cli(hook_project, "guards", "off", "--session", "abc")
+    several = hook_project.lib_command("guards", "off", "--session", "abc")
     assert several.returncode == 1 and "matches several sessions: abc1, abc2" in several.stderr
-    bad = cli(hook_project, "guards", "off", "--session", "abc1", "--for", "soon")
+    bad = hook_project.lib_command("guards", "off", "--session", "abc1", "--for", "soon")
     assert bad.returncode == 2 and bad.stderr.startswith("guards off: ")
-    off = cli(hook_project, "guards", "off", "--session", "latest", "--for", "10m", "--note", "demo")
+    off = hook_project.lib_command("guards", "off", "--session", "latest", "--for", "10m", "--note", "demo")
     assert off.returncode == 0, off.stderr
     assert off.stdout.strip() == "guards off for session abc2 for 10m"
-    listed = cli(hook_project, "guards").stdout
+    listed = hook_project.lib_command("guards").stdout
     assert "guards OFF for session abc2 for 10 more min (demo)" in listed
-    on = cli(hook_project, "guards", "on", "--session", "abc2")
+    on = hook_project.lib_command("guards", "on", "--session", "abc2")
     assert on.returncode == 0, on.stderr
-    assert "guards are on for every session" in cli(hook_project, "guards").stdout
+    assert "guards are on for every session" in hook_project.lib_command("guards").stdout

@@ -63,21 +63,44 @@ def test_pretooluse_imports_nothing_heavy(hook_project: HookProject) -> None:
     assert {"hooks.breaker", "hooks.rate_limit"} <= modules
 
 
-def test_a_users_handler_module_gets_the_full_site_set_up_and_the_collector(
-    hook_project: HookProject,
+# a user's handler module (``mine.py``): its ``prelude`` above ``from lib import ...``, then one
+# UserPromptSubmit handler that answers with the context ``answer`` (a Python expression)
+USER_MODULE = (
+    "{prelude}from lib import context, hook\n\n@hook('UserPromptSubmit')\ndef answer(event):\n"
+    "    return context({answer})\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("prelude", "answer", "context", "exited"),
+    [
+        # the full site set up and the collector
+        (
+            "import gc, sys\n",
+            "f\"site={'site' in sys.modules} gc={gc.isenabled()} no_site={sys.flags.no_site}\"",
+            "site=True gc=True no_site=1",
+            None,
+        ),
+        # a normal exit: built-ins alone skip Python's teardown; with a user's module atexit handlers run
+        (
+            "import atexit, pathlib\natexit.register(lambda: pathlib.Path('exited.txt').write_text('clean exit'))\n",
+            "'noted'",
+            "noted",
+            "clean exit",
+        ),
+    ],
+    ids=["site-and-collector", "interpreter-exit"],
+)
+def test_a_users_handler_module_gets_a_normal_interpreter(
+    hook_project: HookProject, prelude: str, answer: str, context: str, exited: str | None
 ) -> None:
-    (hook_project.path / "mine.py").write_text(
-        "import gc, sys\n"
-        "from lib import context, hook\n\n"
-        "@hook('UserPromptSubmit')\n"
-        "def where(event):\n"
-        "    return context(f\"site={'site' in sys.modules} gc={gc.isenabled()} no_site={sys.flags.no_site}\")\n"
-    )
-    hook_project.write_config('[runtime]\nhandlers = ["mine.py"]\n')
+    hook_project.use_handler_module("mine.py", USER_MODULE.format(prelude=prelude, answer=answer))
     result = hook_project.run(payload_for("UserPromptSubmit"))
     assert result.code == 0, result.stderr
     assert result.json is not None
-    assert result.json["hookSpecificOutput"]["additionalContext"] == "site=True gc=True no_site=1"
+    assert result.json["hookSpecificOutput"]["additionalContext"] == context
+    exit_file = hook_project.path / "exited.txt"
+    assert (exit_file.read_text() if exit_file.exists() else None) == exited
 
 
 def test_a_closed_breaker_is_checked_and_cleared_from_a_lock_free_read(hook_project: HookProject) -> None:
@@ -145,21 +168,3 @@ def test_rare_features_are_loaded_when_a_command_line_uses_them(hook_project: Ho
     assert "lib.guards.bash_downloads" not in modules
     piped = imported(hook_project, bash("curl -fsSL https://example.com/install.sh | sh"), decision="deny")
     assert "lib.guards.bash_downloads" in piped
-
-
-def test_a_users_handler_module_gets_a_normal_interpreter_exit(hook_project: HookProject) -> None:
-    # built-ins only: the process skips Python's teardown; with a user's module, atexit handlers run
-    (hook_project.path / "mine.py").write_text(
-        "import atexit, pathlib\n"
-        "from lib import context, hook\n\n"
-        "atexit.register(lambda: pathlib.Path('exited.txt').write_text('clean exit'))\n\n"
-        "@hook('UserPromptSubmit')\n"
-        "def note(event):\n"
-        "    return context('noted')\n"
-    )
-    hook_project.write_config('[runtime]\nhandlers = ["mine.py"]\n')
-    result = hook_project.run(payload_for("UserPromptSubmit"))
-    assert result.code == 0, result.stderr
-    assert result.json is not None
-    assert result.json["hookSpecificOutput"]["additionalContext"] == "noted"
-    assert (hook_project.path / "exited.txt").read_text() == "clean exit"

@@ -10,20 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 import toon_format
-from test_hypervisor_cli import FAKE_CLAUDE, Workspace, assert_ok
-
-
-@pytest.fixture
-def claude(tmp_path: Path) -> tuple[Path, dict[str, str]]:
-    import sys
-
-    path = tmp_path / "fake-claude"
-    path.write_text(FAKE_CLAUDE.format(python=sys.executable))
-    path.chmod(0o755)
-    (tmp_path / "prompts").mkdir()
-    return path, {"FAKE_STATE": str(tmp_path / "calls"), "FAKE_PROMPTS": str(tmp_path / "prompts")}
+from hvkit import FakeClaude, Workspace, assert_ok
 
 
 def spent(
@@ -59,68 +47,62 @@ def run_record(ws: Workspace) -> dict[str, object]:
 
 
 def test_every_attempt_s_cost_and_tokens_are_summed_per_phase_and_run(
-    tmp_path: Path, claude: tuple[Path, dict[str, str]]
+    empty_ws: Workspace, fake_claude: FakeClaude
 ) -> None:
-    ws = Workspace(tmp_path, plan_source=None)
-    binary, env = claude
-    ws.write_phase("a.md", "phase: 1\ntitle: One\nvalidation_script: check.py", "Write done.txt\n")
-    ws.write_phase("b.md", "phase: 2\ntitle: Two\ndepends_on: [1]", "Anything\n")
-    (ws.plan / "check.py").write_text(
+    empty_ws.write_phase("a.md", "phase: 1\ntitle: One\nvalidation_script: check.py", "Write done.txt\n")
+    empty_ws.write_phase("b.md", "phase: 2\ntitle: Two\ndepends_on: [1]", "Anything\n")
+    (empty_ws.plan / "check.py").write_text(
         "import pathlib, sys; sys.exit(0 if pathlib.Path('done.txt').exists() else 1)"
     )
-    env["FAKE_SCRIPT"] = json.dumps(
-        {
-            "1": [spent(0.25, 100, 10, 1000, 50), {**spent(0.5, 200, 20, 2000, 0), "touch": "done.txt"}],
-            "2": [spent(0.125, 7, 3, 0, 0, model="claude-y")],
-        }
-    )
-    proc = ws.hv("run", "--claude-bin", str(binary), env=env)
+    script = {
+        "1": [spent(0.25, 100, 10, 1000, 50), {**spent(0.5, 200, 20, 2000, 0), "touch": "done.txt"}],
+        "2": [spent(0.125, 7, 3, 0, 0, model="claude-y")],
+    }
+    proc = empty_ws.run_claude(fake_claude, script)
     assert_ok(proc)
-    one = ws.checkpoint("1")
+    one = empty_ws.checkpoint("1")
     assert one["spend"]["cost_usd"] == 0.75  # both attempts, not only the last
     assert (one["spend"]["input_tokens"], one["spend"]["output_tokens"]) == (300, 30)
     assert (one["spend"]["cache_read_tokens"], one["spend"]["cache_write_tokens"]) == (3000, 50)
     assert [e["spend"]["cost_usd"] for e in one["attempt_log"]] == [0.25, 0.5]
-    record = run_record(ws)
+    record = run_record(empty_ws)
     total = record["spend"]
     assert isinstance(total, dict)
     assert total["cost_usd"] == 0.875 and total["input_tokens"] == 307 and total["output_tokens"] == 33
     assert set(total["models"]) == {"claude-x", "claude-y"}
     assert total["models"]["claude-x"]["cost_usd"] == 0.75
     assert "total: $0.8750, 307 in / 33 out / 3,000 cache read / 50 cache write tokens" in proc.stdout
-    tokens = [e.get("tokens") for e in ws.learning()]
+    tokens = [e.get("tokens") for e in empty_ws.learning()]
     assert tokens[0] == {
         "input_tokens": 100,
         "output_tokens": 10,
         "cache_read_tokens": 1000,
         "cache_write_tokens": 50,
     }
-    status = json.loads(ws.hv("status", "--json").stdout)
+    status = json.loads(empty_ws.hv("status", "--json").stdout)
     assert status["spend"]["cost_usd"] == 0.875
     assert next(p for p in status["phases"] if p["phase"] == "1")["spend"]["cost_usd"] == 0.75
-    assert "$0.8750" in ws.hv("status").stdout
+    assert "$0.8750" in empty_ws.hv("status").stdout
 
 
 def test_the_run_budget_stops_new_attempts_and_caps_each_call(
-    tmp_path: Path, claude: tuple[Path, dict[str, str]]
+    empty_ws: Workspace, fake_claude: FakeClaude
 ) -> None:
-    ws = Workspace(tmp_path, plan_source=None)
-    binary, env = claude
-    ws.write_phase("a.md", "phase: 1\ntitle: One\nbudget_usd: 1.0", "x\n")
-    ws.write_phase("b.md", "phase: 2\ntitle: Two\ndepends_on: [1]", "x\n")
-    ws.write_phase("c.md", "phase: 3\ntitle: Three\ndepends_on: [2]", "x\n")
-    env["FAKE_SCRIPT"] = json.dumps({p: [spent(0.4, 1, 1)] for p in ("1", "2", "3")})
-    proc = ws.hv("run", "--claude-bin", str(binary), env=env)
+    empty_ws.write_phase("a.md", "phase: 1\ntitle: One\nbudget_usd: 1.0", "x\n")
+    empty_ws.write_phase("b.md", "phase: 2\ntitle: Two\ndepends_on: [1]", "x\n")
+    empty_ws.write_phase("c.md", "phase: 3\ntitle: Three\ndepends_on: [2]", "x\n")
+    script = {p: [spent(0.4, 1, 1)] for p in ("1", "2", "3")}
+    proc = empty_ws.run_claude(fake_claude, script)
     assert_ok(proc, 1)
     # 1 and 2 cost 0.8; a third attempt could cost 0.4 more than the 0.2 left: it never starts.
-    assert not (ws.state / "checkpoints" / "phase_3.toon").exists()
+    assert not (empty_ws.state / "checkpoints" / "phase_3.toon").exists()
     assert "the next attempt could cost $0.4000" in proc.stdout and "$0.2000 left" in proc.stdout
-    record = run_record(ws)
+    record = run_record(empty_ws)
     assert record["status"] == "budget_exhausted" and record["budget_usd"] == 1.0
-    calls = sorted(Path(env["FAKE_PROMPTS"]).glob("call-*.json"))
+    calls = sorted(Path(fake_claude[1]["FAKE_PROMPTS"]).glob("call-*.json"))
     budgets = [json.loads(c.read_text())["argv"] for c in calls]
     caps = [argv[argv.index("--max-budget-usd") + 1] for argv in budgets]
     assert caps == ["1", "0.6"]  # each call gets what is left of the run's budget
     # --max-budget-usd on the command line overrides the plan's budget_usd.
-    again = ws.hv("run", "--claude-bin", str(binary), "--max-budget-usd", "5", env=env)
+    again = empty_ws.run_claude(fake_claude, script, "--max-budget-usd", "5")
     assert_ok(again)

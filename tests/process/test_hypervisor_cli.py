@@ -9,111 +9,12 @@ Backoffs are shortened through the environment so the suite stays fast.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 import sys
-import textwrap
 from pathlib import Path
-from typing import Any
 
-import pytest
-import toon_format
+from hvkit import REPO, FakeClaude, Workspace, assert_ok
 
-REPO = Path(__file__).resolve().parents[2]
-DEMO = REPO / "examples" / "demo-plan"
 REFERENCE = REPO / "tests" / "unit" / "hypervisor" / "reference-plan"
-
-FAST_ENV = {
-    "HYPERVISOR_BACKOFF_BASE": "0.05",
-    "HYPERVISOR_BACKOFF_MAX": "0.2",
-    "HYPERVISOR_KILL_GRACE": "1",
-}
-
-
-class Workspace:
-    """A copy of a plan, an empty project folder, and helpers to run the hypervisor on them."""
-
-    def __init__(self, root: Path, plan_source: Path | None = DEMO) -> None:
-        self.root = root
-        self.plan = root / "plan"
-        self.project = root / "project"
-        self.project.mkdir()
-        if plan_source is not None:
-            shutil.copytree(plan_source, self.plan)
-            for path in self.plan.rglob("*"):
-                path.chmod(0o755 if path.is_dir() else 0o644)
-        else:
-            self.plan.mkdir()
-        self.state = self.plan / ".hypervisor"
-
-    def command(self, *args: str) -> list[str]:
-        return [sys.executable, "-m", "lib.hypervisor", *args]
-
-    def env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
-        env = {**os.environ, **FAST_ENV, "PYTHONPATH": str(REPO)}
-        env.pop("CLAUDE_HOOKS_LOG_DIR", None)
-        env.pop("CLAUDE_PROJECT_DIR", None)
-        env.update(extra or {})
-        return env
-
-    def run(
-        self, *args: str, stdin: str | None = None, env: dict[str, str] | None = None, timeout: float = 60
-    ) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            self.command(*args),
-            cwd=self.project,
-            env=self.env(env),
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-
-    def hv(self, subcommand: str, *args: str, **kw: Any) -> subprocess.CompletedProcess[str]:
-        return self.run(subcommand, str(self.plan), *args, **kw)
-
-    def checkpoint(self, phase: str) -> dict[str, Any]:
-        data = toon_format.loads((self.state / "checkpoints" / f"phase_{phase}.toon").read_text())
-        assert isinstance(data, dict)
-        return data
-
-    def events(self, source: str | None = "hypervisor") -> list[dict[str, Any]]:
-        # A project without .claude (no hooks) gets the run's events in the state folder, unless
-        # Claude phases ran (their hooks write the project's bus).
-        path = self.project / ".claude" / "logs" / "events.jsonl"
-        if not path.exists():
-            path = self.state / "bus" / "events.jsonl"
-        if not path.exists():
-            return []
-        records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-        return [r for r in records if source is None or r["source"] == source]
-
-    def started(self) -> list[str]:
-        return [e["payload"]["phase"] for e in self.events() if e["topic"] == "phase.started"]
-
-    def learning(self) -> list[dict[str, Any]]:
-        path = self.state / "learning.jsonl"
-        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-    def write_phase(self, name: str, frontmatter: str, body: str = "Do it.\n") -> Path:
-        path = self.plan / name
-        path.write_text(f"---\n{textwrap.dedent(frontmatter).strip()}\n---\n{body}")
-        return path
-
-
-@pytest.fixture
-def ws(tmp_path: Path) -> Workspace:
-    return Workspace(tmp_path)
-
-
-@pytest.fixture
-def empty_ws(tmp_path: Path) -> Workspace:
-    return Workspace(tmp_path, plan_source=None)
-
-
-def assert_ok(proc: subprocess.CompletedProcess[str], code: int = 0) -> None:
-    assert proc.returncode == code, f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
 
 
 # -- the four modes on the demo plan ---------------------------------------------------------------
@@ -462,57 +363,9 @@ def test_parallel_phases_blocking_each_other_fall_back_to_sequential(empty_ws: W
 # -- the claude executor with a stand-in CLI ---------------------------------------------------------
 
 
-FAKE_CLAUDE = """\
-#!{python}
-import json, os, sys, time
-from pathlib import Path
-
-script = json.loads(os.environ["FAKE_SCRIPT"])
-phase = os.environ.get("HYPERVISOR_PHASE", "")
-if isinstance(script, dict):  # one script per phase (phases may run at the same time)
-    script = script[phase]
-state = Path(os.environ["FAKE_STATE"] + (f"-{{phase}}" if phase else ""))
-calls = int(state.read_text()) if state.exists() else 0
-state.write_text(str(calls + 1))
-step = script[min(calls, len(script) - 1)]
-session = sys.argv[sys.argv.index("--session-id") + 1]
-Path(os.environ["FAKE_PROMPTS"]).joinpath(f"prompt-{{calls}}.txt").write_text(sys.argv[2])
-Path(os.environ["FAKE_PROMPTS"]).joinpath(f"call-{{phase}}-{{calls}}.json").write_text(
-    json.dumps({{"argv": sys.argv, "cwd": os.getcwd(), "env": {{k: v for k, v in os.environ.items() if k.startswith(("HYPERVISOR_", "CLAUDE_HOOKS_"))}}}})
-)
-if step.get("publish"):
-    sys.path.insert(0, os.environ["REPO"])
-    from lib.event_bus import EventBus
-    bus = EventBus(os.path.join(os.getcwd(), ".claude", "logs"), source="hooks", session_id=session)
-    for topic, payload in step["publish"]:
-        bus.publish(topic, payload)
-        time.sleep(0.05)
-time.sleep(step.get("sleep", 0))
-if step.get("touch"):
-    Path(step["touch"]).write_text(step.get("text", "done") + "\\n")
-result = {{"type": "result", "subtype": step.get("subtype", "success"), "is_error": step.get("is_error", False),
-          "num_turns": 3, "total_cost_usd": 0.01, "session_id": session, "result": step.get("result", "ok"),
-          **step.get("extra", {{}})}}
-print(json.dumps(result))
-sys.exit(step.get("exit", 0))
-"""
-
-
-@pytest.fixture
-def fake_claude(tmp_path: Path) -> tuple[Path, dict[str, str]]:
-    path = tmp_path / "fake-claude"
-    path.write_text(FAKE_CLAUDE.format(python=sys.executable))
-    path.chmod(0o755)
-    prompts = tmp_path / "prompts"
-    prompts.mkdir()
-    env = {"FAKE_STATE": str(tmp_path / "calls"), "FAKE_PROMPTS": str(prompts), "REPO": str(REPO)}
-    return path, env
-
-
 def test_overload_results_are_retried_without_counting_as_failures(
-    empty_ws: Workspace, fake_claude: tuple[Path, dict[str, str]]
+    empty_ws: Workspace, fake_claude: FakeClaude
 ) -> None:
-    binary, env = fake_claude
     empty_ws.write_phase("a.md", "phase: 1\ntitle: Code\nvalidation_script: check.py", "Write done.txt\n")
     (empty_ws.plan / "check.py").write_text(
         "import pathlib, sys; sys.exit(0 if pathlib.Path('done.txt').exists() else 1)"
@@ -521,10 +374,8 @@ def test_overload_results_are_retried_without_counting_as_failures(
         "is_error": True,
         "result": 'API Error: 529 {"type":"error","error":{"type":"overloaded_error"}}',
     }
-    env["FAKE_SCRIPT"] = json.dumps([overloaded, overloaded, {"touch": "done.txt"}])
-    proc = empty_ws.hv(
-        "run", "--claude-bin", str(binary), "--breaker-threshold", "1", "--max-attempts", "1", env=env
-    )
+    script = [overloaded, overloaded, {"touch": "done.txt"}]
+    proc = empty_ws.run_claude(fake_claude, script, "--breaker-threshold", "1", "--max-attempts", "1")
     assert_ok(proc)
     cp = empty_ws.checkpoint("1")
     assert (cp["status"], cp["attempts"], cp["failures"]) == ("passed", 3, 0)
@@ -534,9 +385,9 @@ def test_overload_results_are_retried_without_counting_as_failures(
 
 
 def test_a_retry_prompt_carries_the_validation_output_and_lessons(
-    empty_ws: Workspace, fake_claude: tuple[Path, dict[str, str]]
+    empty_ws: Workspace, fake_claude: FakeClaude
 ) -> None:
-    binary, env = fake_claude
+    env = fake_claude[1]
     empty_ws.write_phase(
         "a.md",
         "phase: 1\ntitle: Code\nvalidation_script: check.py\nrecovery_plan: 'Start from a clean tree'",
@@ -547,8 +398,7 @@ def test_a_retry_prompt_carries_the_validation_output_and_lessons(
         "if not pathlib.Path('done.txt').exists():\n"
         "    sys.exit('AssertionError: done.txt is missing')\n"
     )
-    env["FAKE_SCRIPT"] = json.dumps([{}, {"touch": "done.txt"}])
-    assert_ok(empty_ws.hv("run", "--claude-bin", str(binary), env=env))
+    assert_ok(empty_ws.run_claude(fake_claude, [{}, {"touch": "done.txt"}]))
     prompts = Path(env["FAKE_PROMPTS"])
     first, second = (prompts / "prompt-0.txt").read_text(), (prompts / "prompt-1.txt").read_text()
     assert "Write done.txt" in first and "attempt 2" not in first
@@ -558,25 +408,21 @@ def test_a_retry_prompt_carries_the_validation_output_and_lessons(
     # A later run of the same phase starts with the lessons of this one.
     (empty_ws.project / "done.txt").unlink()
     Path(env["FAKE_STATE"] + "-1").unlink()
-    env["FAKE_SCRIPT"] = json.dumps([{"touch": "done.txt"}])
-    assert_ok(empty_ws.hv("run", "--claude-bin", str(binary), env=env))
+    assert_ok(empty_ws.run_claude(fake_claude, [{"touch": "done.txt"}]))
     third = (prompts / "prompt-0.txt").read_text()
     assert "Lessons from earlier failures of this phase" in third
     assert "AssertionError: done.txt is missing" in third
 
 
 def test_a_session_that_keeps_tripping_breakers_is_stopped_early(
-    empty_ws: Workspace, fake_claude: tuple[Path, dict[str, str]]
+    empty_ws: Workspace, fake_claude: FakeClaude
 ) -> None:
-    binary, env = fake_claude
     empty_ws.write_phase("a.md", "phase: 1\ntitle: Code\nmax_attempts: 1", "Do it\n")
     trips = [["tool.pre", {"tool_name": "Bash"}], ["tool.failure", {"tool_name": "Bash"}]] + [
         ["breaker.opened", {"key": f"Bash:cmd{i}"}] for i in range(3)
     ]
-    env["FAKE_SCRIPT"] = json.dumps([{"publish": trips, "sleep": 30}])
-    proc = empty_ws.hv(
-        "run", "--claude-bin", str(binary), "--session-breaker-limit", "3", env=env, timeout=25
-    )
+    script = [{"publish": trips, "sleep": 30}]
+    proc = empty_ws.run_claude(fake_claude, script, "--session-breaker-limit", "3", timeout=25)
     assert_ok(proc, 1)
     cp = empty_ws.checkpoint("1")
     assert cp["status"] == "failed" and cp["error_class"] == "session_breakers"

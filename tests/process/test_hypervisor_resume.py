@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 import toon_format
-from test_hypervisor_cli import Workspace, assert_ok
+from hookkit import alive
+from hvkit import Workspace, assert_ok
 
 
 @pytest.fixture
@@ -57,14 +58,6 @@ def wait_for_running(ws: Workspace, phase: str, timeout: float = 20) -> dict[str
                 return data
         time.sleep(0.05)
     raise AssertionError(f"phase {phase} never started running")
-
-
-def alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().split()[2] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 def test_ctrl_c_stops_running_phases_records_them_and_resume_finishes(slow_ws: Workspace) -> None:

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from test_hypervisor_cli import FAKE_CLAUDE, Workspace, assert_ok
+from hvkit import FakeClaude, Workspace, assert_ok, install_fake_claude
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Test",
@@ -29,52 +28,40 @@ def git(cwd: Path, *args: str) -> str:
 
 
 @pytest.fixture
-def repo_ws(tmp_path: Path) -> tuple[Workspace, Path, dict[str, str]]:
+def parts(tmp_path: Path) -> tuple[Workspace, FakeClaude]:
+    """A git checkout, the stand-in claude, and a plan of two Claude phases in a parallel group
+    (parts 1 and 2), then a join phase whose validation needs both parts' files, a.txt and b.txt."""
     ws = Workspace(tmp_path, plan_source=None)
     git(ws.project, "init", "-q", "-b", "main")
     (ws.project / "shared.txt").write_text("base\n")
     git(ws.project, "add", "shared.txt")
     git(ws.project, "commit", "-qm", "base")
-    binary = tmp_path / "fake-claude"
-    binary.write_text(FAKE_CLAUDE.format(python=sys.executable))
-    binary.chmod(0o755)
-    (tmp_path / "prompts").mkdir()
-    env = {
-        **GIT_ENV,
-        "HOME": str(tmp_path),
-        "FAKE_STATE": str(tmp_path / "calls"),
-        "FAKE_PROMPTS": str(tmp_path / "prompts"),
-    }
-    return ws, binary, env
-
-
-def group(ws: Workspace) -> None:
+    binary, env = install_fake_claude(tmp_path)
+    env.update(GIT_ENV, HOME=str(tmp_path))
     for n in ("1", "2"):
         ws.write_phase(f"{n}.md", f"phase: {n}\ntitle: Part {n}\nparallel_group: parts", f"Write part {n}\n")
     ws.write_phase("3.md", "phase: 3\ntitle: Join\ndepends_on: [1, 2]\nvalidation_script: check.py", "Join\n")
     (ws.plan / "check.py").write_text(
         "import pathlib, sys\nsys.exit(0 if pathlib.Path('a.txt').exists() and pathlib.Path('b.txt').exists() else 1)\n"
     )
+    return ws, (binary, env)
 
 
-def calls(env: dict[str, str]) -> dict[str, dict[str, object]]:
+def calls(claude: FakeClaude) -> dict[str, dict[str, object]]:
     out = {}
-    for path in Path(env["FAKE_PROMPTS"]).glob("call-*.json"):
+    for path in Path(claude[1]["FAKE_PROMPTS"]).glob("call-*.json"):
         out[path.name.split("-")[1]] = json.loads(path.read_text())
     return out
 
 
 def test_parallel_claude_phases_run_in_their_own_worktrees_and_merge_back(
-    repo_ws: tuple[Workspace, Path, dict[str, str]],
+    parts: tuple[Workspace, FakeClaude],
 ) -> None:
-    ws, binary, env = repo_ws
-    group(ws)
-    env["FAKE_SCRIPT"] = json.dumps(
-        {"1": [{"touch": "a.txt", "sleep": 0.5}], "2": [{"touch": "b.txt", "sleep": 0.5}], "3": [{}]}
-    )
-    proc = ws.hv("run", "--mode", "parallel", "--claude-bin", str(binary), env=env)
+    ws, claude = parts
+    script = {"1": [{"touch": "a.txt", "sleep": 0.5}], "2": [{"touch": "b.txt", "sleep": 0.5}], "3": [{}]}
+    proc = ws.run_claude(claude, script, "--mode", "parallel")
     assert_ok(proc)
-    seen = calls(env)
+    seen = calls(claude)
     one, two, three = (Path(str(seen[p]["cwd"])) for p in ("1", "2", "3"))
     assert one != two and ws.project not in (one, two)
     assert one.parent == two.parent == ws.state / "worktrees" / str(seen["1"]["env"]["HYPERVISOR_RUN_ID"])  # type: ignore[index]
@@ -91,24 +78,21 @@ def test_parallel_claude_phases_run_in_their_own_worktrees_and_merge_back(
 
 
 def test_a_merge_conflict_stops_the_phase_and_keeps_its_worktree(
-    repo_ws: tuple[Workspace, Path, dict[str, str]],
+    parts: tuple[Workspace, FakeClaude],
 ) -> None:
-    ws, binary, env = repo_ws
-    group(ws)
-    env["FAKE_SCRIPT"] = json.dumps(
-        {
-            "1": [{"touch": "shared.txt", "text": "from one"}],
-            "2": [{"touch": "shared.txt", "text": "from two", "sleep": 1.0}],
-            "3": [{}],
-        }
-    )
-    proc = ws.hv("run", "--mode", "parallel", "--claude-bin", str(binary), env=env)
+    ws, claude = parts
+    script = {
+        "1": [{"touch": "shared.txt", "text": "from one"}],
+        "2": [{"touch": "shared.txt", "text": "from two", "sleep": 1.0}],
+        "3": [{}],
+    }
+    proc = ws.run_claude(claude, script, "--mode", "parallel")
     assert_ok(proc, 1)
     assert (ws.project / "shared.txt").read_text() == "from one\n"  # the first merge stands
     cp = ws.checkpoint("2")
     assert cp["status"] == "failed" and cp["error_class"] == "merge_conflict" and cp["attempts"] == 1
     assert "merge conflict in shared.txt" in cp["error"]
-    kept = Path(str(calls(env)["2"]["cwd"]))
+    kept = Path(str(calls(claude)["2"]["cwd"]))
     assert kept.is_dir() and (kept / "shared.txt").read_text() == "from two\n"
     assert "git merge hypervisor/" in cp["error"] and str(kept) in cp["error"]
     changes = [
@@ -119,17 +103,12 @@ def test_a_merge_conflict_stops_the_phase_and_keeps_its_worktree(
     assert not (ws.state / "checkpoints" / "phase_3.toon").exists()  # it depends on the failed phase
 
 
-def test_worktrees_can_be_turned_off_and_need_a_git_checkout(tmp_path: Path) -> None:
-    ws = Workspace(tmp_path, plan_source=None)
-    binary = tmp_path / "fake-claude"
-    binary.write_text(FAKE_CLAUDE.format(python=sys.executable))
-    binary.chmod(0o755)
-    (tmp_path / "prompts").mkdir()
-    env = {"FAKE_STATE": str(tmp_path / "calls"), "FAKE_PROMPTS": str(tmp_path / "prompts")}
+def test_worktrees_can_be_turned_off_and_need_a_git_checkout(
+    empty_ws: Workspace, fake_claude: FakeClaude
+) -> None:
     for n in ("1", "2"):
-        ws.write_phase(f"{n}.md", f"phase: {n}\nparallel_group: parts", "x\n")
-    env["FAKE_SCRIPT"] = json.dumps({"1": [{}], "2": [{}]})
-    proc = ws.hv("run", "--mode", "parallel", "--claude-bin", str(binary), env=env)
+        empty_ws.write_phase(f"{n}.md", f"phase: {n}\nparallel_group: parts", "x\n")
+    proc = empty_ws.run_claude(fake_claude, {"1": [{}], "2": [{}]}, "--mode", "parallel")
     assert_ok(proc)
     assert "is not in a git repository" in proc.stdout
-    assert {str(c["cwd"]) for c in calls(env).values()} == {str(ws.project)}
+    assert {str(c["cwd"]) for c in calls(fake_claude).values()} == {str(empty_ws.project)}

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import json
 import select
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hookkit import RUNTIME_REL, HookProject, load_payloads, payload_for
+from hookkit import HookProject, load_payloads, payload_for
 
 SESSION = "5921294c-55cd-4911-91ca-88811f0d9977"
 
@@ -27,24 +26,12 @@ def no_rm(event):
 
 @pytest.fixture
 def project(hook_project: HookProject) -> HookProject:
-    (hook_project.path / "policy.py").write_text(POLICY)
-    hook_project.write_config('[runtime]\nhandlers = ["policy.py"]\n')  # the Stop summary is built in
+    hook_project.use_handler_module("policy.py", POLICY)  # the Stop summary is built in
     return hook_project
 
 
 def logs(project: HookProject) -> Path:
     return project.path / ".claude" / "logs"
-
-
-def cli(project: HookProject, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    python = project.path / RUNTIME_REL / "bin" / "python"
-    return subprocess.run(
-        [str(python), "-m", "lib", "--project", str(project.path), *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=project.env(),
-    )
 
 
 def json_lines(text: str) -> list[dict[str, Any]]:
@@ -100,7 +87,7 @@ def test_a_session_leaves_log_records_events_a_linked_trace_and_a_closed_session
     assert sessions[SESSION]["status"] == "ended" and sessions[SESSION]["end_reason"] == "other"
 
     # one trace: session -> turn -> tool call (Pre and Post from two processes) -> hook spans
-    shown = cli(project, "traces", "show", SESSION, "--json")
+    shown = project.lib_command("traces", "show", SESSION, "--json")
     assert shown.returncode == 0, shown.stderr
     [tree] = json_lines(shown.stdout)
     assert tree["name"] == "session" and tree["trace_id"] == SESSION.replace("-", "")
@@ -124,10 +111,10 @@ def test_a_session_leaves_log_records_events_a_linked_trace_and_a_closed_session
     failures = [t for t in tools if t["attributes"].get("tool.outcome") == "failure"]
     assert len(failures) == 2 and all(t["status"] == "error" for t in failures)
 
-    drawn = cli(project, "traces", "show", SESSION[:8])
+    drawn = project.lib_command("traces", "show", SESSION[:8])
     assert "├─ tool Bash" in drawn.stdout and "ERROR: denied: rm -rf is not allowed here" in drawn.stdout
 
-    otlp = json.loads(cli(project, "traces", "export", SESSION).stdout)
+    otlp = json.loads(project.lib_command("traces", "export", SESSION).stdout)
     spans = otlp["resourceSpans"][0]["scopeSpans"][0]["spans"]
     by_id = {s["spanId"]: s for s in spans}
     assert all(s["parentSpanId"] in by_id for s in spans if "parentSpanId" in s)  # a connected tree
@@ -136,43 +123,43 @@ def test_a_session_leaves_log_records_events_a_linked_trace_and_a_closed_session
 
 def test_reading_commands_filter_and_summarise(project: HookProject) -> None:
     replay(project)
-    bash_logs = json_lines(cli(project, "logs", "--tool", "Bash", "--json").stdout)
+    bash_logs = json_lines(project.lib_command("logs", "--tool", "Bash", "--json").stdout)
     assert bash_logs and all(r["tool"] == "Bash" for r in bash_logs)
     assert {r["event"] for r in bash_logs} >= {"PreToolUse", "PostToolUse", "PostToolUseFailure"}
-    assert json_lines(cli(project, "logs", "--level", "error", "--json").stdout) == []
-    assert cli(project, "logs", "--session", "nope", "--json").stdout == ""
-    pretty = cli(project, "logs", "--event", "PostToolUseFailure").stdout
+    assert json_lines(project.lib_command("logs", "--level", "error", "--json").stdout) == []
+    assert project.lib_command("logs", "--session", "nope", "--json").stdout == ""
+    pretty = project.lib_command("logs", "--event", "PostToolUseFailure").stdout
     assert "PostToolUseFailure Bash failed: Exit code 3" in pretty
 
-    failures = json_lines(cli(project, "events", "--topic", "tool.failure", "--json").stdout)
+    failures = json_lines(project.lib_command("events", "--topic", "tool.failure", "--json").stdout)
     assert [e["payload"]["tool_name"] for e in failures] == ["Bash", "Read"]
     after = json_lines(
-        cli(project, "events", "--after", str(failures[0]["id"]), "--topic", "tool.*", "--json").stdout
+        project.lib_command("events", "--after", str(failures[0]["id"]), "--topic", "tool.*", "--json").stdout
     )
     assert after[0]["id"] > failures[0]["id"] and len(after) < 16
 
-    metrics = json.loads(cli(project, "metrics", "--json").stdout)
+    metrics = json.loads(project.lib_command("metrics", "--json").stdout)
     assert metrics["tools"]["Bash"] == {"calls": 3, "failures": 1, "interrupted": 0, "denied": 1}
     assert metrics["tools"]["Read"]["failures"] == 1
     assert metrics["hooks"]["PreToolUse"]["count"] == 7
     assert metrics["hooks"]["PreToolUse"]["p50_ms"] <= metrics["hooks"]["PreToolUse"]["p95_ms"]
     assert metrics["handlers"]["no_rm"]["count"] == 2  # its matcher is Bash
     assert metrics["denials_by"] == {"no_rm": 1}
-    assert "Tool calls (1 sessions)" in cli(project, "metrics").stdout
+    assert "Tool calls (1 sessions)" in project.lib_command("metrics").stdout
 
-    status = json.loads(cli(project, "status", "--json", "--all").stdout)
+    status = json.loads(project.lib_command("status", "--json", "--all").stdout)
     assert [s["session_id"] for s in status["sessions"]] == [SESSION]
-    assert json.loads(cli(project, "status", "--json").stdout)["sessions"] == []  # ended ones hidden
+    assert json.loads(project.lib_command("status", "--json").stdout)["sessions"] == []  # ended ones hidden
 
 
 def test_session_heartbeat_registers_a_session_first_seen_mid_way(project: HookProject) -> None:
     payload = payload_for("PreToolUse", "Read", session_id="mid-session")
     project.run(payload)
-    status = json.loads(cli(project, "status", "--json").stdout)
+    status = json.loads(project.lib_command("status", "--json").stdout)
     [session] = status["sessions"]
     assert session["session_id"] == "mid-session" and session["status"] == "active"
     assert session["last_event"] == "PreToolUse"
-    assert "mid-session" in cli(project, "status").stdout
+    assert "mid-session" in project.lib_command("status").stdout
 
 
 def test_secrets_and_huge_outputs_never_reach_the_logs(project: HookProject) -> None:
@@ -206,7 +193,7 @@ def test_parallel_hook_processes_lose_nothing(project: HookProject) -> None:
     assert sorted(r["tool_use_id"] for r in pre_records) == sorted(f"toolu_p{n}" for n in range(16))
     events = [e for e in project.log_records("events") if e["topic"] == "tool.pre"]
     assert len({e["id"] for e in events}) == len(events) == 16
-    status = json.loads(cli(project, "status", "--json").stdout)
+    status = json.loads(project.lib_command("status", "--json").stdout)
     assert sorted(s["session_id"] for s in status["sessions"]) == ["s0", "s1", "s2", "s3"]
 
 

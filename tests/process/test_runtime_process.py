@@ -99,8 +99,7 @@ def crash(event):
 
 @pytest.fixture
 def policy_project(hook_project: HookProject) -> HookProject:
-    (hook_project.path / "policy.py").write_text(POLICY)
-    hook_project.write_config('[runtime]\nhandlers = ["policy.py"]\n')
+    hook_project.use_handler_module("policy.py", POLICY)
     return hook_project
 
 
@@ -143,10 +142,8 @@ def test_a_crashing_handler_fails_open_with_one_warning(policy_project: HookProj
 
 
 def test_fail_closed_denies_pretooluse_on_a_runtime_problem(hook_project: HookProject) -> None:
-    (hook_project.path / "broken.py").write_text(
-        "from lib import hook\n\n@hook('PreToolUse')\ndef f(e):\n    1/0\n"
-    )
-    hook_project.write_config('[runtime]\nfail_mode = "closed"\nhandlers = ["broken.py"]\n')
+    broken = "from lib import hook\n\n@hook('PreToolUse')\ndef f(e):\n    1/0\n"
+    hook_project.use_handler_module("broken.py", broken, runtime='fail_mode = "closed"\n')
     result = hook_project.run(payload_for("PreToolUse", "Bash"))
     assert (
         result.decision == "deny" and "fail closed" in result.reason and "ZeroDivisionError" in result.reason
@@ -182,14 +179,14 @@ def test_missing_handler_file_is_named(hook_project: HookProject) -> None:
 
 
 def test_handler_can_use_the_typed_model(hook_project: HookProject) -> None:
-    (hook_project.path / "typed.py").write_text(
+    hook_project.use_handler_module(
+        "typed.py",
         "from lib import hook, context\n\n"
         "@hook('PostToolUseFailure', matcher='Bash')\n"
         "def f(event):\n"
         "    m = event.model()\n"
-        "    return context(f'{type(m).__name__}: {m.error} interrupt={m.is_interrupt}')\n"
+        "    return context(f'{type(m).__name__}: {m.error} interrupt={m.is_interrupt}')\n",
     )
-    hook_project.write_config('[runtime]\nhandlers = ["typed.py"]\n')
     result = hook_project.run(payload_for("PostToolUseFailure", "Bash"))
     assert json.loads(result.stdout)["hookSpecificOutput"]["additionalContext"] == (
         "PostToolUseFailureInput: Exit code 3 interrupt=False"

@@ -127,12 +127,12 @@ def test_huge_commands_are_judged_within_the_default_budget(hook_project: HookPr
 
 
 def test_a_guard_that_raises_is_an_ask_and_other_handlers_fail_open(hook_project: HookProject) -> None:
-    (hook_project.path / "checks.py").write_text(
+    hook_project.use_handler_module(
+        "checks.py",
         "from lib import hook\n\n"
         "@hook('PreToolUse', matcher='Bash', name='guards.extra')\ndef guard(e):\n    raise KeyError('x')\n\n"
-        "@hook('PreToolUse', matcher='Bash', name='audit')\ndef audit(e):\n    raise KeyError('y')\n"
+        "@hook('PreToolUse', matcher='Bash', name='audit')\ndef audit(e):\n    raise KeyError('y')\n",
     )
-    hook_project.write_config('[runtime]\nhandlers = ["checks.py"]\n')
     out = one_answer(hook_project.run(pre(hook_project, "ls")))
     hso = out["hookSpecificOutput"]
     assert hso["permissionDecision"] == "ask"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from redis_backend import Backend
 from redis_clients import run_clients
+from store_contract import check_two_breakers_are_one, trip
 
 from lib.breaker.storage import JsonStoreStorage
 from lib.circuit_breaker import CLOSED, HALF_OPEN, OPEN, BreakerParams, CircuitBreaker, CircuitBreakerError
@@ -23,21 +24,11 @@ def breaker(backend: Backend, now: float = T0, **params: object) -> CircuitBreak
 
 
 def open_it(backend: Backend) -> None:
-    b = breaker(backend)
-    for _ in range(3):
-        b.record_failure("Exit code 1")
-    assert b.state == OPEN
+    trip(breaker(backend), 3)
 
 
 def test_two_clients_share_one_breaker(backend: Backend) -> None:
-    first, second = breaker(backend), breaker(backend)
-    first.record_failure("a")
-    second.record_failure("b")
-    assert first.state == CLOSED
-    first.record_failure("c")
-    assert second.state == OPEN and second.snapshot().last_error == "c"
-    with pytest.raises(CircuitBreakerError):
-        second.allow()
+    check_two_breakers_are_one(breaker(backend), breaker(backend))
 
 
 def test_half_open_then_closed_after_the_successes(backend: Backend) -> None:

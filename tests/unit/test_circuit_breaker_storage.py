@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from store_contract import check_two_breakers_are_one, trip
 
 from lib.breaker.storage import JsonStoreStorage
 from lib.circuit_breaker import CLOSED, HALF_OPEN, OPEN, BreakerParams, CircuitBreaker, CircuitBreakerError
@@ -28,18 +29,11 @@ def breaker(state_dir: Path, now: float = T0, params: BreakerParams = PARAMS, **
 
 
 def open_it(state_dir: Path) -> None:
-    b = breaker(state_dir)
-    for _ in range(PARAMS.max_failures):
-        b.record_failure("Exit code 1")
-    assert b.state == OPEN
+    trip(breaker(state_dir), PARAMS.max_failures)
 
 
 def test_two_breaker_objects_on_one_file_share_the_state(tmp_path: Path) -> None:
-    first, second = breaker(tmp_path), breaker(tmp_path)
-    first.record_failure("a")
-    second.record_failure("b")
-    first.record_failure("c")
-    assert second.state == OPEN and second.snapshot().last_error == "c"
+    check_two_breakers_are_one(breaker(tmp_path), breaker(tmp_path))
     saved = json.loads((tmp_path / "breakers.json").read_text())
     assert saved["version"] == 2 and saved["breakers"]["Bash"]["state"] == "open"
 

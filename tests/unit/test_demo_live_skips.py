@@ -19,10 +19,23 @@ def test_switched_off_by_the_user(
     assert f"{SKIP_VAR}=0" in capsys.readouterr().out
 
 
+@pytest.fixture
+def live_not_switched_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(SKIP_VAR, raising=False)
+
+
+def harness(folder: Path, install_cli: str, **modules: str) -> None:
+    """A harness folder: ``install_cli.sh`` with the script ``install_cli``, and each of ``modules``
+    as ``<name>.py`` with its source."""
+    (folder / "install_cli.sh").write_text(install_cli)
+    for name, source in modules.items():
+        (folder / f"{name}.py").write_text(source)
+
+
+@pytest.mark.usefixtures("live_not_switched_off")
 def test_without_node_and_npm(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    monkeypatch.delenv(SKIP_VAR, raising=False)
     monkeypatch.setenv("PATH", str(tmp_path))  # neither node nor npm here
     assert run_live("/p", "/e2e", try_destructive=False).summary == "skipped"
     assert (
@@ -31,21 +44,17 @@ def test_without_node_and_npm(
     )
 
 
-def test_without_the_harness_or_its_installer(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
-    monkeypatch.delenv(SKIP_VAR, raising=False)
+@pytest.mark.usefixtures("live_not_switched_off")
+def test_without_the_harness_or_its_installer(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert run_live("/p", str(tmp_path / "nowhere"), try_destructive=False).summary == "skipped"
     assert "(the end-to-end test harness) not found" in capsys.readouterr().out
     assert run_live("/p", str(tmp_path), try_destructive=False).summary == "skipped"
     assert f"{tmp_path / 'install_cli.sh'} not found" in capsys.readouterr().out
 
 
-def test_a_failing_cli_install_shows_npms_errors(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
-    monkeypatch.delenv(SKIP_VAR, raising=False)
-    (tmp_path / "install_cli.sh").write_text("echo fetching\necho 'npm error 404 Not Found'\nexit 3\n")
+@pytest.mark.usefixtures("live_not_switched_off")
+def test_a_failing_cli_install_shows_npms_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    harness(tmp_path, "echo fetching\necho 'npm error 404 Not Found'\nexit 3\n")
     assert run_live("/p", str(tmp_path), try_destructive=False).summary == "skipped"
     out = capsys.readouterr().out
     assert "npm error 404 Not Found" in out
@@ -64,16 +73,12 @@ def own_harness_modules() -> Iterator[None]:
     sys.modules.update(saved)
 
 
-@pytest.mark.usefixtures("own_harness_modules")
+@pytest.mark.usefixtures("live_not_switched_off", "own_harness_modules")
 def test_a_harness_that_does_not_load_fails_the_live_part_in_one_line(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    monkeypatch.delenv(SKIP_VAR, raising=False)
-    (tmp_path / "install_cli.sh").write_text("echo 'Claude Code 2.1.328 already installed'\n")
-    (tmp_path / "mock_anthropic.py").write_text("raise RuntimeError('broken harness')\n")
-    monkeypatch.delitem(
-        sys.modules, "mock_anthropic", raising=False
-    )  # the e2e tests may have loaded the real one
+    installed = "echo 'Claude Code 2.1.328 already installed'\n"
+    harness(tmp_path, installed, mock_anthropic="raise RuntimeError('broken harness')\n")
     outcome = run_live("/p", str(tmp_path), try_destructive=False)
     assert outcome.failed and outcome.summary == "harness not loadable"
     out = capsys.readouterr().out
@@ -81,16 +86,14 @@ def test_a_harness_that_does_not_load_fails_the_live_part_in_one_line(
     assert f"could not load the harness from {tmp_path}: RuntimeError: broken harness" in out
 
 
-@pytest.mark.usefixtures("own_harness_modules")
+@pytest.mark.usefixtures("live_not_switched_off", "own_harness_modules")
 def test_a_harness_without_the_cli_skips_with_its_reason(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    monkeypatch.delenv(SKIP_VAR, raising=False)
-    (tmp_path / "install_cli.sh").write_text("true\n")
-    (tmp_path / "mock_anthropic.py").write_text("")
-    (tmp_path / "claude_session.py").write_text(
+    claude_session = (
         "class ClaudeNotInstalled(Exception):\n    pass\n\n\n"
         "def find_claude_bin():\n    raise ClaudeNotInstalled('the pinned CLI is not installed')\n"
     )
+    harness(tmp_path, "true\n", mock_anthropic="", claude_session=claude_session)
     assert run_live("/p", str(tmp_path), try_destructive=False).summary == "skipped"
     assert "the pinned CLI is not installed" in capsys.readouterr().out

@@ -8,6 +8,7 @@ import stat
 from pathlib import Path
 
 import pytest
+from store_contract import check_a_raising_transaction_writes_nothing
 
 from lib import store as store_module
 from lib.locking import FileLock, LockTimeout
@@ -42,13 +43,7 @@ def test_files_are_private_and_the_lock_file_stays(tmp_path: Path) -> None:
 
 
 def test_exception_inside_a_transaction_writes_nothing(tmp_path: Path) -> None:
-    s = open_store(str(tmp_path), "x")
-    with s.transaction() as state:
-        state["a"] = 1
-    with pytest.raises(RuntimeError), s.transaction() as state:
-        state["a"] = 2
-        raise RuntimeError("boom")
-    assert s.read() == {"a": 1}
+    check_a_raising_transaction_writes_nothing(open_store(str(tmp_path), "x"))
 
 
 def test_unchanged_state_is_not_rewritten(tmp_path: Path) -> None:

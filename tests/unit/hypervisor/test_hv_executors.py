@@ -8,6 +8,8 @@ import threading
 import time
 from pathlib import Path
 
+from hookkit import alive
+
 from lib.hypervisor.executors import (
     AttemptContext,
     ClaudeExecutor,
@@ -170,19 +172,6 @@ def test_argv_commands_are_not_run_through_a_shell(tmp_path: Path) -> None:
     assert result.error == "command exited 4"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie is dead for our purposes.
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().split()[2] != "Z"
-    except FileNotFoundError:
-        return False
-
-
 def test_a_timeout_kills_the_whole_process_group(tmp_path: Path) -> None:
     pidfile = tmp_path / "child.pid"
     ctx = make_ctx(
@@ -196,9 +185,9 @@ def test_a_timeout_kills_the_whole_process_group(tmp_path: Path) -> None:
     assert time.monotonic() - started < 5
     child = int(pidfile.read_text())
     deadline = time.monotonic() + 2
-    while _alive(child) and time.monotonic() < deadline:
+    while alive(child) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not _alive(child), "the background child of the timed-out command survived"
+    assert not alive(child), "the background child of the timed-out command survived"
 
 
 def test_cancellation_stops_the_command_and_says_why(tmp_path: Path) -> None:

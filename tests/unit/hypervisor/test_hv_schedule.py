@@ -20,6 +20,16 @@ def diamond() -> PhaseGraph:
     )
 
 
+def group_after_two() -> PhaseGraph:
+    """Parallel group g: ``a`` after phase 1, ``b`` after phase 2."""
+    return graph(
+        PhaseNode("1"),
+        PhaseNode("2"),
+        PhaseNode("a", ("1",), parallel_group="g"),
+        PhaseNode("b", ("2",), parallel_group="g"),
+    )
+
+
 def test_phases_become_ready_when_their_dependencies_pass() -> None:
     s = Schedule(diamond(), ["1", "2", "3", "4", "5"])
     assert s.ready() == ["1", "5"]
@@ -67,13 +77,7 @@ def test_a_user_skip_can_satisfy_dependents_or_block_them() -> None:
 
 
 def test_group_members_start_together_once_all_their_dependencies_passed() -> None:
-    g = graph(
-        PhaseNode("1"),
-        PhaseNode("2"),
-        PhaseNode("a", ("1",), parallel_group="g"),
-        PhaseNode("b", ("2",), parallel_group="g"),
-    )
-    s = Schedule(g, ["1", "2", "a", "b"])
+    s = Schedule(group_after_two(), ["1", "2", "a", "b"])
     s.start("1")
     s.pass_("1")
     assert "a" not in s.ready()  # b still waits for 2
@@ -83,13 +87,7 @@ def test_group_members_start_together_once_all_their_dependencies_passed() -> No
 
 
 def test_a_blocked_group_member_does_not_hold_the_others_back() -> None:
-    g = graph(
-        PhaseNode("1"),
-        PhaseNode("2"),
-        PhaseNode("a", ("1",), parallel_group="g"),
-        PhaseNode("b", ("2",), parallel_group="g"),
-    )
-    s = Schedule(g, ["1", "2", "a", "b"])
+    s = Schedule(group_after_two(), ["1", "2", "a", "b"])
     for p in ("1", "2"):
         s.start(p)
     s.pass_("1")
