@@ -760,7 +760,9 @@ def run_soak(args: argparse.Namespace, runtime: str, redis_url: str | None = Non
         want = per_worker[w].get("failure", 0)
         got = breakers.get(f"{key}@00000000-0000-4000-8000-{w:012d}", {})
         if want and (got.get("consecutive_failures"), got.get("failures")) != (want, want):
-            wrong.append(f"worker {w}: consecutive {got.get('consecutive_failures')}, total {got.get('failures')} vs {want}")
+            wrong.append(
+                f"worker {w}: consecutive {got.get('consecutive_failures')}, total {got.get('failures')} vs {want}"
+            )
     checks.append(
         (
             f"breakers ({where}): {key} failures counted exactly in every session",
