@@ -32,17 +32,12 @@ trap cleanup_failed_install EXIT
 
 usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; }
 
+# shellcheck source=hooks/find-python.sh
+. "$REPO/hooks/find-python.sh"  # first_python, shared with the plugin's launcher
+
 find_python() {
-    local candidates=("${PYTHON:-}" python3 python3.13 python3.12 python3.11 python)
-    for py in "${candidates[@]}"; do
-        [ -n "$py" ] || continue
-        command -v "$py" >/dev/null 2>&1 || continue
-        if "$py" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null; then
-            command -v "$py"
-            return 0
-        fi
-    done
-    die "needs Python >= 3.11 (set PYTHON=/path/to/python3.11 or newer)"
+    first_python "${PYTHON:-}" python3 python3.13 python3.12 python3.11 python \
+        || die "needs Python >= 3.11 (set PYTHON=/path/to/python3.11 or newer)"
 }
 
 source_fingerprint() {

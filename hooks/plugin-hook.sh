@@ -26,17 +26,8 @@ fi
 
 say() { printf 'hooks-runtime: %s\n' "$*" >&2; }
 
-find_python() {
-    for py in "${CLAUDE_HOOKS_PYTHON:-}" python3.13 python3.12 python3.11 python3; do
-        [ -n "$py" ] || continue
-        command -v "$py" >/dev/null 2>&1 || continue
-        if "$py" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null; then
-            command -v "$py"
-            return 0
-        fi
-    done
-    return 1
-}
+# shellcheck source=hooks/find-python.sh
+. "$root/hooks/find-python.sh"  # first_python, shared with install.sh
 
 # Make the environment once; a second launcher waits for the first (mkdir is atomic).
 setup() {
@@ -51,7 +42,7 @@ setup() {
             return 2
         fi
     fi
-    py=$(find_python) || { say "needs Python >= 3.11 on PATH (or CLAUDE_HOOKS_PYTHON=/path/to/python3.11+)"; rmdir "$lock"; return 1; }
+    py=$(first_python "${CLAUDE_HOOKS_PYTHON:-}" python3.13 python3.12 python3.11 python3) || { say "needs Python >= 3.11 on PATH (or CLAUDE_HOOKS_PYTHON=/path/to/python3.11+)"; rmdir "$lock"; return 1; }
     started=$(date +%s)
     say "first use: setting up the plugin's Python environment in $rt (once; about a minute)"
     rm -rf "$rt"

@@ -31,6 +31,11 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from lib.paths import Paths
+
+    Step = Callable[[], bool | float]
+    HasWork = Callable[[], bool]
+
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows: no background workers
@@ -41,6 +46,7 @@ __all__ = [
     "OTEL_SHIPPER",
     "SPAWN_GRACE_SECONDS",
     "WORKER_DIR",
+    "DetachedWorker",
     "WorkerLock",
     "ensure_running",
     "is_running",
@@ -200,3 +206,51 @@ def run_until_idle(
                 continue
             return
         sleep(poll if result is False else float(result))
+
+
+class DetachedWorker:
+    """Base of a detached worker (the notification sender, the OTLP shipper): :meth:`run_locked`
+    takes the worker's :class:`WorkerLock`, runs its loop (:func:`run_until_idle`) and lets go.
+
+    A subclass sets ``paths``, ``linger``, ``clock`` and ``sleep`` in its constructor.
+    """
+
+    paths: Paths
+    linger: float
+    clock: Callable[[], float]
+    sleep: Callable[[float], None]
+
+    def run_locked(
+        self,
+        name: str,
+        start: Callable[[], tuple[Step, HasWork]],
+        close: Callable[[], None],
+        *,
+        poll: float,
+        follow: bool,
+        stop: Callable[[], bool] | None,
+    ) -> bool:
+        """Unless another worker ``name`` holds its lock: take it, ``start()`` the work (its ``step``
+        and ``has_work``), loop until idle (looking every ``poll`` seconds; ``follow``: for
+        ``linger`` seconds, or until ``stop()``), then release the lock and ``close()``. False when
+        another worker runs (nothing started)."""
+        lock = WorkerLock(self.paths.state_dir, name)
+        if not lock.acquire():
+            return False
+        try:
+            step, has_work = start()
+            run_until_idle(
+                lock,
+                step,
+                has_work=has_work,
+                follow=follow,
+                linger=self.linger,
+                stop=stop,
+                clock=self.clock,
+                sleep=self.sleep,
+                poll=poll,
+            )
+        finally:
+            lock.release()
+            close()
+        return True

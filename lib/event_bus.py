@@ -37,15 +37,28 @@ from lib.safe_files import ensure_dir
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping
+    from typing import TypedDict, Unpack
 
     from lib.store import JsonStore
 
     Subscriber = Callable[["Event"], None]
     Decoder = Callable[[bytes], object]
+    Follow = tuple[float, Callable[[], bool] | None]
+    """How to follow a bus: the poll interval and the ``stop()`` that ends it."""
+
+    class Stamps(TypedDict, total=False):
+        """The publisher's options of every bus (see :class:`BusBase`)."""
+
+        source: str
+        session_id: str | None
+        correlation_id: str | None
+        clock: Callable[[], int]
+
 
 __all__ = [
     "BUS_FILE",
     "TOPICS",
+    "BusBase",
     "Consumer",
     "Event",
     "EventBus",
@@ -205,34 +218,28 @@ def event_matches(event: Event, topics: Iterable[str] | None, session_id: str | 
     return topics is None or any(topic_matches(p, event.topic) for p in topics)
 
 
-class EventBus:
-    """Publish to and read from one project's bus file.
+class BusBase:
+    """What the file bus (:class:`EventBus`) and the Redis bus
+    (:class:`lib.backends.redis_bus.RedisEventBus`) share: the stamps of a publisher, publishing in
+    order, and in-process subscriptions.
 
     ``source`` names the publisher (``hooks``, ``hypervisor``...); ``session_id`` and
     ``correlation_id`` are stamped on events that do not give their own. ``clock`` returns
-    nanoseconds since the epoch.
+    nanoseconds since the epoch. A subclass stores the events (:meth:`_append`).
     """
 
     def __init__(
         self,
-        log_dir: str,
         *,
         source: str = "hooks",
         session_id: str | None = None,
         correlation_id: str | None = None,
-        max_bytes: int = 10 * 1024 * 1024,
-        backups: int = 5,
-        lock_timeout: float = 2.0,
         clock: Callable[[], int] = time.time_ns,
     ) -> None:
-        self.log_dir = log_dir
-        self.path = os.path.join(log_dir, BUS_FILE)
         self.source = source
         self.session_id = session_id
         self.correlation_id = correlation_id
         self._clock = clock
-        self.lock_timeout = lock_timeout
-        self._writer = JsonlWriter(self.path, max_bytes=max_bytes, backups=backups, lock_timeout=lock_timeout)
         self._subscriptions: list[Subscription] = []
         #: ``(subscription pattern, error text)`` of subscribers that raised, newest last
         self.subscriber_errors: list[tuple[str, str]] = []
@@ -250,7 +257,7 @@ class EventBus:
     ) -> Event:
         """Append an event to the bus, then hand it to the matching in-process subscribers."""
         return self.publish_many(
-            [(topic, payload)], session_id=session_id, correlation_id=correlation_id, source=source
+            ((topic, payload),), session_id=session_id, correlation_id=correlation_id, source=source
         )[0]
 
     def publish_many(
@@ -261,42 +268,32 @@ class EventBus:
         correlation_id: str | None = None,
         source: str | None = None,
     ) -> list[Event]:
-        """Append several ``(topic, payload)`` events with one lock and one write (in order, next to
-        each other), then hand each to the matching in-process subscribers. A bad topic raises
+        """Append several ``(topic, payload)`` events, in order and next to each other (see the bus's
+        :meth:`_append`), then hand each to the matching in-process subscribers. A bad topic raises
         before anything is written."""
         ts = iso_timestamp(self._clock())
         sid = session_id if session_id is not None else self.session_id
         cid = correlation_id if correlation_id is not None else self.correlation_id
         src = source or self.source
-        bodies: list[tuple[str, dict[str, object]]] = []
+        unstored: list[Event] = []
         for topic, payload in events:
             check_topic(topic)
-            bodies.append((topic, dict(payload or {})))
-
-        def builder(topic: str, body: dict[str, object]) -> Callable[[int], dict[str, object]]:
-            def build(position: int) -> dict[str, object]:
-                return Event(position, ts, topic, src, body, sid, cid).to_dict()
-
-            return build
-
-        written = self._writer.append_positioned_many([builder(t, b) for t, b in bodies])
-        published = [
-            Event(position, ts, topic, src, body, sid, cid)
-            for (position, _), (topic, body) in zip(written, bodies, strict=True)
-        ]
+            unstored.append(Event(0, ts, topic, src, dict(payload or {}), sid, cid))
+        published = self._append(unstored) if unstored else []
         for event in published:
             deliver(event, self._subscriptions, self.subscriber_errors)
         return published
+
+    def _append(self, events: list[Event]) -> list[Event]:
+        """Store ``events`` (checked, stamped, their ids still 0) in order; return them as stored,
+        with their ids."""
+        raise NotImplementedError
 
     def subscribe(self, pattern: str, callback: Subscriber) -> Subscription:
         """Call ``callback(event)`` for every event this bus object publishes whose topic matches."""
         return Subscription(self._subscriptions, pattern, callback)
 
     # -- reading ----------------------------------------------------------------------------------
-
-    def reader(self, *, start: int | None = None, decoder: Decoder | None = None) -> JsonlReader:
-        """A raw reader of the bus file (positions are event ids)."""
-        return JsonlReader(self.path, start=start, decoder=decoder, lock_timeout=self.lock_timeout)
 
     def tail(
         self,
@@ -310,15 +307,63 @@ class EventBus:
         decoder: Decoder | None = None,
     ) -> Iterator[Event]:
         """Events after id ``since`` (all retained events if None), filtered by topic patterns and
-        session; with ``follow`` keep waiting for new ones until ``stop()`` is true."""
+        session; with ``follow`` keep waiting for new ones until ``stop()`` is true (the file bus
+        looks every ``poll_interval`` seconds, the Redis bus waits in ``XREAD BLOCK``)."""
         topic_list = list(topics) if topics is not None else None
+        for event in self._events(since, decoder, (poll_interval, stop) if follow else None):
+            if event_matches(event, topic_list, session_id):
+                yield event
+
+    def _events(self, since: int | None, decoder: Decoder | None, follow: Follow | None) -> Iterator[Event]:
+        """Every event after id ``since``; with ``follow`` (poll interval, stop) the new ones too,
+        until ``stop()`` is true."""
+        raise NotImplementedError
+
+
+class EventBus(BusBase):
+    """Publish to and read from one project's bus file (the publisher's ``stamps``: :class:`BusBase`)."""
+
+    def __init__(
+        self,
+        log_dir: str,
+        *,
+        max_bytes: int = 10 * 1024 * 1024,
+        backups: int = 5,
+        lock_timeout: float = 2.0,
+        **stamps: Unpack[Stamps],
+    ) -> None:
+        super().__init__(**stamps)
+        self.log_dir = log_dir
+        self.path = os.path.join(log_dir, BUS_FILE)
+        self.lock_timeout = lock_timeout
+        self._writer = JsonlWriter(self.path, max_bytes=max_bytes, backups=backups, lock_timeout=lock_timeout)
+
+    def _append(self, events: list[Event]) -> list[Event]:
+        """Write the events with one lock and one write; each one's id is where it lands."""
+
+        def builder(event: Event) -> Callable[[int], dict[str, object]]:
+            def build(position: int) -> dict[str, object]:
+                event.id = position
+                return event.to_dict()
+
+            return build
+
+        self._writer.append_positioned_many([builder(event) for event in events])
+        return events
+
+    # -- reading ----------------------------------------------------------------------------------
+
+    def reader(self, *, start: int | None = None, decoder: Decoder | None = None) -> JsonlReader:
+        """A raw reader of the bus file (positions are event ids)."""
+        return JsonlReader(self.path, start=start, decoder=decoder, lock_timeout=self.lock_timeout)
+
+    def _events(self, since: int | None, decoder: Decoder | None, follow: Follow | None) -> Iterator[Event]:
+        """The bus file's events after id ``since`` (``follow``: and new ones, polled)."""
         with JsonlReader(self.path, start=since, decoder=decoder, lock_timeout=self.lock_timeout) as reader:
-            entries = reader.follow(poll_interval=poll_interval, stop=stop) if follow else iter(reader)
+            entries = reader.follow(poll_interval=follow[0], stop=follow[1]) if follow else iter(reader)
             for entry in entries:
                 event = Event.from_record(entry.record, entry.position)
-                if event is None or (since is not None and event.id <= since):
-                    continue
-                if event_matches(event, topic_list, session_id):
+                if event is not None and (since is None or event.id > since):
                     yield event
 
     def consumer(

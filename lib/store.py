@@ -46,7 +46,7 @@ if TYPE_CHECKING:
             ...
 
 
-__all__ = ["JsonStore", "LockTimeout", "StateError", "open_store", "set_corruption_handler"]
+__all__ = ["JsonStore", "LockTimeout", "StateError", "encode_state", "open_store", "set_corruption_handler"]
 
 
 class StateError(Exception):
@@ -87,14 +87,16 @@ class _Transaction:
     def __exit__(self, exc_type: type[BaseException] | None, exc: object, tb: object) -> None:
         try:
             if exc_type is None:
-                data = _encode(self.state, self._store.path)
+                data = encode_state(self.state, self._store.path)
                 if data != self._original:
                     self._store._replace(data)  # pyright: ignore[reportPrivateUsage]
         finally:
             self._lock.release()
 
 
-def _encode(state: dict[str, object], path: str) -> bytes:
+def encode_state(state: dict[str, object], path: str) -> bytes:
+    """``state`` as the compact UTF-8 JSON a store writes (the file store and the Redis store);
+    :class:`StateError` naming ``path`` when it holds something JSON cannot carry."""
     try:
         return fastjson.dumps(state, ensure_ascii=False).encode()
     except (TypeError, ValueError) as exc:

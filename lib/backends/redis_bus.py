@@ -23,23 +23,21 @@ one stream within one millisecond). :func:`stream_id` converts back.
 from __future__ import annotations
 
 import os
-import time
 
 from lib import fastjson
 from lib.backends.fallback import report_fallback
 from lib.backends.redis_client import BLOCK_SECONDS, BackendUnavailable, call, command, execute, run
-from lib.event_bus import Event, Subscription, check_topic, deliver, event_matches
+from lib.event_bus import BusBase, Event, event_matches
 from lib.hook_logger import iso_timestamp
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping
-    from typing import Any
+    from typing import Any, Unpack
 
     from lib.backends.settings import BackendSettings
-    from lib.event_bus import EventBus
+    from lib.event_bus import EventBus, Follow, Stamps
 
-    Subscriber = Callable[[Event], None]
     Decoder = Callable[[bytes], object]
     Warn = Callable[[str], None]
 
@@ -91,15 +89,18 @@ def _event(entry_id: bytes, fields: Mapping[bytes, bytes] | None, decoder: Decod
     )
 
 
-def event_fields(
-    ts: str, topic: str, source: str, body: Mapping[str, object], sid: str | None, cid: str | None
-) -> dict[str, str]:
-    """The stream entry fields of one event (``payload`` as compact JSON)."""
-    fields = {"ts": ts, "topic": topic, "source": source, "payload": fastjson.dumps(body, ensure_ascii=False)}
-    if sid is not None:
-        fields["session_id"] = sid
-    if cid is not None:
-        fields["correlation_id"] = cid
+def event_fields(event: Event) -> dict[str, str]:
+    """The stream entry fields of one event (``payload`` as compact JSON; no id: ``XADD`` gives it)."""
+    fields = {
+        "ts": event.ts,
+        "topic": event.topic,
+        "source": event.source,
+        "payload": fastjson.dumps(event.payload, ensure_ascii=False),
+    }
+    if event.session_id is not None:
+        fields["session_id"] = event.session_id
+    if event.correlation_id is not None:
+        fields["correlation_id"] = event.correlation_id
     return fields
 
 
@@ -118,7 +119,7 @@ def _flat(fields: Mapping[str, str]) -> list[str]:
     return [part for pair in fields.items() for part in pair]
 
 
-class RedisEventBus:
+class RedisEventBus(BusBase):
     """Publish to and read from one project's Redis stream (same methods as the file bus).
 
     ``fallback`` builds the file bus used for :meth:`publish` when Redis is unavailable (``None``:
@@ -130,70 +131,25 @@ class RedisEventBus:
         self,
         settings: BackendSettings,
         *,
-        source: str = "hooks",
-        session_id: str | None = None,
-        correlation_id: str | None = None,
-        clock: Callable[[], int] = time.time_ns,
         fallback: Callable[[], EventBus] | None = None,
         warn: Warn | None = None,
+        **stamps: Unpack[Stamps],
     ) -> None:
+        super().__init__(**stamps)
         self.settings = settings
         self.key = settings.key("events")
         #: Where the events live, for messages and the CLI.
         self.path = f"{settings.display_url} {self.key}"
-        self.source = source
-        self.session_id = session_id
-        self.correlation_id = correlation_id
-        self._clock = clock
         self._fallback_factory = fallback
         self._fallback: EventBus | None = None
         self._warn = warn
-        self._subscriptions: list[Subscription] = []
-        #: ``(subscription pattern, error text)`` of subscribers that raised, newest last
-        self.subscriber_errors: list[tuple[str, str]] = []
 
-    # -- publishing -------------------------------------------------------------------------------
-
-    def publish(
-        self,
-        topic: str,
-        payload: Mapping[str, object] | None = None,
-        *,
-        session_id: str | None = None,
-        correlation_id: str | None = None,
-        source: str | None = None,
-    ) -> Event:
-        """Append an event to the stream (or to the file bus when Redis is unavailable and falling
-        back is allowed), then hand it to the matching in-process subscribers."""
-        (event,) = self.publish_many(
-            ((topic, payload),), session_id=session_id, correlation_id=correlation_id, source=source
-        )
-        return event
-
-    def publish_many(
-        self,
-        events: Iterable[tuple[str, Mapping[str, object] | None]],
-        *,
-        session_id: str | None = None,
-        correlation_id: str | None = None,
-        source: str | None = None,
-    ) -> list[Event]:
-        """Append several ``(topic, payload)`` events in one round trip (``XADD`` each, then one
-        ``EXPIRE``), in order; when Redis is unavailable and falling back is allowed, they go to the
-        file bus and to the reconciliation journal instead (:mod:`lib.backends.reconcile`), to be
-        replayed into the stream once Redis answers. A bad topic raises before anything is sent."""
-        ts = iso_timestamp(self._clock())
-        sid = session_id if session_id is not None else self.session_id
-        cid = correlation_id if correlation_id is not None else self.correlation_id
-        src = source or self.source
-        bodies: list[tuple[str, dict[str, object]]] = []
-        for topic, payload in events:
-            check_topic(topic)
-            bodies.append((topic, dict(payload or {})))
-        if not bodies:
-            return []
+    def _append(self, events: list[Event]) -> list[Event]:
+        """``XADD`` each event, then one ``EXPIRE``, in one round trip; when Redis is unavailable and
+        falling back is allowed, the events go to the file bus and to the reconciliation journal
+        instead (:mod:`lib.backends.reconcile`), to be replayed into the stream once Redis answers."""
         settings = self.settings
-        records = [event_fields(ts, topic, src, body, sid, cid) for topic, body in bodies]
+        records = [event_fields(event) for event in events]
         commands: list[tuple[object, ...]] = [
             ("XADD", self.key, "MAXLEN", "~", settings.stream_maxlen, "*", *_flat(fields))
             for fields in records
@@ -210,39 +166,25 @@ class RedisEventBus:
             if self._fallback is None:
                 self._fallback = self._fallback_factory()
             report_fallback(exc, f"the file bus {self._fallback.path}", self._warn)
-            published = self._fallback.publish_many(bodies, session_id=sid, correlation_id=cid, source=src)
+            first = events[0]
+            published = self._fallback.publish_many(
+                [(event.topic, event.payload) for event in events],
+                session_id=first.session_id,
+                correlation_id=first.correlation_id,
+                source=first.source,
+            )
             from lib.backends.reconcile import journal_events
 
             journal_events(settings, records)
-        else:
-            published = [
-                Event(event_id(entry), ts, topic, src, body, sid, cid)  # type: ignore[arg-type]
-                for entry, (topic, body) in zip(replies, bodies, strict=False)
-            ]
-        for event in published:
-            deliver(event, self._subscriptions, self.subscriber_errors)
-        return published
-
-    def subscribe(self, pattern: str, callback: Subscriber) -> Subscription:
-        """Call ``callback(event)`` for every event this bus object publishes whose topic matches."""
-        return Subscription(self._subscriptions, pattern, callback)
+            return published
+        for event, entry in zip(events, replies, strict=False):
+            event.id = event_id(entry)  # type: ignore[arg-type]
+        return events
 
     # -- reading ----------------------------------------------------------------------------------
 
-    def tail(
-        self,
-        *,
-        follow: bool = False,
-        since: int | None = None,
-        topics: Iterable[str] | None = None,
-        session_id: str | None = None,
-        poll_interval: float = 0.2,
-        stop: Callable[[], bool] | None = None,
-        decoder: Decoder | None = None,
-    ) -> Iterator[Event]:
-        """Events after id ``since`` (all retained events if None), filtered by topic patterns and
-        session; with ``follow`` keep waiting (``XREAD BLOCK``) until ``stop()`` is true."""
-        topic_list = list(topics) if topics is not None else None
+    def _events(self, since: int | None, decoder: Decoder | None, follow: Follow | None) -> Iterator[Event]:
+        """The stream's events after id ``since`` (``follow``: and new ones, waiting in ``XREAD BLOCK``)."""
         last = stream_id(since) if since is not None else None
         while True:
             low = f"({last}" if last is not None else "-"
@@ -250,12 +192,13 @@ class RedisEventBus:
             for entry_id, fields in batch:
                 last = entry_id.decode()
                 event = _event(entry_id, fields, decoder)
-                if event is not None and event_matches(event, topic_list, session_id):
+                if event is not None:
                     yield event
             if len(batch) < _BATCH:
                 break
-        if not follow:
+        if follow is None:
             return
+        poll_interval, stop = follow
         block_ms = max(1, min(int(BLOCK_SECONDS * 1000), int(poll_interval * 1000)))
         cursor = last or "0-0"
         while not (stop is not None and stop()):
@@ -266,7 +209,7 @@ class RedisEventBus:
                 for entry_id, fields in entries:
                     cursor = entry_id.decode()
                     event = _event(entry_id, fields, decoder)
-                    if event is not None and event_matches(event, topic_list, session_id):
+                    if event is not None:
                         yield event
 
     def consumer(

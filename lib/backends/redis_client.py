@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from lib.backends.settings import BackendSettings
 
     T = TypeVar("T")
+    K = TypeVar("K", bound=tuple[object, ...])
 
 __all__ = [
     "BLOCK_SECONDS",
@@ -99,11 +100,13 @@ def get_client(settings: BackendSettings, *, blocking: bool = False) -> Any:
 
     Raises :class:`BackendUnavailable` when the ``redis`` package is missing or the server is down.
     """
-    _check_up(settings)
-    key = (settings.url, settings.timeout, blocking)
-    client = _clients.get(key)
-    if client is not None:
-        return client
+    return _remembered(
+        settings, _clients, (settings.url, settings.timeout, blocking), lambda: _client(settings, blocking)
+    )
+
+
+def _client(settings: BackendSettings, blocking: bool) -> Any:
+    """A new ``redis.Redis`` (connecting on its first command), without retries."""
     try:
         import redis
         from redis.backoff import NoBackoff
@@ -115,7 +118,7 @@ def get_client(settings: BackendSettings, *, blocking: bool = False) -> Any:
         {"driver_info": None} if hasattr(redis, "DriverInfo") else {"lib_name": None, "lib_version": None}
     )
     try:
-        client = redis.Redis.from_url(
+        return redis.Redis.from_url(
             settings.url,
             socket_connect_timeout=settings.timeout,
             socket_timeout=settings.timeout + BLOCK_SECONDS if blocking else settings.timeout,
@@ -126,8 +129,6 @@ def get_client(settings: BackendSettings, *, blocking: bool = False) -> Any:
         )
     except (ValueError, redis.RedisError) as exc:
         raise BackendUnavailable(settings.display_url, f"bad URL: {_problem(exc)}") from None
-    _clients[key] = client
-    return client
 
 
 def call(settings: BackendSettings, operation: Callable[[Any], T], *, blocking: bool = False) -> T:
@@ -156,10 +157,16 @@ def command(settings: BackendSettings, method: str, *args: Any, blocking: bool =
     return call(settings, lambda client: getattr(client, method)(*args, **kwargs), blocking=blocking)
 
 
-def _check_up(settings: BackendSettings) -> None:
+def _remembered(settings: BackendSettings, made: dict[K, Any], key: K, make: Callable[[], Any]) -> Any:
+    """The client remembered under ``key`` in ``made``, made by ``make()`` on first use; raises
+    :class:`BackendUnavailable` while the server of ``settings`` counts as down."""
     problem = down_problem(settings)
     if problem is not None:
         raise BackendUnavailable(settings.display_url, f"{problem}; not retried for {DOWN_SECONDS:g}s")
+    client = made.get(key)
+    if client is None:
+        client = made[key] = make()
+    return client
 
 
 def _missing(settings: BackendSettings, package: str) -> BackendUnavailable:
@@ -171,11 +178,11 @@ def _missing(settings: BackendSettings, package: str) -> BackendUnavailable:
 
 
 def _connection(settings: BackendSettings) -> Any:
-    _check_up(settings)
-    key = (settings.url, settings.timeout)
-    conn = _lean.get(key)
-    if conn is not None:
-        return conn
+    return _remembered(settings, _lean, (settings.url, settings.timeout), lambda: _lean_connection(settings))
+
+
+def _lean_connection(settings: BackendSettings) -> Any:
+    """A new lean connection (``hiredis`` must be there: its absence is told here, with the fix)."""
     try:
         import hiredis  # noqa: F401  # pyright: ignore[reportUnusedImport]  (the extra's parser: fail here with the install hint)
     except ImportError:
@@ -183,11 +190,9 @@ def _connection(settings: BackendSettings) -> Any:
     from lib.backends.resp import Connection
 
     try:
-        conn = Connection(settings.url, settings.timeout)
+        return Connection(settings.url, settings.timeout)
     except ValueError as exc:
         raise BackendUnavailable(settings.display_url, f"bad URL: {exc}") from None
-    _lean[key] = conn
-    return conn
 
 
 def run(settings: BackendSettings, commands: Sequence[Sequence[object]]) -> list[object]:

@@ -32,7 +32,7 @@ import time
 from lib import fastjson
 from lib.backends.redis_client import BackendUnavailable, execute, run
 from lib.locking import LockTimeout
-from lib.store import StateError
+from lib.store import StateError, encode_state
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -96,13 +96,6 @@ if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end"""
 _WAIT_SLICE = 0.05
 
 
-def _encode(state: dict[str, object], where: str) -> bytes:
-    try:
-        return fastjson.dumps(state, ensure_ascii=False).encode()
-    except (TypeError, ValueError) as exc:
-        raise StateError(f"{where}: state is not JSON-serialisable ({exc}); store only plain data") from exc
-
-
 class _RedisTransaction:
     __slots__ = ("_applied", "_original", "_store", "_token", "fresh", "state")
 
@@ -153,7 +146,7 @@ class _RedisTransaction:
         if not self.state:
             mode, data = ("del", b"") if self._original is not None else ("touch", b"")
         else:
-            data = _encode(self.state, store.path)
+            data = encode_state(self.state, store.path)
             mode = "touch" if data == self._original else "set"
         args: list[object] = ["EVAL", _COMMIT, 3, store.key, store.lock_key, store.wake_key]
         ttl = store.settings.ttl_seconds

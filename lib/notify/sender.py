@@ -23,9 +23,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from lib.config import as_dict, config_section
-from lib.detached import NOTIFY_SENDER as WORKER_NAME
-from lib.detached import WorkerLock, run_until_idle
-from lib.event_bus import Event, EventBus
+from lib.detached import NOTIFY_SENDER, DetachedWorker
+from lib.event_bus import Consumer, Event, EventBus
 from lib.hook_logger import HookLogger
 from lib.notify.channels import Channel, DeliveryError, channels_from_config
 from lib.notify.rules import Notification, Rules, RuleState, notification_for
@@ -34,7 +33,7 @@ from lib.store import open_store
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from lib.backends.redis_bus import RedisEventBus
+    from lib.backends.redis_bus import RedisConsumer, RedisEventBus
 
 __all__ = ["CONSUMER_NAME", "Delivery", "Sender", "deliver"]
 
@@ -94,7 +93,7 @@ def _age(ts: str, now: float) -> float:
         return 0.0
 
 
-class Sender:
+class Sender(DetachedWorker):
     """Delivers the notifications of one project (see the module doc)."""
 
     def __init__(
@@ -191,12 +190,27 @@ class Sender:
     def run(self, *, follow: bool = False, stop: Callable[[], bool] | None = None) -> SendReport:
         """Process the pending events (``follow``: and new ones until idle for ``linger_seconds``)."""
         report = SendReport()
-        lock = WorkerLock(self.paths.state_dir, WORKER_NAME)
-        if not lock.acquire():
-            report.already_running = True
-            return report
-        bus = self._bus()
-        consumer = bus.consumer(CONSUMER_NAME, topics=sorted(self.rules.topics))
+        opened: list[EventBus | RedisEventBus] = []  # the bus start() opened, closed at the end
+
+        def start() -> tuple[Callable[[], bool], Callable[[], bool]]:
+            bus = self._bus()
+            opened.append(bus)
+            consumer = bus.consumer(CONSUMER_NAME, topics=sorted(self.rules.topics))
+            return self._step(consumer, report), lambda: bool(consumer.read(limit=1))
+
+        def close() -> None:
+            for bus in opened:
+                bus.close()
+            self.logger.close()
+
+        report.already_running = not self.run_locked(
+            NOTIFY_SENDER, start, close, poll=POLL_SECONDS, follow=follow, stop=stop
+        )
+        return report
+
+    def _step(self, consumer: Consumer | RedisConsumer, report: SendReport) -> Callable[[], bool]:
+        """The sender's step: handle the next events of ``consumer``, acknowledging each with the
+        rules' state; True when there were some."""
         state = RuleState(as_dict(consumer.state.get("rules")))
         last_ack = [0.0]
 
@@ -218,20 +232,4 @@ class Sender:
                 last_ack[0] = self.clock()
             return bool(events)
 
-        try:
-            run_until_idle(
-                lock,
-                step,
-                has_work=lambda: bool(consumer.read(limit=1)),
-                follow=follow,
-                linger=self.linger,
-                stop=stop,
-                clock=self.clock,
-                sleep=self.sleep,
-                poll=POLL_SECONDS,
-            )
-        finally:
-            lock.release()
-            bus.close()
-            self.logger.close()
-        return report
+        return step

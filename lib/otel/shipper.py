@@ -28,8 +28,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from lib.config import as_dict
-from lib.detached import OTEL_SHIPPER as WORKER_NAME
-from lib.detached import WorkerLock, run_until_idle
+from lib.detached import OTEL_SHIPPER, DetachedWorker
 from lib.hook_logger import HookLogger
 from lib.jsonl import JsonlReader
 from lib.otel.convert import export_request, merge_records, request_json
@@ -120,7 +119,7 @@ def _partial_span(end: Mapping[str, object]) -> dict[str, object]:
     return {**end, "type": "span", "name": name, "start_ns": end.get("end_ns"), "attributes": attributes}
 
 
-class Shipper:
+class Shipper(DetachedWorker):
     """Ships one project's spans (see the module doc)."""
 
     def __init__(
@@ -138,6 +137,7 @@ class Shipper:
         self.settings = OtelSettings.from_config(
             config, os.environ if environ is None else environ, version=self.version
         )
+        self.linger = self.settings.linger
         self.path = os.path.join(paths.log_dir, TRACE_FILE)
         self.store = open_store(paths.state_dir, STATE_NAME)
         self.post = post
@@ -216,10 +216,6 @@ class Shipper:
     def run(self, *, follow: bool = False, stop: Callable[[], bool] | None = None) -> ShipReport:
         """Ship what is there (``follow``: and what comes, until idle for ``linger_seconds``)."""
         report = ShipReport()
-        lock = WorkerLock(self.paths.state_dir, WORKER_NAME)
-        if not lock.acquire():
-            report.already_running = True
-            return report
         failures = [0]
 
         def step() -> bool | float:
@@ -237,23 +233,14 @@ class Shipper:
             failures[0] = 0
             return consumed > 0
 
-        try:
+        def start() -> tuple[Callable[[], bool | float], Callable[[], bool]]:
             # while the collector stays down, the shipper exits after linger_seconds (a later hook
             # starts a new one); has_work is only asked then
-            run_until_idle(
-                lock,
-                step,
-                has_work=lambda: failures[0] == 0 and self._has_new(),
-                follow=follow,
-                linger=self.settings.linger,
-                stop=stop,
-                clock=self.clock,
-                sleep=self.sleep,
-                poll=POLL_SECONDS,
-            )
-        finally:
-            lock.release()
-            self.logger.close()
+            return step, lambda: failures[0] == 0 and self._has_new()
+
+        report.already_running = not self.run_locked(
+            OTEL_SHIPPER, start, self.logger.close, poll=POLL_SECONDS, follow=follow, stop=stop
+        )
         return report
 
     def _has_new(self) -> bool:

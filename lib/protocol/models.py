@@ -160,18 +160,20 @@ class SubagentStopInput(HookInput):
     agent_transcript_path: str | None = None
 
 
-class TaskCreatedInput(HookInput):
+class TaskInput(HookInput):
+    """Base of the task events: the task's id, subject and description."""
+
+    task_id: str | None = None
+    task_subject: str | None = None
+    task_description: str | None = None
+
+
+class TaskCreatedInput(TaskInput):
     hook_event_name: Literal["TaskCreated"]
-    task_id: str | None = None
-    task_subject: str | None = None
-    task_description: str | None = None
 
 
-class TaskCompletedInput(HookInput):
+class TaskCompletedInput(TaskInput):
     hook_event_name: Literal["TaskCompleted"]
-    task_id: str | None = None
-    task_subject: str | None = None
-    task_description: str | None = None
 
 
 class StopInput(HookInput):
