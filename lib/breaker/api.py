@@ -19,6 +19,7 @@ import time
 from lib.breaker import machine
 from lib.breaker.machine import HALF_OPEN, OPEN, BreakerParams
 from lib.breaker.storage import MemoryStorage
+from lib.plain_data import fields_dict
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -44,6 +45,28 @@ __all__ = [
     "default_registry",
     "get_circuit_breaker",
 ]
+
+#: The keys of :meth:`BreakerSnapshot.as_dict`, in order (``streak`` is ``consecutive_failures``).
+_SNAPSHOT_FIELDS = (
+    "name",
+    "key",
+    "scope",
+    "session",
+    "state",
+    "streak",
+    "forced",
+    "consecutive_failures",
+    "failures",
+    "opened_at",
+    "retry_at",
+    "retry_after",
+    "cooldown",
+    "half_open_in_flight",
+    "half_open_successes",
+    "last_error",
+    "last_failure_at",
+    "changed_at",
+)
 
 
 class BreakerSnapshot:
@@ -108,26 +131,7 @@ class BreakerSnapshot:
 
     def as_dict(self) -> dict[str, object]:
         """Plain data for JSON output."""
-        return {
-            "name": self.name,
-            "key": self.key,
-            "scope": self.scope,
-            "session": self.session,
-            "state": self.state,
-            "streak": self.consecutive_failures,
-            "forced": self.forced,
-            "consecutive_failures": self.consecutive_failures,
-            "failures": self.failures,
-            "opened_at": self.opened_at,
-            "retry_at": self.retry_at,
-            "retry_after": self.retry_after,
-            "cooldown": self.cooldown,
-            "half_open_in_flight": self.half_open_in_flight,
-            "half_open_successes": self.half_open_successes,
-            "last_error": self.last_error,
-            "last_failure_at": self.last_failure_at,
-            "changed_at": self.changed_at,
-        }
+        return fields_dict(self, _SNAPSHOT_FIELDS)
 
     def __repr__(self) -> str:
         return (
