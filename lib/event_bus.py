@@ -32,6 +32,7 @@ import time
 
 from lib.hook_logger import iso_timestamp
 from lib.jsonl import JsonlReader, JsonlWriter
+from lib.plain_data import fields_dict
 from lib.safe_files import ensure_dir
 
 TYPE_CHECKING = False
@@ -107,6 +108,10 @@ def topic_matches(pattern: str, topic: str) -> bool:
     return False
 
 
+#: The keys of an event record on the bus, in order.
+_EVENT_FIELDS = ("id", "ts", "topic", "source", "session_id", "correlation_id", "payload")
+
+
 class Event:
     """One event on the bus."""
 
@@ -132,15 +137,7 @@ class Event:
 
     def to_dict(self) -> dict[str, object]:
         """The record as written to the bus."""
-        return {
-            "id": self.id,
-            "ts": self.ts,
-            "topic": self.topic,
-            "source": self.source,
-            "session_id": self.session_id,
-            "correlation_id": self.correlation_id,
-            "payload": self.payload,
-        }
+        return fields_dict(self, _EVENT_FIELDS)
 
     @classmethod
     def from_record(cls, record: Mapping[str, object], position: int | None = None) -> Event | None:

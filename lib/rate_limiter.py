@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import time
 
+from lib.plain_data import fields_dict, nested_object
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
@@ -35,6 +37,19 @@ __all__ = [
 
 #: The ``version`` written into ``ratelimits.json``.
 FORMAT_VERSION = 1
+
+#: The keys of :meth:`RateDecision.as_dict`, in order.
+_DECISION_FIELDS = (
+    "key",
+    "allowed",
+    "used",
+    "limit",
+    "remaining",
+    "window_seconds",
+    "reset_at",
+    "clear_at",
+    "retry_after",
+)
 
 
 class RateDecision:
@@ -85,17 +100,7 @@ class RateDecision:
 
     def as_dict(self) -> dict[str, object]:
         """Plain data for JSON output."""
-        return {
-            "key": self.key,
-            "allowed": self.allowed,
-            "used": self.used,
-            "limit": self.limit,
-            "remaining": self.remaining,
-            "window_seconds": self.window_seconds,
-            "reset_at": self.reset_at,
-            "clear_at": self.clear_at,
-            "retry_after": self.retry_after,
-        }
+        return fields_dict(self, _DECISION_FIELDS)
 
     def __repr__(self) -> str:
         return (
@@ -191,11 +196,7 @@ class RateLimiter:
 
     @staticmethod
     def _windows(state: dict[str, object]) -> dict[str, object]:
-        windows = state.get("windows")
-        if not isinstance(windows, dict):
-            windows = {}
-            state["windows"] = windows
-        return windows
+        return nested_object(state, "windows")
 
     def _read(self) -> dict[str, object]:
         if self.store is None:

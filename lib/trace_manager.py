@@ -50,7 +50,6 @@ if TYPE_CHECKING:
 __all__ = [
     "TRACE_FILE",
     "Span",
-    "TraceContext",
     "TraceNode",
     "TraceRecorder",
     "build_trees",
@@ -174,6 +173,25 @@ class Span:
         self.status = status
         self.status_message = message
         self.end_ns = time.time_ns() if end_ns is None else end_ns
+
+    @property
+    def traceparent(self) -> str:
+        """The W3C ``traceparent`` header value that makes this span the parent."""
+        return f"00-{self.trace_id}-{self.span_id}-01"
+
+    def context(self) -> dict[str, str]:
+        """The span as the trace context in effect (what :func:`get_trace_context` returns)."""
+        out = {
+            "trace_id": self.trace_id,
+            "span_id": self.span_id,
+            "correlation_id": self.correlation_id or "",
+            "traceparent": self.traceparent,
+        }
+        if self.parent_span_id:
+            out["parent_span_id"] = self.parent_span_id
+        if self.session_id:
+            out["session_id"] = self.session_id
+        return out
 
     @property
     def duration_ms(self) -> float | None:
@@ -303,51 +321,13 @@ class TraceRecorder:
 # -- correlation context ---------------------------------------------------------------------------
 
 
-class TraceContext:
-    """The trace, span and correlation id in effect (immutable)."""
-
-    __slots__ = ("correlation_id", "parent_span_id", "session_id", "span_id", "trace_id")
-
-    def __init__(
-        self,
-        trace_id: str,
-        span_id: str,
-        correlation_id: str,
-        parent_span_id: str | None = None,
-        session_id: str | None = None,
-    ) -> None:
-        self.trace_id = trace_id
-        self.span_id = span_id
-        self.correlation_id = correlation_id
-        self.parent_span_id = parent_span_id
-        self.session_id = session_id
-
-    @property
-    def traceparent(self) -> str:
-        """The W3C ``traceparent`` header value for this context."""
-        return f"00-{self.trace_id}-{self.span_id}-01"
-
-    def as_dict(self) -> dict[str, str]:
-        """The context as plain strings (what :func:`get_trace_context` returns)."""
-        out = {
-            "trace_id": self.trace_id,
-            "span_id": self.span_id,
-            "correlation_id": self.correlation_id,
-            "traceparent": self.traceparent,
-        }
-        if self.parent_span_id:
-            out["parent_span_id"] = self.parent_span_id
-        if self.session_id:
-            out["session_id"] = self.session_id
-        return out
+_context_vars: dict[str, ContextVar[Span | None]] = {}
 
 
-_context_vars: dict[str, ContextVar[TraceContext | None]] = {}
-
-
-def _current() -> ContextVar[TraceContext | None]:
-    """The context variable of the current trace (``contextvars`` is imported on first use: a hook
-    process that never opens a scoped span does not pay for it)."""
+def _current() -> ContextVar[Span | None]:
+    """The context variable holding the innermost scoped span, whose ids are the trace context in
+    effect (``contextvars`` is imported on first use: a hook process that never opens a scoped span
+    does not pay for it)."""
     var = _context_vars.get("current")
     if var is None:
         from contextvars import ContextVar
@@ -358,14 +338,14 @@ def _current() -> ContextVar[TraceContext | None]:
 
 def get_correlation_id() -> str | None:
     """The correlation id of the current trace, or None outside any."""
-    ctx = _current().get()
-    return ctx.correlation_id if ctx is not None else None
+    span = _current().get()
+    return (span.correlation_id or "") if span is not None else None
 
 
 def get_trace_context() -> dict[str, str] | None:
     """The current trace context (trace_id, span_id, correlation_id, traceparent...), or None."""
-    ctx = _current().get()
-    return ctx.as_dict() if ctx is not None else None
+    span = _current().get()
+    return span.context() if span is not None else None
 
 
 class _SpanScope:
@@ -376,16 +356,12 @@ class _SpanScope:
     def __init__(self, span: Span, correlation_id: str, recorder: TraceRecorder | None) -> None:
         self.span = span
         self._recorder = recorder
-        self._token: Token[TraceContext | None] | None = None
+        self._token: Token[Span | None] | None = None
         span.correlation_id = correlation_id
 
     def __enter__(self) -> Span:
-        span = self.span
-        ctx = TraceContext(
-            span.trace_id, span.span_id, span.correlation_id or "", span.parent_span_id, span.session_id
-        )
-        self._token = _current().set(ctx)
-        return span
+        self._token = _current().set(self.span)
+        return self.span
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
         if self._token is not None:
@@ -428,18 +404,18 @@ def start_span(
     clock: Callable[[], int] = time.time_ns,
 ) -> _SpanScope:
     """A child span of the current one (a new trace if there is none), with the same correlation id."""
-    ctx = _current().get()
-    if ctx is None:
+    parent = _current().get()
+    if parent is None:
         return start_trace(name, recorder=recorder, attributes=attributes, clock=clock)
     span = Span(
         name,
-        trace_id=ctx.trace_id,
-        parent_span_id=ctx.span_id,
+        trace_id=parent.trace_id,
+        parent_span_id=parent.span_id,
         start_ns=clock(),
         attributes=attributes,
-        session_id=ctx.session_id,
+        session_id=parent.session_id,
     )
-    return _SpanScope(span, ctx.correlation_id, recorder)
+    return _SpanScope(span, parent.correlation_id or "", recorder)
 
 
 def __getattr__(name: str) -> object:

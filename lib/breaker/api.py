@@ -19,6 +19,7 @@ import time
 from lib.breaker import machine
 from lib.breaker.machine import HALF_OPEN, OPEN, BreakerParams
 from lib.breaker.storage import MemoryStorage
+from lib.plain_data import fields_dict
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -44,6 +45,28 @@ __all__ = [
     "default_registry",
     "get_circuit_breaker",
 ]
+
+#: The keys of :meth:`BreakerSnapshot.as_dict`, in order (``streak`` is ``consecutive_failures``).
+_SNAPSHOT_FIELDS = (
+    "name",
+    "key",
+    "scope",
+    "session",
+    "state",
+    "streak",
+    "forced",
+    "consecutive_failures",
+    "failures",
+    "opened_at",
+    "retry_at",
+    "retry_after",
+    "cooldown",
+    "half_open_in_flight",
+    "half_open_successes",
+    "last_error",
+    "last_failure_at",
+    "changed_at",
+)
 
 
 class BreakerSnapshot:
@@ -108,26 +131,7 @@ class BreakerSnapshot:
 
     def as_dict(self) -> dict[str, object]:
         """Plain data for JSON output."""
-        return {
-            "name": self.name,
-            "key": self.key,
-            "scope": self.scope,
-            "session": self.session,
-            "state": self.state,
-            "streak": self.consecutive_failures,
-            "forced": self.forced,
-            "consecutive_failures": self.consecutive_failures,
-            "failures": self.failures,
-            "opened_at": self.opened_at,
-            "retry_at": self.retry_at,
-            "retry_after": self.retry_after,
-            "cooldown": self.cooldown,
-            "half_open_in_flight": self.half_open_in_flight,
-            "half_open_successes": self.half_open_successes,
-            "last_error": self.last_error,
-            "last_failure_at": self.last_failure_at,
-            "changed_at": self.changed_at,
-        }
+        return fields_dict(self, _SNAPSHOT_FIELDS)
 
     def __repr__(self) -> str:
         return (
@@ -208,7 +212,10 @@ def _warn(message: str) -> None:
 
 
 class Permit:
-    """Permission for one call; report its outcome exactly once (later reports are ignored)."""
+    """Permission for one call; report its outcome exactly once (later reports are ignored).
+
+    As a context manager it reports the outcome of its block (:meth:`settle`).
+    """
 
     __slots__ = ("_breaker", "_settled", "lease")
 
@@ -244,6 +251,14 @@ class Permit:
             self.failure(exc)
         else:
             self.release()
+
+    def __enter__(self) -> Permit:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.settle(exc)
 
 
 class Protection:
@@ -455,42 +470,35 @@ class CircuitBreaker:
         """Await ``func(*args, **kwargs)`` through the breaker; a sync or async fallback is honoured."""
         return await self._call_async(func, args, kwargs, None)
 
-    def _call(self, func: Callable[..., R], args: Any, kwargs: Any, fallback: Callable[..., Any] | None) -> R:
+    def _admit(self, fallback: Callable[..., Any] | None) -> Permit | Callable[..., Any]:
+        """A permit for one call or, when the breaker refuses it, the fallback to call instead
+        (``fallback``, else the breaker's own); with no fallback the refusal propagates."""
         try:
-            permit = self.allow()
+            return self.allow()
         except CircuitBreakerError:
             fallback = fallback or self.fallback
             if fallback is None:
                 raise
-            return fallback(*args, **kwargs)  # type: ignore[no-any-return]
-        try:
-            result = func(*args, **kwargs)
-        except BaseException as exc:
-            permit.settle(exc)
-            raise
-        permit.success()
-        return result
+            return fallback
+
+    def _call(self, func: Callable[..., R], args: Any, kwargs: Any, fallback: Callable[..., Any] | None) -> R:
+        permit = self._admit(fallback)
+        if not isinstance(permit, Permit):
+            return permit(*args, **kwargs)  # type: ignore[no-any-return]
+        with permit:
+            return func(*args, **kwargs)
 
     async def _call_async(
         self, func: Callable[..., Awaitable[R]], args: Any, kwargs: Any, fallback: Callable[..., Any] | None
     ) -> R:
-        try:
-            permit = self.allow()
-        except CircuitBreakerError:
-            fallback = fallback or self.fallback
-            if fallback is None:
-                raise
-            result = fallback(*args, **kwargs)
+        permit = self._admit(fallback)
+        if not isinstance(permit, Permit):
+            result = permit(*args, **kwargs)
             if hasattr(result, "__await__"):
                 result = await result
             return result  # type: ignore[no-any-return]
-        try:
-            value = await func(*args, **kwargs)
-        except BaseException as exc:
-            permit.settle(exc)
-            raise
-        permit.success()
-        return value
+        with permit:
+            return await func(*args, **kwargs)
 
     def protect(
         self, func: Callable[P, R] | None = None, *, fallback: Callable[..., Any] | None = None

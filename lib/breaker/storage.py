@@ -20,6 +20,7 @@ tool breakers of the hooks, whose keys and scopes changed.
 from __future__ import annotations
 
 from lib.breaker.machine import IDENTITY_FIELDS, new_record, normalise
+from lib.plain_data import nested_object
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -151,11 +152,7 @@ class JsonStoreStorage:
 
     @staticmethod
     def _records(state: dict[str, object]) -> dict[str, object]:
-        records = state.get("breakers")
-        if not isinstance(records, dict):
-            records = {}
-            state["breakers"] = records
-        return records
+        return nested_object(state, "breakers")
 
     def load(self, name: str) -> dict[str, object] | None:
         """The record of ``name`` from a lock-free snapshot, or ``None``."""

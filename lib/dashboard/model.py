@@ -111,23 +111,12 @@ class SessionStats:
         return stats
 
     def as_dict(self) -> dict[str, Any]:
-        """Plain data."""
+        """Plain data: the fields in order, with the prompts as a list, the tools most used first and
+        the subagents as a list."""
         return {
-            "session_id": self.session_id,
-            "first_ts": self.first_ts,
-            "last_ts": self.last_ts,
-            "model": self.model,
-            "source": self.source,
-            "ended": self.ended,
-            "end_reason": self.end_reason,
-            "prompts": self.prompts,
+            **asdict(self),
             "recent_prompts": list(self.recent_prompts),
-            "tool_calls": self.tool_calls,
             "tools": dict(sorted(self.tools.items(), key=lambda kv: (-kv[1], kv[0]))),
-            "failures": self.failures,
-            "denials": self.denials,
-            "asks": self.asks,
-            "breaker_openings": self.breaker_openings,
             "agents": [a.as_dict() for a in self.agents.values()],
         }
 

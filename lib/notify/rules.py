@@ -24,11 +24,15 @@ from dataclasses import dataclass, field
 
 from lib.config import as_dict, config_section
 from lib.notify.config import NOTIFY_TOPICS
+from lib.plain_data import fields_dict
 from lib.redaction import redact, redact_text, truncate
 
 __all__ = ["Notification", "RuleState", "Rules", "notification_for"]
 
 _BREAKER_ONLY = frozenset({"breaker.check"})
+#: The fields of a :class:`Notification` in its webhook body, before ``details`` (``subject`` only
+#: de-duplicates: it is not sent).
+_BODY_FIELDS = ("event", "session_id", "project", "title", "message", "event_id", "ts")
 
 
 @dataclass(frozen=True)
@@ -47,16 +51,7 @@ class Notification:
 
     def body(self) -> dict[str, object]:
         """The JSON object POSTed to a generic webhook."""
-        return {
-            "event": self.event,
-            "session_id": self.session_id,
-            "project": self.project,
-            "title": self.title,
-            "message": self.message,
-            "event_id": self.event_id,
-            "ts": self.ts,
-            "details": dict(self.details),
-        }
+        return {**fields_dict(self, _BODY_FIELDS), "details": dict(self.details)}
 
 
 def _text(value: object, limit: int = 300) -> str:

@@ -15,6 +15,8 @@ from __future__ import annotations
 import os
 import time
 
+from lib.plain_data import nested_object
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from lib.store import StateStore
@@ -60,12 +62,10 @@ def record_mark(
     bytes long. An offset never goes back for the same file."""
     now = time.time() if now is None else now
     with store.transaction() as state:
-        sessions = state["sessions"] = _object(state.get("sessions"))
-        entry = sessions[session_id] = _object(sessions.get(session_id))
-        target = entry
+        sessions = nested_object(state, "sessions")
+        entry = target = nested_object(sessions, session_id)
         if agent_id:
-            agents = entry["agents"] = _object(entry.get("agents"))
-            target = agents[agent_id] = _object(agents.get(agent_id))
+            target = nested_object(nested_object(entry, "agents"), agent_id)
         old = target.get("offset")
         if target.get("transcript_path") != path or not isinstance(old, int) or offset > old:
             target["transcript_path"] = path

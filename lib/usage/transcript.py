@@ -17,8 +17,21 @@ from typing import cast
 import orjson
 
 from lib.jsonl import JsonlReader
+from lib.plain_data import fields_dict
 
 __all__ = ["TokenCounts", "TranscriptUsage", "json_object", "read_transcript"]
+
+
+#: The keys of :meth:`TokenCounts.as_dict`, in order, and the field each one shows.
+_COUNT_KEYS = {
+    "input_tokens": "input",
+    "output_tokens": "output",
+    "cache_write_5m_tokens": "cache_write_5m",
+    "cache_write_1h_tokens": "cache_write_1h",
+    "cache_read_tokens": "cache_read",
+    "total_tokens": "total",
+    "messages": "messages",
+}
 
 
 def json_object(value: object) -> dict[str, object]:
@@ -75,15 +88,7 @@ class TokenCounts:
 
     def as_dict(self) -> dict[str, int]:
         """Plain data, for ``--json`` and the dashboard."""
-        return {
-            "input_tokens": self.input,
-            "output_tokens": self.output,
-            "cache_write_5m_tokens": self.cache_write_5m,
-            "cache_write_1h_tokens": self.cache_write_1h,
-            "cache_read_tokens": self.cache_read,
-            "total_tokens": self.total,
-            "messages": self.messages,
-        }
+        return cast("dict[str, int]", fields_dict(self, _COUNT_KEYS))  # every field is an int
 
 
 @dataclass(slots=True)

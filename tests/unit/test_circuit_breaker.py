@@ -386,6 +386,16 @@ def test_a_permit_reports_once(breaker: CircuitBreaker) -> None:
     assert breaker.snapshot().failures == 1 and breaker.consecutive_failures == 1
 
 
+def test_a_permit_as_context_manager_reports_its_block(breaker: CircuitBreaker) -> None:
+    with pytest.raises(Boom), breaker.allow():
+        boom()
+    assert breaker.consecutive_failures == 1
+    with breaker.allow() as permit:
+        pass
+    permit.failure("too late: already settled")
+    assert breaker.consecutive_failures == 0 and breaker.snapshot().failures == 1
+
+
 # -- registry --------------------------------------------------------------------------------------------
 
 
