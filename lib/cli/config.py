@@ -11,23 +11,12 @@ import argparse
 import json
 from typing import Any
 
+from lib.cli._command import Command
 from lib.cli._state import add_json_option
 from lib.paths import resolve_paths
 
 
-def register(subparsers: Any) -> None:
-    """Add the ``config`` subcommand."""
-    parser = subparsers.add_parser(
-        "config",
-        help="check or show .claude/hooks.toml",
-        description="Validate the project's .claude/hooks.toml (with the CLAUDE_HOOKS_* environment\n"
-        "overrides), show the effective config, or print the reference of every key.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="actions:\n"
-        "  check      validate the file; exit 1 with the file, the key and the fix when invalid (default)\n"
-        "  show       print the effective config, defaults filled in, as JSON\n"
-        "  reference  print every section and key with its type, default and meaning",
-    )
+def _options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "action",
         choices=["check", "show", "reference"],
@@ -35,8 +24,6 @@ def register(subparsers: Any) -> None:
         default="check",
         help="what to do (default: check)",
     )
-    add_json_option(parser)
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -141,3 +128,16 @@ def _type_name(annotation: Any) -> str:
             annotation.__name__, f"table ({annotation.__name__})"
         )
     return str(annotation)
+
+
+COMMAND = Command(
+    help="check or show .claude/hooks.toml",
+    description="Validate the project's .claude/hooks.toml (with the CLAUDE_HOOKS_* environment\n"
+    "overrides), show the effective config, or print the reference of every key.",
+    options=(_options, add_json_option),
+    formatter_class=argparse.RawDescriptionHelpFormatter,
+    epilog="actions:\n"
+    "  check      validate the file; exit 1 with the file, the key and the fix when invalid (default)\n"
+    "  show       print the effective config, defaults filled in, as JSON\n"
+    "  reference  print every section and key with its type, default and meaning",
+)

@@ -20,6 +20,7 @@ import re
 import sys
 import time
 
+from lib.cli._command import Command
 from lib.cli._state import add_json_option, open_cli_state, print_table, project_config
 from lib.cli._terminal import escape
 
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from lib.guards.settings import GuardSettings
     from lib.paths import Paths
 
-__all__ = ["parse_duration", "register"]
+__all__ = ["COMMAND", "parse_duration"]
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d)?")
 
@@ -42,20 +43,12 @@ def parse_duration(text: str) -> float:
     return float(m.group(1)) * factor
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:  # pyright: ignore[reportPrivateUsage]
-    """Add the ``guards`` command."""
-    parser = subparsers.add_parser(
-        "guards",
-        help="guard settings, rules, the per-session off switch and dry runs",
-        description="The built-in Bash and file guards ([guards] in .claude/hooks.toml).",
-    )
-    add_json_option(parser)
-    parser.set_defaults(func=_status)
+def _actions(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="guards_action", metavar="ACTION")
 
     status = actions.add_parser("status", help="settings and sessions with guards off")
     add_json_option(status, action=True)
-    status.set_defaults(func=_status)
+    status.set_defaults(func=run)
 
     off = actions.add_parser("off", help="switch the guards off for one Claude Code session")
     off.add_argument("--session", required=True, metavar="ID", help="session id, unique prefix, or 'latest'")
@@ -127,7 +120,8 @@ def _resolve_session(args: argparse.Namespace, paths: Paths) -> str | None:
     return matches[0] if matches else wanted  # a session not seen yet (guards off before it starts)
 
 
-def _status(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
+    """The guard settings and the sessions with guards off (also the ``status`` action)."""
     from lib.guards import switch
 
     _, config = _context(args)
@@ -304,3 +298,10 @@ def _tool_for(text: str, cwd: str) -> str:
     if os.path.exists(path) or text.startswith(("~", "/", ".")) or "/" in text:  # .env, ~/.ssh/id_rsa
         return "Read"
     return "Read" if "." in text and shutil.which(text) is None else "Bash"
+
+
+COMMAND = Command(
+    help="guard settings, rules, the per-session off switch and dry runs",
+    description="The built-in Bash and file guards ([guards] in .claude/hooks.toml).",
+    options=(add_json_option, _actions),
+)

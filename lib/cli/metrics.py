@@ -14,8 +14,9 @@ import os
 from collections import Counter, defaultdict
 from typing import Any
 
+from lib.cli._command import Command
 from lib.cli._observe import (
-    add_reading_command,
+    add_filters,
     dump_json,
     entries,
     escape,
@@ -30,19 +31,7 @@ from lib.hook_logger import LOG_FILE
 from lib.usage.cli import project_usage
 from lib.usage.report import usage_lines
 
-__all__ = ["collect", "register"]
-
-
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:  # pyright: ignore[reportPrivateUsage]
-    """Add the ``metrics`` command."""
-    add_reading_command(
-        subparsers,
-        "metrics",
-        help="hook latency (p50/p95), calls and failures per tool, denials, breaker openings",
-        description="Summarise .claude/logs: hook latency and what happened to Claude's tool calls.",
-        func=run,
-        follow=False,
-    )
+__all__ = ["COMMAND", "collect"]
 
 
 def _latency(values: list[float]) -> dict[str, Any]:
@@ -183,3 +172,10 @@ def run(args: argparse.Namespace) -> int:
     for line in usage_lines(data["usage"], args.session):
         print(line)
     return 0
+
+
+COMMAND = Command(
+    help="hook latency (p50/p95), calls and failures per tool, denials, breaker openings",
+    description="Summarise .claude/logs: hook latency and what happened to Claude's tool calls.",
+    options=(add_filters,),
+)
