@@ -1428,6 +1428,14 @@ class _Evaluator:
 
     def expand(self, word: Word, scope: _Scope, subs: list[Command]) -> list[Arg]:
         """Expand ``word`` into the arguments it becomes (brace expansion, field splitting)."""
+        if len(word.parts) == 1 and word.parts[0][0] == LIT:  # one literal, the commonest word
+            quoted, text = bool(word.parts[0][2]), str(word.parts[0][1])
+            if quoted or "{" not in text:
+                return [Arg(text, False, not quoted and has_glob(text))]
+            if "~" not in text:  # no tilde for brace expansion to uncover: plain strings suffice
+                from lib.guards.shell_braces import brace_texts
+
+                return [Arg(t, False, has_glob(t)) for t in brace_texts(text)]
         alternatives = [word.parts]
         if any(p[0] == LIT and not p[2] and "{" in str(p[1]) for p in word.parts):
             from lib.guards.shell_braces import brace_expand
