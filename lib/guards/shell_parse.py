@@ -140,6 +140,13 @@ class _Scan:
                 best = p
         return best
 
+    def take(self, i: int, n: int, chars: str, out: list[str]) -> int:
+        """Append the text from ``i`` up to the first of ``chars`` (or ``n``) to ``out``; its index."""
+        j = min(self.stop(i, chars), n)
+        if j > i:
+            out.append(self.s[i:j])
+        return j
+
 
 class Word:
     """One shell word before expansion: a list of parts (literal text, variables, substitutions)."""
@@ -396,10 +403,7 @@ def _read_dquote(
     stop = _HEREDOC_STOP if heredoc else _DQ_STOP
     scan = scan if scan is not None else _Scan(s)
     while i < n:
-        j = min(scan.stop(i, stop), n)
-        if j > i:
-            chunks.append(s[i:j])
-            i = j
+        i = scan.take(i, n, stop, chunks)
         if i >= n:
             break
         c = s[i]
@@ -447,10 +451,7 @@ def _read_word(
             parts.append((TILDE, s[i + 1 : end]))
             i = end
     while i < n:
-        j = min(scan.stop(i, stop), n)
-        if j > i:
-            buf.append(s[i:j])
-            i = j
+        i = scan.take(i, n, stop, buf)
         if i >= n:
             break
         c = s[i]
