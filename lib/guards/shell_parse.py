@@ -186,6 +186,11 @@ class Word:
         return f"Word({self.parts!r})"
 
 
+#: What closes (and, for ``$(``/``${``, opens again) each construct of :func:`_find_close`.
+_CLOSE_CHAR = {"p": ")", "c": "}", "b": "`", "d": '"'}
+_OPEN_CHAR = {"p": "(", "c": "{"}
+
+
 def _find_close(s: str, i: int, n: int, init: str) -> int:
     """Index of the character closing the construct(s) in ``init`` (``p`` paren, ``c`` brace,
     ``b`` backtick, ``d`` double quote), scanning from ``i``; -1 when never closed."""
@@ -196,51 +201,28 @@ def _find_close(s: str, i: int, n: int, init: str) -> int:
         if c == "\\":
             i += 2
             continue
-        if top == "d":
-            if c == '"':
-                stack.pop()
-                if not stack:
-                    return i
-            elif c == "$" and i + 1 < n and s[i + 1] in "({":
-                stack.append("p" if s[i + 1] == "(" else "c")
-                i += 1
-            elif c == "`":
-                stack.append("b")
-            i += 1
-            continue
-        if top == "b":
-            if c == "`":
-                stack.pop()
-                if not stack:
-                    return i
-            i += 1
-            continue
-        if c == "'":
-            j = s.find("'", i + 1)
-            if j < 0:
-                return -1
-            i = j + 1
-            continue
-        if c == '"':
-            stack.append("d")
-        elif c == "`":
-            stack.append("b")
-        elif c == "$" and i + 1 < n and s[i + 1] in "({":
-            stack.append("p" if s[i + 1] == "(" else "c")
-            i += 1
-        elif top == "p":
-            if c == "(":
-                stack.append("p")
-            elif c == ")":
-                stack.pop()
-                if not stack:
-                    return i
-        elif c == "{":
-            stack.append("c")
-        elif c == "}":
+        if c == _CLOSE_CHAR[top]:
             stack.pop()
             if not stack:
                 return i
+        elif top == "b":
+            pass  # nothing opens inside backticks
+        elif c == "$" and i + 1 < n and s[i + 1] in "({":
+            stack.append("p" if s[i + 1] == "(" else "c")
+            i += 1
+        elif c == "`":
+            stack.append("b")
+        elif top != "d":  # inside $( ) or ${ }: quotes, and the construct's own opener
+            if c == "'":
+                j = s.find("'", i + 1)
+                if j < 0:
+                    return -1
+                i = j + 1
+                continue
+            if c == '"':
+                stack.append("d")
+            elif c == _OPEN_CHAR[top]:
+                stack.append(top)
         i += 1
     return -1
 
