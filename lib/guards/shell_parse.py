@@ -114,30 +114,41 @@ _REDIR_OPS = ("<<<", "<<-", "<<", "<>", "<&", "<", ">>", ">|", ">&", ">")
 
 class _Scan:
     """Finds the next of a few stop characters in one string with ``str.find``, remembering each
-    character's next position, so scanning stays linear without :mod:`re`."""
+    character's next position, so scanning stays linear without :mod:`re`. Characters that no longer
+    occur are dropped from the set looked for, so a long run of plain words costs one look-up a word."""
 
-    __slots__ = ("memo", "n", "s")
+    __slots__ = ("ahead", "memo", "n", "s")
 
     def __init__(self, s: str) -> None:
         self.s = s
         self.n = len(s)
         self.memo: dict[str, tuple[int, int]] = {}
+        #: per set of stop characters: (since, the ones still found at or after ``since``)
+        self.ahead: dict[str, tuple[int, str]] = {}
 
     def stop(self, i: int, chars: str) -> int:
         """The index of the first of ``chars`` at or after ``i`` (``len(s)`` when none)."""
-        best = self.n
+        n = self.n
+        best = n
         memo = self.memo
-        for c in chars:
+        known = self.ahead.get(chars)
+        live = known[1] if known is not None and known[0] <= i else chars
+        gone = False
+        for c in live:
             hit = memo.get(c)
             if hit is not None and hit[0] <= i <= hit[1]:
                 p = hit[1]
             else:
                 p = self.s.find(c, i)
                 if p < 0:
-                    p = self.n
+                    p = n
                 memo[c] = (i, p)
             if p < best:
                 best = p
+            elif p == n:
+                gone = True
+        if gone:  # no such character at or after i: not looked for again from here on
+            self.ahead[chars] = (i, "".join(c for c in live if memo[c][1] != n))
         return best
 
     def take(self, i: int, n: int, chars: str, out: list[str]) -> int:
