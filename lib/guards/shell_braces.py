@@ -7,9 +7,29 @@ from __future__ import annotations
 
 from lib.guards.shell_words import LIT, TILDE, TILDE_CHARS, span
 
-__all__ = ["brace_expand"]
+__all__ = ["brace_expand", "brace_texts"]
 
 _MAX_BRACE = 64
+
+
+def brace_texts(text: str) -> list[str]:
+    """Brace expansion of a word that is one unquoted literal without ``~`` (the commonest case):
+    the same values as :func:`brace_expand`, as strings, without building a part list per value."""
+    found = _find_brace(text) if "{" in text else None
+    if found is None:
+        return [text]
+    start, end, alternatives = found
+    head, tail = text[:start], text[end + 1 :]
+    out: list[str] = []
+    for alt in alternatives[:_MAX_BRACE]:
+        value = head + alt + tail
+        if "{" in value:
+            out.extend(brace_texts(value))
+        else:
+            out.append(value)
+        if len(out) >= _MAX_BRACE:
+            return out[:_MAX_BRACE]
+    return out
 
 
 def brace_expand(parts: list[tuple[object, ...]]) -> list[list[tuple[object, ...]]]:
@@ -49,6 +69,18 @@ def _find_brace(text: str) -> tuple[int, int, list[str]] | None:
         if start < 0 or (start > 0 and text[start - 1] == "$"):
             if start < 0:
                 return None
+            i = start + 1
+            continue
+        close = text.find("}", start)
+        if close < 0:
+            return None  # no group can close after this point
+        inner = text[start + 1 : close]
+        if "{" not in inner:  # not nested (the usual case): no walk over every character
+            if "," in inner:
+                return start, close, inner.split(",")
+            seq = _brace_sequence(inner)
+            if seq is not None:
+                return start, close, seq
             i = start + 1
             continue
         depth = 0
