@@ -1479,15 +1479,21 @@ class _Evaluator:
             quoted, text = bool(word.parts[0][2]), str(word.parts[0][1])
             if quoted or "{" not in text:
                 return [Arg(text, False, not quoted and has_glob(text))]
-            if "~" not in text:  # no tilde for brace expansion to uncover: plain strings suffice
-                from lib.guards.shell_braces import brace_texts
-
-                return [Arg(t, False, has_glob(t)) for t in brace_texts(text)]
         alternatives = [word.parts]
         if any(p[0] == LIT and not p[2] and "{" in str(p[1]) for p in word.parts):
-            from lib.guards.shell_braces import brace_expand
+            from lib.guards.shell_braces import MAX_WORDS, TooManyWords, brace_expand, brace_texts
 
-            alternatives = brace_expand(word.parts)
+            try:
+                if len(word.parts) == 1 and "~" not in str(word.parts[0][1]):
+                    # one unquoted literal and no tilde to uncover: plain strings suffice
+                    return [Arg(t, False, has_glob(t)) for t in brace_texts(str(word.parts[0][1]))]
+                alternatives = brace_expand(word.parts)
+            except TooManyWords:
+                self.result.truncated = True
+                self.result.issues.append(
+                    f"a brace expansion makes more than {MAX_WORDS} words; not analysed"
+                )
+                return [Arg(word.literal(), True)]
         out: list[Arg] = []
         for parts in alternatives:
             out.extend(self._expand_parts(parts, scope, subs, split=True))
