@@ -1,4 +1,5 @@
-"""Plain JSON-ready data: a record's fields as a dict, and the nested objects of a JSON state.
+"""Plain JSON-ready data: a record's fields as a dict, the nested objects of a JSON state, and
+parsed JSON values narrowed to typed objects and lists.
 
 Hot path (the breaker, the rate limiter, the event bus and the guards use it): stdlib-free, no
 ``dataclasses``, no ``typing`` at run time.
@@ -10,7 +11,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ["fields_dict", "nested_object"]
+__all__ = ["fields_dict", "json_list", "json_object", "nested_object"]
 
 
 def fields_dict(obj: object, fields: tuple[str, ...] | Mapping[str, str]) -> dict[str, object]:
@@ -31,3 +32,17 @@ def nested_object(parent: dict[str, object], key: str) -> dict[str, object]:
     if not isinstance(value, dict):
         value = parent[key] = {}
     return value  # pyright: ignore[reportUnknownVariableType]
+
+
+def json_object(x: object) -> dict[str, object] | None:
+    """``x`` if it is a JSON object (a dict; parsed JSON's keys are strings), else ``None``.
+
+    The one place a parsed value is narrowed to an object: ``isinstance`` alone gives
+    ``dict[Unknown, Unknown]``, which strict pyright reports at every use.
+    """
+    return x if isinstance(x, dict) else None  # pyright: ignore[reportUnknownVariableType]
+
+
+def json_list(x: object) -> list[object] | None:
+    """``x`` if it is a JSON array (a list), else ``None``."""
+    return x if isinstance(x, list) else None  # pyright: ignore[reportUnknownVariableType]
