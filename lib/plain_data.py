@@ -31,3 +31,18 @@ def nested_object(parent: dict[str, object], key: str) -> dict[str, object]:
     if not isinstance(value, dict):
         value = parent[key] = {}
     return value  # pyright: ignore[reportUnknownVariableType]
+
+
+def json_object(value: object) -> dict[str, object] | None:
+    """``value`` when it is a JSON object (a dict), else ``None``."""
+    return value if isinstance(value, dict) else None
+
+
+def json_list(value: object) -> list[object] | None:
+    """``value`` when it is a JSON array (a list), else ``None``."""
+    return value if isinstance(value, list) else None
+
+
+def json_str_list(value: object) -> list[str]:
+    """The strings of ``value`` when it is a JSON array, else ``[]``."""
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
