@@ -11,7 +11,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ["fields_dict", "json_list", "json_object", "nested_object"]
+__all__ = ["fields_dict", "json_list", "json_object", "json_str_list", "nested_object"]
 
 
 def fields_dict(obj: object, fields: tuple[str, ...] | Mapping[str, str]) -> dict[str, object]:
@@ -46,3 +46,9 @@ def json_object(x: object) -> dict[str, object] | None:
 def json_list(x: object) -> list[object] | None:
     """``x`` if it is a JSON array (a list), else ``None``."""
     return x if isinstance(x, list) else None  # pyright: ignore[reportUnknownVariableType]
+
+
+def json_str_list(x: object) -> list[str]:
+    """The strings of ``x`` when it is a JSON array, else ``[]``."""
+    items = json_list(x)
+    return [v for v in items if isinstance(v, str)] if items is not None else []

@@ -41,11 +41,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _global_options_after_commands(parser: argparse.ArgumentParser, seen: set[int]) -> None:
     """Accept ``--project`` after a subcommand too (``python -m lib status --project DIR``)."""
+    from typing import cast
+
     for action in parser._actions:  # pyright: ignore[reportPrivateUsage]
         if not isinstance(action, argparse._SubParsersAction):  # pyright: ignore[reportPrivateUsage]
             continue
-        subs: dict[str, argparse.ArgumentParser] = action.choices  # pyright: ignore[reportUnknownMemberType]
-        for sub in subs.values():
+        # isinstance cannot name the parser type argument: every subparser here is an ArgumentParser
+        subparsers = cast("argparse._SubParsersAction[argparse.ArgumentParser]", action)  # pyright: ignore[reportPrivateUsage]
+        for sub in subparsers.choices.values():
             if id(sub) in seen:  # an alias of a parser already done
                 continue
             seen.add(id(sub))

@@ -130,7 +130,7 @@ def _match(names: list[str], known: dict[str, str]) -> tuple[list[str], list[str
     """The known breakers (record name -> key) matching ``names`` by record name or key, exact or
     glob, and the names that matched nothing."""
     found: list[str] = []
-    missing = []
+    missing: list[str] = []
     for name in names:
         hits = [n for n, key in known.items() if name_matches(n, name) or name_matches(key, name)]
         if not hits:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from typing import Any, TypedDict
 
 from lib.cli._command import Command
 from lib.cli._state import add_json_option
@@ -62,17 +62,34 @@ def _exists(path: str) -> bool:
     return os.path.exists(path)
 
 
-def reference_entries() -> list[dict[str, object]]:
+class ReferenceKey(TypedDict):
+    """One key of a config section in the reference."""
+
+    key: str
+    type: str
+    default: object
+    meaning: str
+
+
+class ReferenceSection(TypedDict):
+    """One ``[section]`` of ``.claude/hooks.toml`` in the reference."""
+
+    section: str
+    description: str
+    keys: list[ReferenceKey]
+
+
+def reference_entries() -> list[ReferenceSection]:
     """Every section of ``.claude/hooks.toml``: its description and its keys (type, default, meaning)."""
     from pydantic import BaseModel
 
     from lib.config_models import HooksConfig
 
-    sections: list[dict[str, object]] = []
+    sections: list[ReferenceSection] = []
     for section, field in HooksConfig.model_fields.items():
         model = field.annotation
         assert isinstance(model, type) and issubclass(model, BaseModel)
-        keys: list[dict[str, object]] = []
+        keys: list[ReferenceKey] = []
         for key, f in model.model_fields.items():
             default = f.get_default(call_default_factory=True)
             if isinstance(default, BaseModel):
@@ -99,10 +116,7 @@ def reference() -> str:
             "| key | type | default | meaning |",
             "|---|---|---|---|",
         ]
-        keys = section["keys"]
-        assert isinstance(keys, list)
-        for entry in keys:
-            assert isinstance(entry, dict)
+        for entry in section["keys"]:
             lines.append(
                 f"| `{entry['key']}` | {entry['type']} | `{json.dumps(entry['default'])}` | {entry['meaning']} |"
             )

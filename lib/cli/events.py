@@ -30,6 +30,7 @@ from lib.cli._observe import (
 )
 from lib.event_bus import BUS_FILE, Event, list_consumers, topic_matches
 from lib.paths import Paths
+from lib.plain_data import json_list
 
 __all__ = ["COMMAND", "format_event"]
 
@@ -97,7 +98,7 @@ def _consumers(args: argparse.Namespace, log_dir: str) -> int:
         print(
             escape(
                 f"{name:<40} committed={state.get('committed')}"
-                f"  acked-ahead={len(acked) if isinstance(acked, list) else 0}  updated={state.get('updated', '-')}"
+                f"  acked-ahead={len(json_list(acked) or ())}  updated={state.get('updated', '-')}"
             )
         )
     return 0

@@ -23,10 +23,12 @@ import time
 from lib.cli._command import Command
 from lib.cli._state import add_json_option, open_cli_state, print_table, project_config
 from lib.cli._terminal import escape
+from lib.plain_data import json_object, json_str_list
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from lib.guards.settings import GuardSettings
+    from lib.guards.verdict import Verdict
     from lib.paths import Paths
 
 __all__ = ["COMMAND", "parse_duration"]
@@ -88,8 +90,12 @@ def _context(args: argparse.Namespace) -> tuple[Paths, dict[str, object]]:
 def _settings(config: dict[str, object]) -> GuardSettings:
     from lib.guards.settings import GuardSettings
 
-    section = config.get("guards")
-    return GuardSettings(section if isinstance(section, dict) else {})
+    return GuardSettings(json_object(config.get("guards")) or {})
+
+
+def _number(value: object) -> float:
+    """A JSON number as a float; anything else (missing, hand-edited) as 0."""
+    return float(value) if isinstance(value, (int, float)) else 0.0
 
 
 def _resolve_session(args: argparse.Namespace, paths: Paths) -> str | None:
@@ -97,12 +103,11 @@ def _resolve_session(args: argparse.Namespace, paths: Paths) -> str | None:
     from lib.store import open_store
 
     wanted = str(args.session).strip()
-    known = open_store(paths.state_dir, "sessions").read().get("sessions")
-    sessions = known if isinstance(known, dict) else {}
+    sessions = json_object(open_store(paths.state_dir, "sessions").read().get("sessions")) or {}
     if wanted == "latest":
         ranked = sorted(
-            (e for e in sessions.values() if isinstance(e, dict)),
-            key=lambda e: -float(e.get("last_seen_epoch") or 0),
+            (e for e in map(json_object, sessions.values()) if e is not None),
+            key=lambda e: -_number(e.get("last_seen_epoch")),
         )
         if not ranked:
             print("guards: no session seen yet in this project; give the session id", file=sys.stderr)
@@ -128,13 +133,9 @@ def run(args: argparse.Namespace) -> int:
     settings = _settings(config)
     state = open_cli_state(args, switch.STORE).read()
     now = time.time()
-    entries = state.get("off")
-    off = {
-        str(sid): entry
-        for sid, entry in (entries.items() if isinstance(entries, dict) else ())
-        if switch.session_off(state, str(sid), now) is not None
-    }
-    doc = {
+    entries = json_object(state.get("off")) or {}
+    off = {sid: entry for sid in entries if (entry := switch.session_off(state, sid, now)) is not None}
+    doc: dict[str, object] = {
         "level": settings.level,
         "bash": settings.bash,
         "files": settings.files,
@@ -153,21 +154,21 @@ def run(args: argparse.Namespace) -> int:
     print(f"level: {settings.level}   bash guard: {'on' if settings.bash else 'off'}   "
           f"file guard: {'on' if settings.files else 'off'}")  # fmt: skip
     for key in ("allowlist", "protected_paths", "unprotected_paths", "protected_branches", "writable_dirs"):
-        values = doc[key]
+        values = json_str_list(doc[key])  # GuardSettings keeps these as lists of strings
         if values:
-            print(f"{key}: {', '.join(map(str, values))}")  # type: ignore[call-overload]
+            print(f"{key}: {', '.join(values)}")
     if settings.rules:
         print("rules: " + ", ".join(f"{k}={v}" for k, v in settings.rules.items()))
     if not off:
         print("guards are on for every session")
     for sid, entry in off.items():
-        until = entry.get("until") if isinstance(entry, dict) else None
+        until = entry.get("until")
         left = (
             f"for {max(0.0, float(until) - now) / 60:.0f} more min"
             if isinstance(until, (int, float))
             else "until switched on"
         )
-        note = f" ({entry.get('note')})" if isinstance(entry, dict) and entry.get("note") else ""
+        note = f" ({entry.get('note')})" if entry.get("note") else ""
         print(escape(f"guards OFF for session {sid} {left}{note}"))
     if doc["env_off_here"]:
         print(f"{switch.ENV} is set to off in this shell: a Claude Code started from it runs without guards")
@@ -242,7 +243,7 @@ def _check(args: argparse.Namespace) -> int:
     project = paths.project_dir
     cwd = os.path.abspath(args.cwd) if args.cwd else project
     home, tmpdir = os.environ.get("HOME"), os.environ.get("TMPDIR")
-    verdicts = []
+    verdicts: list[Verdict] = []
     guessed = args.tool is None
     tool = args.tool or _tool_for(args.input, cwd)
     try:

@@ -26,6 +26,7 @@ from lib.cli._observe import (
     short_time,
 )
 from lib.hook_logger import LOG_FILE, LogLevel
+from lib.plain_data import json_list, json_object
 
 __all__ = ["COMMAND", "format_record"]
 
@@ -54,11 +55,11 @@ def format_record(record: dict[str, Any], colored: bool = False) -> str:
     hook = record.get("hook")
     if hook and hook != "runtime":
         parts.insert(3, color(f"[{hook}]", "magenta", colored))
-    fields = record.get("fields")
-    if isinstance(fields, dict):
-        handlers = fields.get("handlers")
-        if isinstance(handlers, list) and handlers:
-            names = [str(h.get("name")) for h in handlers if isinstance(h, dict)]
+    fields = json_object(record.get("fields"))
+    if fields is not None:
+        handlers = json_list(fields.get("handlers"))
+        if handlers:
+            names = [str(h.get("name")) for h in map(json_object, handlers) if h is not None]
             parts.append(color("handlers=" + ",".join(names), "dim", colored))
         for key in ("warnings",):
             if fields.get(key):

@@ -21,6 +21,7 @@ from lib.cli._command import Command
 from lib.cli._observe import dump_json, escape, log_paths, short_time
 from lib.cli._state import LOCK_TIMEOUT, add_json_option, open_cli_state
 from lib.observability import SESSIONS_STORE
+from lib.plain_data import json_object
 from lib.rate_limiter import RateLimiter
 from lib.store import open_store
 from lib.usage.cli import project_usage
@@ -44,8 +45,9 @@ def _sessions(state_dir: str, now: float, stale_after: float, include_ended: boo
     # a project without a state folder has no sessions yet (and reading must not create the folder)
     raw = open_store(state_dir, SESSIONS_STORE).read().get("sessions") if os.path.isdir(state_dir) else None
     out: list[dict[str, Any]] = []
-    for sid, entry in (raw or {}).items() if isinstance(raw, dict) else ():
-        if not isinstance(entry, dict):
+    for sid, value in (json_object(raw) or {}).items():
+        entry = json_object(value)
+        if entry is None:
             continue
         status = str(entry.get("status", "active"))
         last = entry.get("last_seen_epoch")

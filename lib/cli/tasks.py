@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
             problem = "matches several sessions" if sessions else "matches no session with captured tasks"
             print(f"tasks: --session {args.session!r} {problem}", file=sys.stderr)
             return 1
-    out = []
+    out: list[tuple[str, dict[str, object], list[dict[str, object]]]] = []
     for sid, entry in sessions:
         tasks = session_tasks(state, sid, include_deleted=args.all or args.status == "deleted")
         if args.status:
