@@ -21,6 +21,8 @@ from __future__ import annotations
 import os
 import time
 
+from lib.plain_data import json_object
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -49,8 +51,8 @@ _FILE_BUS_OPTIONS = ("max_bytes", "backups", "lock_timeout")
 
 def backend_url(config: Mapping[str, object] | None) -> str:
     """The configured backend URL (``"file"`` when none), without importing anything."""
-    section = (config or {}).get("backend")
-    if isinstance(section, dict):
+    section = json_object((config or {}).get("backend"))
+    if section is not None:
         url = section.get("url")
         return url if isinstance(url, str) and url else "file"
     return os.environ.get("CLAUDE_HOOKS_BACKEND") or "file"  # a config built without lib.config
@@ -64,8 +66,8 @@ def backend_settings(paths: Paths, config: Mapping[str, object] | None) -> Backe
 
 
 def _lock_timeout(config: Mapping[str, object] | None) -> float:
-    state = (config or {}).get("state")
-    value = state.get("lock_timeout_seconds", 1.0) if isinstance(state, dict) else 1.0
+    state = json_object((config or {}).get("state"))
+    value = state.get("lock_timeout_seconds", 1.0) if state is not None else 1.0
     return float(value) if isinstance(value, (int, float)) else 1.0
 
 

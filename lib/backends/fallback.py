@@ -15,6 +15,7 @@ import sys
 from lib import fastjson
 from lib.backends.redis_client import BackendUnavailable, reported
 from lib.locking import LockTimeout
+from lib.plain_data import json_object
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -51,7 +52,7 @@ class _FallbackTransaction:
     def __init__(self, store: FallbackStore) -> None:
         self._store = store
         self._inner: object = None
-        self._before: object = None
+        self._before: dict[str, object] | None = None
         self._state: dict[str, object] = {}
 
     def __enter__(self) -> dict[str, object]:
@@ -69,7 +70,9 @@ class _FallbackTransaction:
             state = fallback.__enter__()
             self._inner = fallback
             self._state = state
-            self._before = fastjson.loads(fastjson.dumps(state))  # a deep copy of plain JSON data
+            self._before = json_object(
+                fastjson.loads(fastjson.dumps(state))
+            )  # a deep copy of plain JSON data
             return state
         self._inner = inner
         return state
@@ -77,7 +80,7 @@ class _FallbackTransaction:
     def __exit__(self, exc_type: type[BaseException] | None, exc: object, tb: object) -> None:
         store = self._store
         inner = self._inner
-        if isinstance(self._before, dict):  # on the file store
+        if self._before is not None:  # on the file store
             inner.__exit__(exc_type, exc, tb)  # type: ignore[attr-defined]
             if exc_type is None:
                 from lib.backends.reconcile import journal_state

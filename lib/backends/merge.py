@@ -17,6 +17,7 @@ the state Redis kept meanwhile (other machines went on writing there):
 from __future__ import annotations
 
 from lib.breaker import machine
+from lib.plain_data import json_list, json_object, nested_object
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -43,9 +44,8 @@ def diff(
     an entry that did not exist / was removed); section ``None`` means top-level keys."""
     section = _section(after) or _section(before)
     if section is not None:
-        old, new = before.get(section), after.get(section)
-        old_map = old if isinstance(old, dict) else {}
-        new_map = new if isinstance(new, dict) else {}
+        old_map = json_object(before.get(section)) or {}
+        new_map = json_object(after.get(section)) or {}
     else:
         old_map, new_map = dict(before), dict(after)
     changes: dict[str, list[object]] = {}
@@ -70,6 +70,11 @@ def _succeeded(before: dict[str, object], after: dict[str, object]) -> bool:
     return False
 
 
+def _failures(record: Mapping[str, object]) -> int:
+    count = record["failures"]
+    return count if isinstance(count, int) else 0  # an int in a normalised record
+
+
 def replay_breaker(
     current: object, before: object, after: object, params: BreakerParams, now: float
 ) -> dict[str, object]:
@@ -77,7 +82,7 @@ def replay_breaker(
     recorded replayed onto it."""
     b, a = machine.normalise(before), machine.normalise(after)
     record = machine.normalise(current)
-    gained = a["failures"] - b["failures"]  # type: ignore[operator]
+    gained = _failures(a) - _failures(b)
     if gained > 0:
         when = a["last_failure_at"] if isinstance(a["last_failure_at"], float) else now
         error = a["last_error"] if isinstance(a["last_error"], str) else None
@@ -91,17 +96,19 @@ def replay_breaker(
 
 
 def _calls(entry: object) -> list[float]:
-    calls = entry.get("calls") if isinstance(entry, dict) else None
-    return [float(c) for c in calls if isinstance(c, (int, float))] if isinstance(calls, list) else []
+    fields = json_object(entry)
+    calls = json_list(fields.get("calls")) if fields is not None else None
+    return [float(c) for c in calls if isinstance(c, (int, float))] if calls is not None else []
 
 
 def replay_window(current: object, before: object, after: object) -> dict[str, object] | None:
     """Redis's rate-limit window ``current`` plus the calls the local window gained (``None``: the
     local change recorded no call, leave Redis's window as it is)."""
-    if not isinstance(after, dict):
+    after_fields = json_object(after)
+    if after_fields is None:
         return None
     remaining = _calls(before)
-    gained = []
+    gained: list[float] = []
     for call in _calls(after):
         if call in remaining:
             remaining.remove(call)
@@ -109,8 +116,8 @@ def replay_window(current: object, before: object, after: object) -> dict[str, o
             gained.append(call)
     if not gained:
         return None
-    merged: dict[str, object] = dict(current) if isinstance(current, dict) else {}
-    merged.update({k: v for k, v in after.items() if k != "calls"})
+    merged = dict(json_object(current) or {})
+    merged.update({k: v for k, v in after_fields.items() if k != "calls"})
     merged["calls"] = sorted(_calls(current) + gained)
     return merged
 
@@ -124,27 +131,28 @@ def apply_changes(
 ) -> None:
     """Replay one journaled change set onto the Redis document ``state`` (in place)."""
     if section is None:
-        for key, pair in changes.items():
-            if not isinstance(pair, list) or len(pair) != 2:
+        for key, change in changes.items():
+            pair = json_list(change)
+            if pair is None or len(pair) != 2:
                 continue
             if pair[1] is None:
                 state.pop(key, None)
             else:
                 state[key] = pair[1]
         return
-    entries = state.get(section)
-    if not isinstance(entries, dict):
-        entries = state[section] = {}
+    entries = nested_object(state, section)
     state.setdefault("version", 1)  # the writers own the format version (breakers: 2, rate limits: 1)
-    for key, pair in changes.items():
-        if not isinstance(pair, list) or len(pair) != 2:
+    for key, change in changes.items():
+        pair = json_list(change)
+        if pair is None or len(pair) != 2:
             continue
         before, after = pair
         if section == "breakers":
             if after is None:
                 continue  # trimmed or reset locally: Redis's record stays
             # a record's name may carry its session (``Bash:pytest@<sid>``); parameters go by its key
-            params = params_for(str(after.get("key") or key) if isinstance(after, dict) else key)
+            after_fields = json_object(after)
+            params = params_for(str(after_fields.get("key") or key) if after_fields is not None else key)
             if params is None:
                 continue
             entries[key] = replay_breaker(entries.get(key), before, after, params, now)

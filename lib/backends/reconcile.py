@@ -31,15 +31,18 @@ import os
 import sys
 import time
 
+from lib.plain_data import json_object
 from lib.store import LockTimeout, StateError, open_store
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
+    from lib.backends.merge import ParamsFor
     from lib.backends.settings import BackendSettings
     from lib.breaker.machine import BreakerParams
     from lib.jsonl import Entry
+    from lib.store import JsonStore
 
 __all__ = ["HOOK_BATCH", "journal_events", "journal_path", "journal_state", "pending", "replay_pending"]
 
@@ -121,7 +124,7 @@ def journal_events(settings: BackendSettings, events: Sequence[Mapping[str, str]
     _append(settings, [{"id": _new_id(), "kind": "event", "fields": dict(f)} for f in events])
 
 
-def _cursor(settings: BackendSettings) -> object:
+def _cursor(settings: BackendSettings) -> JsonStore:
     assert settings.state_dir is not None
     return open_store(settings.state_dir, JOURNAL, lock_timeout=0.0, durable=False)
 
@@ -135,7 +138,7 @@ def pending(settings: BackendSettings) -> bool:
         st = os.stat(path)
     except OSError:
         return False
-    saved = _cursor(settings).read()  # type: ignore[attr-defined]
+    saved = _cursor(settings).read()
     return bool(saved.get("ino") != st.st_ino or saved.get("size") != st.st_size)
 
 
@@ -157,7 +160,7 @@ def replay_pending(settings: BackendSettings, *, limit: int | None = HOOK_BATCH)
     failure: BackendUnavailable | None = None
     applied = 0
     try:
-        with cursor.transaction() as saved:  # type: ignore[attr-defined]
+        with cursor.transaction() as saved:
             position = saved.get("position")
             with JsonlReader(path, start=position if isinstance(position, int) else None) as reader:
                 entries = reader.read(limit)
@@ -181,11 +184,10 @@ def replay_pending(settings: BackendSettings, *, limit: int | None = HOOK_BATCH)
     return applied
 
 
-def _params_for(settings: BackendSettings) -> object:
+def _params_for(settings: BackendSettings) -> ParamsFor:
     from lib.breaker.tools import ToolBreakerSettings
 
-    section = settings.config.get("breaker")
-    tools = ToolBreakerSettings.from_mapping(section if isinstance(section, dict) else None)
+    tools = ToolBreakerSettings.from_mapping(json_object(settings.config.get("breaker")))
 
     def params_for(key: str) -> BreakerParams | None:
         return tools.params_for(key, key.split(":", 1)[0])
@@ -204,8 +206,8 @@ def _replay(settings: BackendSettings, entries: list[Entry]) -> int:
         rid = record.get("id")
         if not isinstance(rid, str):
             continue
-        fields = record.get("fields")
-        if record.get("kind") == "event" and isinstance(fields, dict):
+        fields = json_object(record.get("fields"))
+        if record.get("kind") == "event" and fields is not None:
             flat = [str(part) for pair in fields.items() for part in pair]
             events.append(
                 ("EVAL", _ADD_EVENT, 2, settings.key("events"), applied_key, rid, settings.stream_maxlen,
@@ -245,13 +247,13 @@ def _replay_states(
                 if record["id"] not in fresh:
                     continue
                 at = record.get("at")
-                changes = record.get("changes")
+                changes = json_object(record.get("changes"))
                 section = record.get("section")
                 apply_changes(
                     state,
                     section if isinstance(section, str) else None,
-                    changes if isinstance(changes, dict) else {},
-                    params_for,  # type: ignore[arg-type]
+                    changes if changes is not None else {},
+                    params_for,
                     float(at) if isinstance(at, (int, float)) else time.time(),
                 )
 

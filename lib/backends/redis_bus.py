@@ -29,11 +29,12 @@ from lib.backends.fallback import report_fallback
 from lib.backends.redis_client import BLOCK_SECONDS, BackendUnavailable, call, command, execute, run
 from lib.event_bus import BusBase, Event, event_matches
 from lib.hook_logger import iso_timestamp
+from lib.plain_data import json_object
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping
-    from typing import Any, Unpack
+    from typing import Any, TypeGuard, Unpack
 
     from lib.backends.settings import BackendSettings
     from lib.event_bus import EventBus, Follow, Stamps
@@ -77,13 +78,13 @@ def _event(entry_id: bytes, fields: Mapping[bytes, bytes] | None, decoder: Decod
     try:
         payload = decoder(raw) if decoder is not None else fastjson.loads(raw)
     except ValueError:
-        payload = {}
+        payload = None
     return Event(
         event_id(entry_id),
         _text(fields.get(b"ts")) or "",
         topic,
         _text(fields.get(b"source")) or "",
-        payload if isinstance(payload, dict) else {},
+        json_object(payload) or {},
         _text(fields.get(b"session_id")),
         _text(fields.get(b"correlation_id")),
     )
@@ -104,13 +105,18 @@ def event_fields(event: Event) -> dict[str, str]:
     return fields
 
 
+def _is_array(reply: object) -> TypeGuard[list[Any]]:
+    """Whether a RESP reply is an array (its elements are what hiredis parsed: untyped)."""
+    return isinstance(reply, list)
+
+
 def _entries(raw: object) -> list[tuple[bytes, dict[bytes, bytes] | None]]:
     """Stream entries as RESP sends them (``[[id, [field, value, ...]], ...]``; a trimmed entry's
     fields are nil) as ``(id, {field: value})`` pairs."""
     out: list[tuple[bytes, dict[bytes, bytes] | None]] = []
-    for entry in raw if isinstance(raw, list) else ():
+    for entry in raw if _is_array(raw) else ():
         entry_id, flat = entry[0], entry[1]
-        fields = dict(zip(flat[::2], flat[1::2], strict=True)) if isinstance(flat, list) else None
+        fields = dict(zip(flat[::2], flat[1::2], strict=True)) if _is_array(flat) else None
         out.append((entry_id, fields))
     return out
 
@@ -277,9 +283,9 @@ class RedisConsumer:
         self._delivered: list[int] = []
         self._ensure_group("0")
         raw = execute(bus.settings, "GET", self.state_key)
-        saved = fastjson.loads(raw) if raw else {}
-        user = saved.get("state") if isinstance(saved, dict) else None
-        self.state: dict[str, object] = dict(user) if isinstance(user, dict) else {}
+        saved = json_object(fastjson.loads(raw)) if raw else None
+        user = json_object(saved.get("state")) if saved is not None else None
+        self.state: dict[str, object] = dict(user) if user is not None else {}
 
     def _ensure_group(self, start: str) -> None:
         settings = self.bus.settings
@@ -396,7 +402,7 @@ class RedisConsumer:
             commands.append(("XACK", self.bus.key, self.name, *ids))
         commands += [("SET", self.state_key, saved, "EX", settings.ttl_seconds), ("EXEC",)]
         done = run(settings, commands)[-1]
-        if not isinstance(done, list) or any(isinstance(r, Exception) for r in done):
+        if not _is_array(done) or any(isinstance(r, Exception) for r in done):
             raise BackendUnavailable(settings.display_url, f"acknowledging events failed: {done}")
 
     def commit(self) -> None:

@@ -118,7 +118,8 @@ def _client(settings: BackendSettings, blocking: bool) -> Any:
         {"driver_info": None} if hasattr(redis, "DriverInfo") else {"lib_name": None, "lib_version": None}
     )
     try:
-        return redis.Redis.from_url(
+        # redis-py annotates from_url's ``**kwargs`` with no type
+        return redis.Redis.from_url(  # pyright: ignore[reportUnknownMemberType]
             settings.url,
             socket_connect_timeout=settings.timeout,
             socket_timeout=settings.timeout + BLOCK_SECONDS if blocking else settings.timeout,

@@ -32,6 +32,7 @@ import time
 from lib import fastjson
 from lib.backends.redis_client import BackendUnavailable, execute, run
 from lib.locking import LockTimeout
+from lib.plain_data import json_object
 from lib.store import StateError, encode_state
 
 TYPE_CHECKING = False
@@ -251,12 +252,13 @@ class RedisStore:
         if raw is None or not raw.strip():
             return {}
         try:
-            state = fastjson.loads(raw)
+            parsed = fastjson.loads(raw)
         except (ValueError, UnicodeDecodeError) as exc:
             self._quarantine(f"not valid JSON ({str(exc).splitlines()[0][:120]})")
             return {}
-        if not isinstance(state, dict):
-            self._quarantine(f"top level is {type(state).__name__}, expected a JSON object")
+        state = json_object(parsed)
+        if state is None:
+            self._quarantine(f"top level is {type(parsed).__name__}, expected a JSON object")
             return {}
         return state
 

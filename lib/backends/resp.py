@@ -206,7 +206,8 @@ class Connection:
         sock, reader = self._sock, self._reader
         deadline = time.monotonic() + self.timeout
         try:
-            pack: Any = hiredis.pack_command
+            # hiredis's stub declares no return type for pack_command (it returns bytes)
+            pack: Any = hiredis.pack_command  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
             sock.sendall(b"".join(pack(tuple(c)) for c in commands))
             replies: list[object] = []
             while len(replies) < len(commands):

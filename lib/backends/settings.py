@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import os
 
+from lib.plain_data import json_object
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -110,17 +112,17 @@ class BackendSettings:
         config dict built without it (tests, library use) still honours the variable here.
         """
         config = config or {}
-        raw = config.get("backend")
-        section: Mapping[str, object] = raw if isinstance(raw, dict) else {}
-        state = config.get("state")
-        lock_timeout = state.get("lock_timeout_seconds", 1.0) if isinstance(state, dict) else 1.0
+        backend = json_object(config.get("backend"))
+        section: Mapping[str, object] = backend if backend is not None else {}
+        state = json_object(config.get("state"))
+        lock_timeout = state.get("lock_timeout_seconds", 1.0) if state is not None else 1.0
 
         def get(key: str) -> object:
             value = section.get(key)
             return _DEFAULTS[key] if value is None else value
 
         url = str(get("url"))
-        if not isinstance(raw, dict):
+        if backend is None:
             url = os.environ.get("CLAUDE_HOOKS_BACKEND") or url  # a config built without lib.config
         namespace = get("namespace")
         return cls(
@@ -134,7 +136,7 @@ class BackendSettings:
             ttl_seconds=int(get("ttl_seconds")),  # type: ignore[call-overload]
             stream_maxlen=int(get("stream_maxlen")),  # type: ignore[call-overload]
             claim_idle_seconds=float(get("claim_idle_seconds")),  # type: ignore[arg-type]
-            lock_timeout=float(lock_timeout),
+            lock_timeout=float(lock_timeout),  # type: ignore[arg-type]
             state_dir=paths.state_dir,
             config=config,
         )

@@ -26,6 +26,8 @@ The rules:
 
 from __future__ import annotations
 
+from lib.plain_data import json_object
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -266,9 +268,9 @@ def normalise(raw: object) -> dict[str, object]:
     a hook. A record in an unknown state is treated as a fresh CLOSED breaker.
     """
     rec = new_record()
-    if not isinstance(raw, dict):
+    fields = json_object(raw)  # keys of any type: looked up by str only
+    if fields is None:
         return rec
-    fields: dict[str, object] = raw  # keys of any type: looked up by str only
     state = fields.get("state")
     if state not in STATES:
         return rec
@@ -279,9 +281,8 @@ def normalise(raw: object) -> dict[str, object]:
         rec[name] = _count(fields.get(name))
     for name in ("opened_at", "retry_at", "cooldown", "last_failure_at", "changed_at"):
         rec[name] = _num(fields.get(name))
-    leases = fields.get("leases")
-    if isinstance(leases, dict):
-        lease_map: dict[object, object] = leases
+    lease_map = json_object(fields.get("leases"))
+    if lease_map is not None:
         rec["leases"] = {
             str(k): float(v)
             for k, v in lease_map.items()

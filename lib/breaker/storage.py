@@ -72,7 +72,7 @@ def _trim(records: dict[str, object], keep: str) -> None:
     """Drop the oldest healthy records beyond :data:`MAX_RECORDS` (never ``keep`` or a tripped one)."""
     if len(records) <= MAX_RECORDS:
         return
-    healthy = []
+    healthy: list[tuple[float, str]] = []
     for name, raw in records.items():
         rec = normalise(raw)
         if (
@@ -81,7 +81,8 @@ def _trim(records: dict[str, object], keep: str) -> None:
             and rec["forced"] is None
             and not rec["consecutive_failures"]
         ):
-            healthy.append((rec["last_failure_at"] or 0.0, name))
+            last_failure = rec["last_failure_at"]  # a float or None in a normalised record
+            healthy.append((last_failure if isinstance(last_failure, float) else 0.0, name))
     healthy.sort()
     for _, name in healthy[: len(records) - MAX_RECORDS]:
         del records[name]

@@ -38,6 +38,7 @@ from lib.breaker.keys import (
     is_shared,
 )
 from lib.breaker.machine import CLOSED, PARAM_NAMES, BreakerParams
+from lib.plain_data import json_list, json_object
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -112,12 +113,10 @@ class ToolBreakerSettings:
     def from_mapping(cls, section: Mapping[str, object] | None) -> ToolBreakerSettings:
         """Build from the validated ``[breaker]`` dict of the config cache (``None``: all defaults)."""
         section = section or {}
-        raw_overrides = section.get("overrides")
-        overrides: dict[object, object] = raw_overrides if isinstance(raw_overrides, dict) else {}
+        overrides = json_object(section.get("overrides")) or {}
 
         def items(name: str) -> list[object] | None:
-            value = section.get(name)
-            return value if isinstance(value, list) else None
+            return json_list(section.get(name))
 
         def strings(name: str, default: tuple[str, ...]) -> tuple[str, ...]:
             value = items(name)
@@ -177,18 +176,16 @@ class ToolBreakerSettings:
 
 def _plain(override: object) -> dict[str, object] | None:
     """An override table without its unset (``None``) fields (``None``: not a table)."""
-    if not isinstance(override, dict):
+    table = json_object(override)
+    if table is None:
         return None
-    table: dict[object, object] = override
     return {str(f): x for f, x in table.items() if x is not None}
 
 
 def _field(record: object, name: str) -> object:
     """``record[name]`` of a stored record of any shape (``None`` when absent or not a dict)."""
-    if not isinstance(record, dict):
-        return None
-    fields: dict[object, object] = record
-    return fields.get(name)
+    fields = json_object(record)
+    return fields.get(name) if fields is not None else None
 
 
 class Target:

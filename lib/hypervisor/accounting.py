@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from lib.plain_data import json_object
+
 __all__ = ["TOKEN_FIELDS", "add", "budget_verdict", "describe", "spend_from_result", "total"]
 
 TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
@@ -37,7 +39,7 @@ def _number(value: object) -> float | None:
     return float(value)
 
 
-def _tokens(source: Mapping[str, Any], keys: Mapping[str, str]) -> dict[str, int]:
+def _tokens(source: Mapping[str, object], keys: Mapping[str, str]) -> dict[str, int]:
     out: dict[str, int] = {}
     for key, name in keys.items():
         value = _number(source.get(key))
@@ -52,14 +54,15 @@ def spend_from_result(result: Mapping[str, Any]) -> dict[str, Any]:
     cost = _number(result.get("total_cost_usd"))
     if cost is not None and cost >= 0:
         spend["cost_usd"] = cost
-    usage = result.get("usage")
-    if isinstance(usage, Mapping):
+    usage = json_object(result.get("usage"))
+    if usage is not None:
         spend.update(_tokens(usage, _USAGE_KEYS))
-    models = result.get("modelUsage")
-    if isinstance(models, Mapping):
+    models = json_object(result.get("modelUsage"))
+    if models is not None:
         per_model: dict[str, dict[str, Any]] = {}
-        for name, numbers in models.items():
-            if not isinstance(numbers, Mapping):
+        for name, value in models.items():
+            numbers = json_object(value)
+            if numbers is None:
                 continue
             entry: dict[str, Any] = dict(_tokens(numbers, _MODEL_KEYS))
             model_cost = _number(numbers.get("costUSD"))
@@ -80,7 +83,8 @@ def add(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
             out[key] = round(value, 6) if key == "cost_usd" else int(value)
     models: dict[str, dict[str, Any]] = {}
     for source in (a, b):
-        for name, numbers in (source.get("models") or {}).items():
+        source_models: Mapping[str, Mapping[str, Any]] = source.get("models") or {}
+        for name, numbers in source_models.items():
             models[name] = add(models.get(name, {}), numbers)
     if models:
         out["models"] = models
@@ -117,7 +121,7 @@ def describe(spend: Mapping[str, Any]) -> str:
     """``$0.0123, 1,200 in / 340 out / 5,000 cache read / 0 cache write tokens`` (``""`` when empty)."""
     if not spend:
         return ""
-    parts = []
+    parts: list[str] = []
     if "cost_usd" in spend:
         parts.append(f"${spend['cost_usd']:.4f}")
     if any(k in spend for k in TOKEN_FIELDS):

@@ -22,6 +22,7 @@ import toon_format
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from lib.hypervisor.plan import Phase
+from lib.plain_data import json_object
 from lib.redaction import redact
 from lib.safe_files import atomic_write, ensure_dir
 
@@ -135,7 +136,7 @@ class Checkpoint(BaseModel):
     """Each dependency's pass (``run_id@ended_at``) when this phase passed."""
     spend: dict[str, Any] = Field(default_factory=dict)
     """Cost and tokens of every attempt of this phase, summed (see ``accounting``)."""
-    attempt_log: list[dict[str, Any]] = Field(default_factory=list)
+    attempt_log: list[dict[str, Any]] = Field(default_factory=list[dict[str, Any]])
     """The latest attempts: run, attempt, pid, start, end, outcome and spend of each."""
 
     @field_validator("phase", mode="before")
@@ -244,9 +245,10 @@ def decode_checkpoint(data: bytes, path: Path) -> CheckpointRead:
             return CheckpointRead(path, problem=f"{path}: invalid TOON checkpoint{where}: {exc}", format=kind)
         except (ValueError, TypeError) as exc:
             return CheckpointRead(path, problem=f"{path}: invalid TOON checkpoint: {exc}", format=kind)
-    if not isinstance(payload, dict):
+    fields = json_object(payload)
+    if fields is None:
         return CheckpointRead(path, problem=f"{path}: a checkpoint must hold an object", format=kind)
-    data_dict: dict[str, Any] = dict(payload)
+    data_dict: dict[str, Any] = dict(fields)
     if "phase" not in data_dict:
         for alias in ("phase_id", "id"):
             if alias in data_dict:

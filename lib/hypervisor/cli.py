@@ -248,8 +248,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _assumed(args: argparse.Namespace) -> list[str]:
-    return [p for group in (getattr(args, "assume_done", None) or []) for p in group]
+def _given_phases(args: argparse.Namespace, dest: str) -> list[str]:
+    """The phase ids given to a repeatable :func:`_phase_list` option (``dest``), in order."""
+    groups: list[list[str]] = getattr(args, dest, None) or []
+    return [p for group in groups for p in group]
 
 
 def _load(plan_dir: Path, err: TextIO, args: argparse.Namespace | None = None) -> object:
@@ -257,7 +259,7 @@ def _load(plan_dir: Path, err: TextIO, args: argparse.Namespace | None = None) -
     from lib.hypervisor.plan import PlanInvalid, load_plan
     from lib.hypervisor.resume import pass_stamp
 
-    assumed = set(_assumed(args)) if args is not None else set()
+    assumed = set(_given_phases(args, "assume_done")) if args is not None else set[str]()
     state_dir = (getattr(args, "state_dir", None) if args is not None else None) or plan_dir / ".hypervisor"
 
     def done_elsewhere(phase_id: str) -> bool:
@@ -344,7 +346,7 @@ def _options(args: argparse.Namespace, plan_budget: float | None = None) -> RunO
         project_dir=(args.project_dir or Path.cwd()).resolve(),
         state_dir=args.state_dir.resolve() if args.state_dir else None,
         resume=args.resume,
-        only=tuple(p for group in (args.only or []) for p in group),
+        only=tuple(_given_phases(args, "only")),
         from_phase=args.from_phase,
         max_parallel=args.max_parallel,
         keep_going=args.keep_going,
@@ -362,7 +364,7 @@ def _options(args: argparse.Namespace, plan_budget: float | None = None) -> RunO
         budget_usd=args.max_budget_usd if args.max_budget_usd is not None else plan_budget,
         orphans=OrphanPolicy(args.orphans),
         worktrees=not args.no_worktrees,
-        assume_done=tuple(_assumed(args)),
+        assume_done=tuple(_given_phases(args, "assume_done")),
     )
 
 

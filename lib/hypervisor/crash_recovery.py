@@ -50,7 +50,7 @@ def recover(
         )
         if done:
             say(f"phase {orphan.phase}: {done} the process group {orphan.pid} of the crashed run")
-    events = []
+    events: list[LearningEvent] = []
     for phase_id in decision.crashed:
         read = reads[phase_id]
         cp = read.checkpoint

@@ -23,6 +23,7 @@ from lib.hypervisor.accounting import spend_from_result
 from lib.hypervisor.plan import ClaudeOptions, Phase
 from lib.hypervisor.process import AttemptControl, ProcessOutcome, read_tail, run_process
 from lib.hypervisor.prompt import PromptInputs, build_prompt
+from lib.plain_data import json_list, json_object
 
 __all__ = [
     "AttemptContext",
@@ -80,13 +81,13 @@ class ExecutorResult:
     outcome: Outcome
     exit_code: int | None
     duration_s: float
-    summary: dict[str, Any] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict[str, Any])
     session_id: str | None = None
     cost_usd: float | None = None
     output_tail: str = ""
     error: str | None = None
     error_class: str | None = None
-    spend: dict[str, Any] = field(default_factory=dict)
+    spend: dict[str, Any] = field(default_factory=dict[str, Any])
     """Cost and tokens the executor reported (see :mod:`lib.hypervisor.accounting`)."""
 
     @property
@@ -204,12 +205,13 @@ def find_result_object(stdout: bytes) -> dict[str, Any] | None:
         whole = orjson.loads(text)
     except orjson.JSONDecodeError:
         whole = None
-    if isinstance(whole, dict) and whole.get("type") == "result":
-        return whole
-    if isinstance(whole, list):
-        for item in reversed(whole):
-            if isinstance(item, dict) and item.get("type") == "result":
-                return item
+    whole_object = json_object(whole)
+    if whole_object is not None and whole_object.get("type") == "result":
+        return whole_object
+    for item in reversed(json_list(whole) or []):
+        item_object = json_object(item)
+        if item_object is not None and item_object.get("type") == "result":
+            return item_object
     for line in reversed(text.splitlines()):
         line = line.strip()
         if not line.startswith(b"{"):
@@ -218,8 +220,9 @@ def find_result_object(stdout: bytes) -> dict[str, Any] | None:
             obj = orjson.loads(line)
         except orjson.JSONDecodeError:
             continue
-        if isinstance(obj, dict) and obj.get("type") == "result":
-            return obj
+        result = json_object(obj)
+        if result is not None and result.get("type") == "result":
+            return result
     return None
 
 
@@ -243,8 +246,8 @@ def _result_summary(result: dict[str, Any]) -> dict[str, Any]:
     for key in ("subtype", "is_error", "num_turns", "total_cost_usd", "duration_ms", "session_id"):
         if key in result:
             summary[key] = result[key]
-    denials = result.get("permission_denials")
-    if isinstance(denials, list):
+    denials = json_list(result.get("permission_denials"))
+    if denials is not None:
         summary["permission_denials"] = len(denials)
     text = result.get("result")
     if isinstance(text, str):

@@ -350,7 +350,7 @@ class PhaseGraph:
     nodes: Mapping[str, PhaseNode]
     order: tuple[str, ...]
     wave_of: Mapping[str, int]
-    dependents: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    dependents: Mapping[str, tuple[str, ...]] = field(default_factory=dict[str, tuple[str, ...]])
 
     @classmethod
     def build(cls, nodes: Iterable[PhaseNode]) -> PhaseGraph:

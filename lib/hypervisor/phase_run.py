@@ -48,11 +48,11 @@ class PhaseRun:
     executor: str = ""
     final_status: str | None = None
     ended: float | None = None
-    spend: dict[str, Any] = field(default_factory=dict)
+    spend: dict[str, Any] = field(default_factory=dict[str, Any])
     """This run's attempts of the phase, summed."""
-    earlier_spend: dict[str, Any] = field(default_factory=dict)
+    earlier_spend: dict[str, Any] = field(default_factory=dict[str, Any])
     """Earlier runs' attempts (from the checkpoint)."""
-    attempt_log: list[dict[str, Any]] = field(default_factory=list)
+    attempt_log: list[dict[str, Any]] = field(default_factory=list[dict[str, Any]])
     workdir: Path | None = None
 
     @classmethod

@@ -13,7 +13,7 @@ import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -120,7 +120,7 @@ class PhaseFrontmatter(BaseModel):
     recovery_plan: str | None = None
     agent_execution_spec: str | None = None
     status: str | None = None
-    cross_refs: list[CrossRef] = Field(default_factory=list)
+    cross_refs: list[CrossRef] = Field(default_factory=list[CrossRef])
     executor: Literal["claude", "shell"] | None = None
     command: str | list[str] | None = None
     timeout: float | None = Field(default=None, gt=0)
@@ -141,7 +141,7 @@ class PhaseFrontmatter(BaseModel):
     def _dependency_ids(cls, value: object) -> list[str]:
         if value is None:
             return []
-        items = value if isinstance(value, list | tuple) else [value]
+        items = cast("Sequence[object]", value) if isinstance(value, list | tuple) else [value]
         return [phase_id_text(v) for v in items]
 
     @field_validator("version", "parallel_group", "effort", mode="before")
@@ -162,7 +162,8 @@ class PhaseFrontmatter(BaseModel):
     @classmethod
     def _env_text(cls, value: object) -> object:
         if isinstance(value, dict):
-            return {str(k): v if isinstance(v, str) else str(v) for k, v in value.items()}
+            table = cast("dict[object, object]", value)  # as YAML parsed it: keys of any type
+            return {str(k): v if isinstance(v, str) else str(v) for k, v in table.items()}
         return value
 
 
@@ -234,8 +235,8 @@ class Plan:
     directory: Path
     phases: dict[str, Phase]
     graph: PhaseGraph
-    warnings: list[PlanError] = field(default_factory=list)
-    external: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    warnings: list[PlanError] = field(default_factory=list[PlanError])
+    external: dict[str, tuple[str, ...]] = field(default_factory=dict[str, tuple[str, ...]])
     """Dependencies on phases outside the folder that count as done (``--assume-done``)."""
 
     @property
@@ -361,7 +362,7 @@ def load_plan(directory: Path | str, *, external_done: Callable[[str], bool] | N
     errors.extend(_shared_checkpoints(phases))
     ids = {p.id for p in phases}
     external: dict[str, tuple[str, ...]] = {}
-    nodes = []
+    nodes: list[PhaseNode] = []
     for p in phases:
         node = p.node()
         outside = tuple(d for d in node.depends_on if d not in ids and external_done and external_done(d))
@@ -383,7 +384,7 @@ def load_plan(directory: Path | str, *, external_done: Callable[[str], bool] | N
 def _shared_checkpoints(phases: Sequence[Phase]) -> list[PlanError]:
     """Two phases declaring one ``checkpoint`` path would overwrite each other's state."""
     first: dict[str, Phase] = {}
-    errors = []
+    errors: list[PlanError] = []
     for phase in phases:
         declared = phase.meta.checkpoint
         if not declared:

@@ -70,7 +70,7 @@ class ProcessOutcome:
     start_error: str | None = None
     pid: int | None = None
     output_path: Path | None = None
-    extra: dict[str, str] = field(default_factory=dict)
+    extra: dict[str, str] = field(default_factory=dict[str, str])
 
     @property
     def ok(self) -> bool:

@@ -66,10 +66,10 @@ def format_progress_line(snap: ProgressSnapshot, width: int = 200) -> str:
     if snap.skipped:
         parts.append(f"{snap.skipped} skipped")
     if snap.running:
-        shown = []
+        shown: list[str] = []
         for r in snap.running:
             text = f"{r.phase}#{r.attempt} {format_duration(r.elapsed_s)}"
-            activity = []
+            activity: list[str] = []
             if r.tool_calls:
                 activity.append(f"{r.tool_calls} tools")
             if r.tool_failures:

@@ -21,7 +21,7 @@ class PhaseReport:
     attempts: int = 0
     duration_s: float | None = None
     error: str | None = None
-    spend: dict[str, Any] = field(default_factory=dict)
+    spend: dict[str, Any] = field(default_factory=dict[str, Any])
     """Cost and tokens of this phase's attempts in this run."""
 
 
@@ -34,7 +34,7 @@ class RunReport:
     phases: dict[str, PhaseReport]
     reason: str | None = None
     duration_s: float = 0.0
-    spend: dict[str, Any] = field(default_factory=dict)
+    spend: dict[str, Any] = field(default_factory=dict[str, Any])
     """Cost and tokens of every attempt of this run."""
     summary_path: str | None = None
 

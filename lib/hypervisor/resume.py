@@ -60,13 +60,13 @@ class Orphan:
 class ResumeState:
     """The decision: phases that count as done, those skipped as passed, and what to tell the user."""
 
-    satisfied: set[str] = field(default_factory=set)
-    skipped: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    quarantine: list[str] = field(default_factory=list)
-    orphans: list[Orphan] = field(default_factory=list)
-    crashed: list[str] = field(default_factory=list)
-    reruns: dict[str, str] = field(default_factory=dict)
+    satisfied: set[str] = field(default_factory=set[str])
+    skipped: list[str] = field(default_factory=list[str])
+    notes: list[str] = field(default_factory=list[str])
+    quarantine: list[str] = field(default_factory=list[str])
+    orphans: list[Orphan] = field(default_factory=list[Orphan])
+    crashed: list[str] = field(default_factory=list[str])
+    reruns: dict[str, str] = field(default_factory=dict[str, str])
     """Phases that passed before but run again, with the reason."""
 
 

@@ -18,6 +18,7 @@ import toon_format
 
 from lib.hypervisor.checkpoints import utc_now, write_atomic
 from lib.locking import is_held
+from lib.plain_data import json_object
 
 __all__ = ["RUNS_DIR", "latest_run", "lock_held", "mark_crashed", "read_runs", "write_run_record"]
 
@@ -46,7 +47,7 @@ def _read(path: Path) -> dict[str, Any] | None:
         data = toon_format.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError, toon_format.ToonDecodeError):
         return None
-    return data if isinstance(data, dict) else None
+    return json_object(data)
 
 
 def read_runs(state_dir: Path) -> list[dict[str, Any]]:

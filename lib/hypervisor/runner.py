@@ -809,7 +809,7 @@ class Runner:
 
     def _refresh(self, schedule: Schedule) -> None:
         now = self.clock()
-        running = []
+        running: list[RunningPhase] = []
         for phase_id in self._active:
             run = self._runs[phase_id]
             activity = self.monitor.activity(phase_id)

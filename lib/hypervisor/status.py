@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from lib.hypervisor.accounting import describe, total
-from lib.hypervisor.bridge import LearningLog, estimate_remaining, phase_history
+from lib.hypervisor.bridge import LearningLog, PhaseHistory, estimate_remaining, phase_history
 from lib.hypervisor.checkpoints import CheckpointStore, PhaseStatus
 from lib.hypervisor.plan import Plan
 from lib.hypervisor.progress import format_duration
@@ -33,7 +33,7 @@ class PhaseStatusRow:
     median_duration_s: float | None
     checkpoint: str
     problem: str | None = None
-    spend: dict[str, Any] = field(default_factory=dict)
+    spend: dict[str, Any] = field(default_factory=dict[str, Any])
     """Cost and tokens of every attempt of the phase so far (all runs)."""
 
     def as_dict(self) -> dict[str, Any]:
@@ -48,7 +48,7 @@ def collect_status(plan: Plan, state_dir: Path) -> tuple[list[PhaseStatusRow], d
     active = lock_held(state_dir)
     rows: list[PhaseStatusRow] = []
     remaining: list[str] = []
-    histories = {}
+    histories: dict[str, PhaseHistory] = {}
     for phase in plan.ordered():
         read = store.load(phase)
         cp = read.checkpoint

@@ -77,7 +77,7 @@ class MergeOutcome:
 class _Tree:
     path: Path
     branch: str
-    created: list[str] = field(default_factory=list)
+    created: list[str] = field(default_factory=list[str])
 
 
 class Worktrees:
