@@ -1,4 +1,5 @@
-"""Plain JSON-ready data: a record's fields as a dict, and the nested objects of a JSON state.
+"""Plain JSON-ready data: a record's fields as a dict, the nested objects of a JSON state, and
+parsed JSON values narrowed to typed objects, arrays and string arrays (``json_object`` ...).
 
 Hot path (the breaker, the rate limiter, the event bus and the guards use it): stdlib-free, no
 ``dataclasses``, no ``typing`` at run time.
@@ -9,8 +10,9 @@ from __future__ import annotations
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from typing import TypeGuard
 
-__all__ = ["fields_dict", "nested_object"]
+__all__ = ["fields_dict", "json_list", "json_object", "json_str_list", "nested_object"]
 
 
 def fields_dict(obj: object, fields: tuple[str, ...] | Mapping[str, str]) -> dict[str, object]:
@@ -24,10 +26,38 @@ def fields_dict(obj: object, fields: tuple[str, ...] | Mapping[str, str]) -> dic
     return {key: getattr(obj, name) for key, name in fields.items()}
 
 
+def _is_json_object(value: object) -> TypeGuard[dict[str, object]]:
+    return isinstance(value, dict)
+
+
+def _is_json_list(value: object) -> TypeGuard[list[object]]:
+    return isinstance(value, list)
+
+
+def json_object(value: object) -> dict[str, object] | None:
+    """``value`` as a JSON object, or None if it is not a dict (parsed JSON's keys are strings)."""
+    return value if _is_json_object(value) else None
+
+
+def json_list(value: object) -> list[object] | None:
+    """``value`` as a JSON array, or None if it is not a list."""
+    return value if _is_json_list(value) else None
+
+
+def _is_str_list(items: list[object]) -> TypeGuard[list[str]]:
+    return all(isinstance(item, str) for item in items)
+
+
+def json_str_list(value: object) -> list[str] | None:
+    """``value`` as a JSON array of strings, or None if it is not a list or holds a non-string."""
+    items = json_list(value)
+    return items if items is not None and _is_str_list(items) else None
+
+
 def nested_object(parent: dict[str, object], key: str) -> dict[str, object]:
     """The JSON object under ``key`` of ``parent``; a missing one, or a value that is not an object
     (a hand-edited or foreign file), is replaced by a new empty object stored under ``key``."""
-    value = parent.get(key)
-    if not isinstance(value, dict):
+    value = json_object(parent.get(key))
+    if value is None:
         value = parent[key] = {}
-    return value  # pyright: ignore[reportUnknownVariableType]
+    return value

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lib.plain_data import fields_dict, nested_object
+from lib.plain_data import fields_dict, json_list, json_object, json_str_list, nested_object
 
 
 class _Thing:
@@ -32,3 +32,17 @@ def test_nested_object_returns_the_object_or_stores_a_new_one() -> None:
     made = nested_object(state, "bad")
     assert made == {} and state["bad"] is made
     assert nested_object(state, "new") is state["new"]
+
+
+def test_json_object_and_json_list_return_the_value_itself_or_none() -> None:
+    obj: dict[str, object] = {"a": 1}
+    arr: list[object] = [1, "x"]
+    assert json_object(obj) is obj and json_object(arr) is None and json_object(None) is None
+    assert json_list(arr) is arr and json_list(obj) is None and json_list("ab") is None
+
+
+def test_json_str_list_wants_a_list_of_strings_only() -> None:
+    names: list[object] = ["a", "b"]
+    assert json_str_list(names) is names
+    assert json_str_list([]) == []
+    assert json_str_list(["a", 1]) is None and json_str_list("a") is None
