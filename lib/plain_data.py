@@ -1,5 +1,6 @@
 """Plain JSON-ready data: a record's fields as a dict, the nested objects of a JSON state, and
-parsed JSON values narrowed to typed objects, arrays and string arrays (``json_object`` ...).
+parsed JSON values narrowed to typed objects, arrays and string arrays (``json_object`` ...), and
+dicts, lists and tuples of any Python data narrowed for reading (``plain_dict``, ``plain_sequence``).
 
 Hot path (the breaker, the rate limiter, the event bus and the guards use it): stdlib-free, no
 ``dataclasses``, no ``typing`` at run time.
@@ -9,10 +10,19 @@ from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
     from typing import TypeGuard
 
-__all__ = ["fields_dict", "json_list", "json_object", "json_str_list", "nested_object"]
+__all__ = [
+    "fields_dict",
+    "json_list",
+    "json_object",
+    "json_str_list",
+    "nested_object",
+    "plain_dict",
+    "plain_sequence",
+    "two_level_copy",
+]
 
 
 def fields_dict(obj: object, fields: tuple[str, ...] | Mapping[str, str]) -> dict[str, object]:
@@ -52,6 +62,35 @@ def json_str_list(value: object) -> list[str] | None:
     """``value`` as a JSON array of strings, or None if it is not a list or holds a non-string."""
     items = json_list(value)
     return items if items is not None and _is_str_list(items) else None
+
+
+def _is_dict(value: object) -> TypeGuard[Mapping[object, object]]:
+    return isinstance(value, dict)
+
+
+def _is_sequence(value: object) -> TypeGuard[Sequence[object]]:
+    return isinstance(value, (list, tuple))
+
+
+def plain_dict(value: object) -> Mapping[object, object] | None:
+    """``value`` when it is a dict, else None: Python data of any keys (log fields, span
+    attributes), not only parsed JSON, typed for reading."""
+    return value if _is_dict(value) else None
+
+
+def plain_sequence(value: object) -> Sequence[object] | None:
+    """``value`` when it is a list or a tuple, else None."""
+    return value if _is_sequence(value) else None
+
+
+def two_level_copy(data: Mapping[str, object]) -> dict[str, object]:
+    """A copy of ``data`` whose JSON object values are copied too (one level down: a config's
+    tables, a state's records), so changing those does not change ``data``."""
+    copy: dict[str, object] = {}
+    for key, value in data.items():
+        table = json_object(value)
+        copy[key] = value if table is None else dict(table)
+    return copy
 
 
 def nested_object(parent: dict[str, object], key: str) -> dict[str, object]:

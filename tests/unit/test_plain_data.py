@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from lib.plain_data import fields_dict, json_list, json_object, json_str_list, nested_object
+from lib.plain_data import (
+    fields_dict,
+    json_list,
+    json_object,
+    json_str_list,
+    nested_object,
+    plain_dict,
+    plain_sequence,
+    two_level_copy,
+)
 
 
 class _Thing:
@@ -46,3 +55,21 @@ def test_json_str_list_wants_a_list_of_strings_only() -> None:
     assert json_str_list(names) is names
     assert json_str_list([]) == []
     assert json_str_list(["a", 1]) is None and json_str_list("a") is None
+
+
+def test_plain_dict_and_plain_sequence_take_any_keys_lists_and_tuples() -> None:
+    mapping = {1: "one", None: 2}
+    pair = (1, "a")
+    assert plain_dict(mapping) is mapping and plain_dict([1]) is None
+    assert plain_sequence(pair) is pair and plain_sequence([1]) == [1]
+    assert plain_sequence({1: 2}) is None and plain_sequence("ab") is None
+
+
+def test_two_level_copy_copies_the_nested_objects_but_not_deeper() -> None:
+    deep: dict[str, object] = {"z": 1}
+    inner: dict[str, object] = {"x": 1, "deep": deep}
+    data: dict[str, object] = {"t": inner, "n": 3, "l": [1]}
+    copy = two_level_copy(data)
+    assert copy == data and copy["t"] is not inner and copy["l"] is data["l"]
+    copied = json_object(copy["t"])
+    assert copied is not None and copied["deep"] is deep
