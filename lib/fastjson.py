@@ -8,10 +8,12 @@ give exactly what ``json.loads`` and ``json.dumps(..., separators=(",", ":"))`` 
 error types and messages (an error imports ``json`` to raise its ``json.JSONDecodeError``).
 Without ``_json`` (another interpreter) both functions are ``json``'s own.
 
-Stdlib only: every hook process imports this module.
+Stdlib only (besides the import-free :mod:`lib.plain_data`): every hook process imports this module.
 """
 
 from __future__ import annotations
+
+from lib.plain_data import json_list, json_object
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -154,8 +156,10 @@ def scrub_surrogates(value: object) -> object:
     payload is parsed, every later writer sees encodable text."""
     if isinstance(value, str):
         return _scrub_text(value)
-    if isinstance(value, dict):
-        return {_scrub_text(k): scrub_surrogates(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [scrub_surrogates(v) for v in value]
+    obj = json_object(value)
+    if obj is not None:
+        return {_scrub_text(k): scrub_surrogates(v) for k, v in obj.items()}
+    items = json_list(value)
+    if items is not None:
+        return [scrub_surrogates(v) for v in items]
     return value

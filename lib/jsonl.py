@@ -40,6 +40,7 @@ import os
 import time
 
 from lib import fastjson
+from lib.plain_data import json_object, plain_dict, plain_sequence
 from lib.safe_files import UnsafePathError, check_dir, ensure_dir, open_regular, warn_once
 
 try:
@@ -97,10 +98,12 @@ def _jsonable(value: object) -> object:
     """Replace what strict JSON cannot hold (NaN, infinities, non-string keys) by safe stand-ins."""
     if isinstance(value, float):
         return value if value == value and value not in (float("inf"), float("-inf")) else None
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+    mapping = plain_dict(value)
+    if mapping is not None:
+        return {str(k): _jsonable(v) for k, v in mapping.items()}
+    sequence = plain_sequence(value)
+    if sequence is not None:
+        return [_jsonable(v) for v in sequence]
     return value
 
 
@@ -276,7 +279,7 @@ class JsonlWriter:
             _unlock(lock_fd)
         if 0 < self.max_bytes <= end:
             self._rotate(end)
-        positions = []
+        positions: list[int] = []
         for line in lines:
             positions.append(make_position(generation, offset))
             offset += len(line)
@@ -646,9 +649,10 @@ class JsonlReader:
                         continue
                     skip, record = salvaged
                     line_pos += skip
-                if not isinstance(record, dict):
+                fields = json_object(record)
+                if fields is None:
                     self.skipped += 1
                     continue
                 yield Entry(
-                    make_position(generation, line_pos), make_position(generation, self._offset), record
+                    make_position(generation, line_pos), make_position(generation, self._offset), fields
                 )
