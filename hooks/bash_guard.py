@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 
-from lib.guards.report import answer, guards_off, skipped
+from lib.guards.report import answer, judged_cwd
 from lib.guards.settings import GuardSettings
 from lib.registry import hook
 
@@ -35,12 +35,9 @@ def check_bash(event: HookEvent) -> Outcome | None:
     command = event.tool_input.get("command")
     if not isinstance(command, str) or not command.strip():
         return None
-    why = guards_off(event)
-    if why is not None:
-        skipped(event, "bash", why)
+    cwd = judged_cwd(event, "bash")
+    if cwd is None:
         return None
-    cwd = event.get("cwd")
-    cwd = cwd if isinstance(cwd, str) and cwd.startswith("/") else event.paths.project_dir
     branch = None
     if "push" in command:
         from lib.guards.git_head import current_branch

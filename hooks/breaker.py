@@ -17,6 +17,7 @@ from __future__ import annotations
 from lib.breaker.machine import CLOSED, HALF_OPEN, OPEN
 from lib.breaker.storage import JsonStoreStorage
 from lib.breaker.tools import ToolBreakers, ToolBreakerSettings
+from lib.plain_data import json_list, json_object
 from lib.protocol.output import Outcome, context, deny, merge, system_message
 from lib.registry import hook
 
@@ -152,8 +153,8 @@ def _release(event: HookEvent, tool_use_ids: list[str]) -> None:
 @hook("PostToolBatch", name="breaker.batch")
 def batch(event: HookEvent) -> Outcome | None:
     """Free trial slots still held by calls of the finished batch (they were refused or lost)."""
-    calls = event.get("tool_calls")
-    ids = [c.get("tool_use_id") for c in calls if isinstance(c, dict)] if isinstance(calls, list) else []
+    calls = json_list(event.get("tool_calls")) or []
+    ids = [call.get("tool_use_id") for c in calls if (call := json_object(c)) is not None]
     _release(event, [i for i in ids if isinstance(i, str)])
     return None
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 
-from lib.guards.report import answer, guards_off, skipped
+from lib.guards.report import answer, judged_cwd
 from lib.guards.settings import GuardSettings
 from lib.registry import hook
 
@@ -37,12 +37,9 @@ def check_files(event: HookEvent) -> Outcome | None:
     tool_input = event.tool_input
     if not tool_input:
         return None
-    why = guards_off(event)
-    if why is not None:
-        skipped(event, "file", why)
+    cwd = judged_cwd(event, "file")
+    if cwd is None:
         return None
-    cwd = event.get("cwd")
-    cwd = cwd if isinstance(cwd, str) and cwd.startswith("/") else event.paths.project_dir
     verdict = settings.file_policy().evaluate_tool(
         event.tool_name,
         tool_input,

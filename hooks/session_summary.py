@@ -13,6 +13,7 @@ Switch it off with ``runtime.disabled_builtins = ["session_summary"]`` in ``.cla
 from __future__ import annotations
 
 from lib.event_bus import EventBus
+from lib.plain_data import json_object
 from lib.protocol.output import Outcome, system_message
 from lib.registry import HookEvent, hook
 
@@ -27,7 +28,7 @@ _COUNTERS = ("calls", "failures", "denials", "breaker_openings")
 
 
 def _counts(value: object) -> dict[str, int]:
-    data = value if isinstance(value, dict) else {}
+    data = json_object(value) or {}
     return {k: int(v) for k, v in data.items() if isinstance(v, int) and not isinstance(v, bool)}
 
 

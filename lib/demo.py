@@ -29,6 +29,7 @@ from typing import Any
 
 from lib.demo_text import DESTRUCTIVE_COMMAND, print_wrapped
 from lib.matcher import compile_matcher
+from lib.plain_data import json_list, json_object
 from lib.protocol.events import EVENTS
 
 TYPE_CHECKING = False
@@ -60,7 +61,7 @@ def _clip(text: str, width: int) -> str:
 def _describe(payload: dict[str, Any], project: str) -> str:
     """One fixed-width column: event, tool and what the call is about."""
     event = payload["hook_event_name"]
-    tool_input = payload.get("tool_input") or {}
+    tool_input: dict[str, Any] = payload.get("tool_input") or {}
     detail = tool_input.get("command") or tool_input.get("file_path") or tool_input.get("pattern") or ""
     if isinstance(detail, str) and detail.startswith(project + os.sep):
         detail = os.path.relpath(detail, project)
@@ -78,12 +79,12 @@ def decision_of(code: int, stdout: str) -> tuple[str, list[str]]:
     if not stdout.strip():
         return ("no objection", []) if code == 0 else (f"hook error (exit {code})", [])
     try:
-        out = json.loads(stdout)
+        out = json_object(json.loads(stdout))
     except ValueError:
         return "plain text", [stdout.strip()]
-    if not isinstance(out, dict):
+    if out is None:
         return "unexpected output", [stdout.strip()]
-    specific = out.get("hookSpecificOutput") or {}
+    specific = json_object(out.get("hookSpecificOutput")) or {}
     details: list[str] = []
     label = ""
     if "permissionDecision" in specific:
@@ -131,10 +132,12 @@ def play(project: str, payloads: list[dict[str, Any]], env: dict[str, str]) -> l
 def _relocate(value: Any, project: str, session_id: str) -> Any:
     if isinstance(value, str):
         return value.replace(RECORDED_ROOT, project)
-    if isinstance(value, list):
-        return [_relocate(v, project, session_id) for v in value]
-    if isinstance(value, dict):
-        out = {k: _relocate(v, project, session_id) for k, v in value.items()}
+    items = json_list(value)
+    if items is not None:
+        return [_relocate(v, project, session_id) for v in items]
+    obj = json_object(value)
+    if obj is not None:
+        out = {k: _relocate(v, project, session_id) for k, v in obj.items()}
         if "session_id" in out:
             out["session_id"] = session_id
         return out
@@ -198,7 +201,7 @@ def replay(project: str, recording: str) -> tuple[int, bool]:
 
 
 def _log_summary(log_dir: str) -> str:
-    counts = []
+    counts: list[str] = []
     for name in ("hooks.jsonl", "traces.jsonl", "events.jsonl"):
         try:
             with open(os.path.join(log_dir, name), "rb") as f:

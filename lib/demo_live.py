@@ -30,6 +30,7 @@ from types import ModuleType
 from typing import Any
 
 from lib.demo_text import DESTRUCTIVE_COMMAND, WIDTH, print_wrapped
+from lib.plain_data import json_list, json_object
 
 __all__ = ["SKIP_VAR", "LiveOutcome", "run_live"]
 
@@ -188,20 +189,28 @@ def _calls(messages: list[dict[str, Any]]) -> list[_Call]:
     order: list[_Call] = []
     for message in messages:
         content = message.get("content")
-        blocks = content if isinstance(content, list) else [{"type": "text", "text": content or ""}]
-        for block in blocks:
-            if not isinstance(block, dict):
+        blocks = json_list(content)
+        if blocks is None:
+            blocks = [{"type": "text", "text": content or ""}]
+        for item in blocks:
+            block = json_object(item)
+            if block is None:
                 continue
             kind = block.get("type")
             if message.get("role") == "assistant" and kind == "tool_use":
-                call = _Call(str(block.get("id")), str(block.get("name")), dict(block.get("input") or {}))  # pyright: ignore[reportCallIssue, reportArgumentType]
+                call = _Call(
+                    str(block.get("id")), str(block.get("name")), dict(json_object(block.get("input")) or {})
+                )
                 calls[call.id] = call
                 order.append(call)
             elif kind == "tool_result" and str(block.get("tool_use_id")) in calls:
                 call = calls[str(block.get("tool_use_id"))]
                 raw = block.get("content")
-                if isinstance(raw, list):
-                    raw = "\n".join(str(c.get("text", "")) for c in raw if isinstance(c, dict))
+                parts = json_list(raw)
+                if parts is not None:
+                    raw = "\n".join(
+                        str(part.get("text", "")) for c in parts if (part := json_object(c)) is not None
+                    )
                 call.result = "" if raw is None else str(raw)
                 call.is_error = bool(block.get("is_error"))
             elif message.get("role") == "system" and kind == "text" and order:
@@ -331,7 +340,7 @@ def _report(run: Any, home: str) -> LiveOutcome:
         f"{len(denials)} permission_denials:"
     )
     for denial in denials:
-        command = (denial.get("tool_input") or {}).get("command", "")
+        command = (json_object(denial.get("tool_input")) or {}).get("command", "")
         print(f"    {denial.get('tool_use_id')}  {denial.get('tool_name')}: {command}")
     for problem in run.problems:
         print_wrapped(f"mock API problem: {problem}", indent=2)

@@ -75,7 +75,7 @@ def _hook_command(info: dict[str, Any]) -> Check:
 
 def _events(info: dict[str, Any]) -> list[Check]:
     got, missing = info["events_registered"], info["events_missing"]
-    checks = []
+    checks: list[Check] = []
     if not got and info["plugins_enabled"]:
         checks.append(
             _check("events", "ok", f"registered by the plugin {', '.join(info['plugins_enabled'])}")
@@ -121,7 +121,7 @@ def _config(project: str) -> tuple[Check, dict[str, object]]:
 
 def _permissions(project: str) -> list[Check]:
     paths = resolve_paths(project)
-    checks = []
+    checks: list[Check] = []
     for name, folder in (("state dir", paths.state_dir), ("log dir", paths.log_dir)):
         try:
             st = os.lstat(folder)
@@ -197,7 +197,7 @@ def _claude_cli(claude: str | None) -> list[Check]:
     if version is None:
         return [_check("claude cli", "warn", f"{path} --version printed {shown.stdout.strip()[:80]!r}")]
     text = ".".join(map(str, version))
-    checks = []
+    checks: list[Check] = []
     newest = parse_version(NEWEST_CHECKED) or ()
     if version > newest:
         checks.append(
@@ -244,7 +244,7 @@ def run_checks(project: str, *, claude: str | None = None) -> list[Check]:
 def render(checks: list[Check]) -> str:
     """The human report: one line per check, the fix under each problem, a summary line."""
     marks = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL"}
-    lines = []
+    lines: list[str] = []
     for c in checks:
         lines.append(f"[{marks[c['status']]}] {c['check']}: {c['detail']}")
         if c["status"] != "ok" and c.get("fix"):

@@ -22,9 +22,11 @@ import sys
 import time
 from typing import Any
 
+from lib.plain_data import json_list, json_object
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
 __all__ = [
     "EVENTS",
@@ -124,26 +126,37 @@ def plugin_hooks() -> dict[str, Any]:
 
 
 def _is_ours(handler: object) -> bool:
-    return isinstance(handler, dict) and MARKER in str(handler.get("command", ""))
+    obj = json_object(handler)
+    return obj is not None and MARKER in str(obj.get("command", ""))
+
+
+def _handlers(groups: object) -> Iterator[object]:
+    """Every handler of an event's list of groups (skipping what is not a group with a ``hooks`` list)."""
+    for group in json_list(groups) or []:
+        obj = json_object(group)
+        if obj is not None:
+            yield from json_list(obj.get("hooks")) or []
 
 
 def remove_registrations(settings: dict[str, Any]) -> dict[str, Any]:
     """Return a copy of ``settings`` without our hook handlers (and without groups we emptied)."""
     result = copy.deepcopy(settings)
-    hooks = result.get("hooks")
-    if not isinstance(hooks, dict):
+    hooks = json_object(result.get("hooks"))
+    if hooks is None:
         return result
     for event in list(hooks):
-        groups = hooks[event]
-        if not isinstance(groups, list):
+        groups = json_list(hooks[event])
+        if groups is None:
             continue
-        kept_groups = []
+        kept_groups: list[object] = []
         for group in groups:
-            if isinstance(group, dict) and isinstance(group.get("hooks"), list):
-                handlers = [h for h in group["hooks"] if not _is_ours(h)]
-                if not handlers and group["hooks"]:
+            obj = json_object(group)
+            handlers = json_list(obj.get("hooks")) if obj is not None else None
+            if obj is not None and handlers is not None:
+                kept = [h for h in handlers if not _is_ours(h)]
+                if not kept and handlers:
                     continue  # the group held only ours
-                group = {**group, "hooks": handlers}
+                group = {**obj, "hooks": kept}
             kept_groups.append(group)
         if kept_groups:
             hooks[event] = kept_groups
@@ -156,38 +169,23 @@ def remove_registrations(settings: dict[str, Any]) -> dict[str, Any]:
 
 def registered_events(settings: object) -> list[str]:
     """The events of a settings object that carry one of our handlers, in file order."""
-    hooks = settings.get("hooks") if isinstance(settings, dict) else None
-    if not isinstance(hooks, dict):
+    obj = json_object(settings)
+    hooks = json_object(obj.get("hooks")) if obj is not None else None
+    if hooks is None:
         return []
     return [
-        str(event)
-        for event, groups in hooks.items()
-        if isinstance(groups, list)
-        and any(
-            _is_ours(handler)
-            for group in groups
-            if isinstance(group, dict) and isinstance(group.get("hooks"), list)
-            for handler in group["hooks"]
-        )
+        event for event, groups in hooks.items() if any(_is_ours(handler) for handler in _handlers(groups))
     ]
 
 
 def _has_current_registrations(settings: dict[str, Any]) -> bool:
-    hooks = settings.get("hooks")
-    if not isinstance(hooks, dict):
+    hooks = json_object(settings.get("hooks"))
+    if hooks is None:
         return False
     ours = our_registrations()
-    count = sum(
-        1
-        for groups in hooks.values()
-        if isinstance(groups, list)
-        for group in groups
-        if isinstance(group, dict) and isinstance(group.get("hooks"), list)
-        for handler in group["hooks"]
-        if _is_ours(handler)
-    )
+    count = sum(1 for groups in hooks.values() for handler in _handlers(groups) if _is_ours(handler))
     return count == len(ours) and all(
-        isinstance(hooks.get(e), list) and groups[0] in hooks[e] for e, groups in ours.items()
+        groups[0] in (json_list(hooks.get(e)) or []) for e, groups in ours.items()
     )
 
 
@@ -196,12 +194,12 @@ def add_registrations(settings: dict[str, Any]) -> dict[str, Any]:
     if _has_current_registrations(settings):
         return copy.deepcopy(settings)
     result = remove_registrations(settings)
-    hooks = result.setdefault("hooks", {})
-    if not isinstance(hooks, dict):
+    hooks = json_object(result.setdefault("hooks", {}))
+    if hooks is None:
         raise ValueError("'hooks' in settings.json is not an object; fix or remove it, then install again")
     for event, groups in our_registrations().items():
-        existing = hooks.setdefault(event, [])
-        if not isinstance(existing, list):
+        existing = json_list(hooks.setdefault(event, []))
+        if existing is None:
             raise ValueError(f"'hooks.{event}' in settings.json is not a list; fix it, then install again")
         existing.extend(groups)
     return result
@@ -216,10 +214,10 @@ def _load(path: str) -> dict[str, Any]:
     if not text.strip():
         return {}
     try:
-        data = json.loads(text)
+        data = json_object(json.loads(text))
     except ValueError as exc:
         raise ValueError(f"{path}: not valid JSON ({exc}); fix it by hand, nothing was changed") from None
-    if not isinstance(data, dict):
+    if data is None:
         raise ValueError(f"{path}: top level must be an object; nothing was changed")
     return data
 
@@ -253,7 +251,7 @@ def read_record(project: str) -> dict[str, Any] | None:
         record = json.loads(data) if data is not None else None
     except ValueError:
         return None
-    return record if isinstance(record, dict) else None
+    return json_object(record)
 
 
 def _sha256(data: bytes) -> str:
@@ -439,7 +437,7 @@ def ignore_runtime_dirs(project: str) -> list[str]:
     files written."""
     from lib.safe_files import atomic_write, ensure_dir
 
-    written = []
+    written: list[str] = []
     for rel in IGNORED_DIRS:
         folder = os.path.join(project, rel)
         if os.path.islink(folder):

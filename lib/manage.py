@@ -24,6 +24,7 @@ from typing import Any
 
 from lib import __version__
 from lib.installer import EVENTS, RUNTIME_DIR, ignore_runtime_dirs, update_settings_file, write_entry_script
+from lib.plain_data import json_object
 
 __all__ = ["COMMANDS", "InstallInfo", "install", "installation", "main", "python_says", "uninstall"]
 
@@ -37,10 +38,11 @@ PLUGIN_NAME = "hooks-runtime"
 InstallInfo = dict[str, Any]
 
 
-def _read_json(path: str) -> Any:
+def _read_object(path: str) -> dict[str, object] | None:
+    """The JSON object in ``path`` (``None``: missing, unreadable, not JSON or not an object)."""
     try:
         with open(path, encoding="utf-8") as f:
-            return json.load(f)
+            return json_object(json.load(f))
     except (OSError, ValueError):
         return None
 
@@ -80,9 +82,9 @@ def _enabled_plugins(project: str) -> list[str]:
     ]
     found: list[str] = []
     for path in places:
-        data = _read_json(path)
-        enabled = data.get("enabledPlugins") if isinstance(data, dict) else None
-        if isinstance(enabled, dict):
+        data = _read_object(path)
+        enabled = json_object(data.get("enabledPlugins")) if data is not None else None
+        if enabled is not None:
             found += [k for k, v in enabled.items() if k.startswith(PLUGIN_NAME + "@") and v]
     return sorted(set(found))
 
@@ -92,15 +94,15 @@ def installation(project: str) -> InstallInfo:
     project = os.path.abspath(project)
     runtime = os.path.join(project, RUNTIME_DIR)
     entry = os.path.join(runtime, "bin", "claude-hooks")
-    record = _read_json(os.path.join(runtime, INSTALL_RECORD))
-    if isinstance(record, dict):
+    record = _read_object(os.path.join(runtime, INSTALL_RECORD))
+    if record is not None:
         route = "package"
     elif os.path.isfile(os.path.join(runtime, "pyvenv.cfg")):
         route = "install.sh"
     else:
         route = None
     python = _shebang_python(entry) if os.path.isfile(entry) else None
-    version = record.get("version") if isinstance(record, dict) else None
+    version = record.get("version") if record is not None else None
     if route == "install.sh" and python and os.path.isfile(python):
         version = python_says(python, "import lib; print(lib.__version__)") or None
     from lib.install_status import install_status

@@ -13,16 +13,12 @@ set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 
-find_python() {
-    for py in "${PYTHON:-}" python3 python3.13 python3.12 python3.11; do
-        [ -n "$py" ] && command -v "$py" >/dev/null 2>&1 || continue
-        "$py" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null && { echo "$py"; return; }
-    done
-    echo "tests/run.sh: needs Python >= 3.11" >&2; exit 1
-}
-
+# shellcheck source=hooks/find-python.sh
+. hooks/find-python.sh  # first_python, shared with install.sh and the plugin's launcher
 if [ ! -x .venv/bin/python ]; then
-    "$(find_python)" -m venv .venv
+    py=$(first_python "${PYTHON:-}" python3 python3.13 python3.12 python3.11) \
+        || { echo "tests/run.sh: needs Python >= 3.11" >&2; exit 1; }
+    "$py" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
 

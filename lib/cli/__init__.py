@@ -1,8 +1,9 @@
 """The ``python -m lib`` command line.
 
-Each subcommand lives in its own module under ``lib/cli/`` and exposes
-``register(subparsers) -> None``, adding its parser with ``set_defaults(func=...)``; ``func(args)``
-returns the exit code. Every module in this package that has ``register`` is a subcommand.
+Each subcommand lives in its own module under ``lib/cli/``, named as the command, and declares
+``COMMAND = Command(...)`` (``lib/cli/_command.py``): its help, description and options; its
+``run(args)`` (or an action's ``func(args)``) returns the exit code. Every module in this package that
+has ``COMMAND`` is a subcommand.
 """
 
 from __future__ import annotations
@@ -11,6 +12,10 @@ import argparse
 import importlib
 import pkgutil
 import sys
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from lib.cli._command import Command
 
 
 def command_modules() -> list[str]:
@@ -27,19 +32,23 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in command_modules():
         module = importlib.import_module(f"lib.cli.{name}")
-        if hasattr(module, "register"):
-            module.register(subparsers)
+        command: Command | None = getattr(module, "COMMAND", None)
+        if command is not None:
+            command.add_to(subparsers, name, getattr(module, "run", None))
     _global_options_after_commands(parser, set())
     return parser
 
 
 def _global_options_after_commands(parser: argparse.ArgumentParser, seen: set[int]) -> None:
     """Accept ``--project`` after a subcommand too (``python -m lib status --project DIR``)."""
+    from typing import cast
+
     for action in parser._actions:  # pyright: ignore[reportPrivateUsage]
         if not isinstance(action, argparse._SubParsersAction):  # pyright: ignore[reportPrivateUsage]
             continue
-        subs: dict[str, argparse.ArgumentParser] = action.choices  # pyright: ignore[reportUnknownMemberType]
-        for sub in subs.values():
+        # isinstance cannot name the parser type argument: every subparser here is an ArgumentParser
+        subparsers = cast("argparse._SubParsersAction[argparse.ArgumentParser]", action)  # pyright: ignore[reportPrivateUsage]
+        for sub in subparsers.choices.values():
             if id(sub) in seen:  # an alias of a parser already done
                 continue
             seen.add(id(sub))

@@ -10,7 +10,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -21,16 +21,21 @@ from lib.paths import Paths, resolve_paths
 
 __all__ = [
     "add_common",
-    "add_reading_command",
+    "add_filters",
     "color",
     "dump_json",
     "entries",
     "escape",
+    "log_file",
     "log_paths",
+    "matching",
     "parse_since",
     "percentile",
+    "printer",
     "short_time",
 ]
+
+_T = TypeVar("_T")
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdw])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -41,8 +46,8 @@ def log_paths(args: argparse.Namespace) -> Paths:
     return resolve_paths(getattr(args, "project", None))
 
 
-def add_common(parser: argparse.ArgumentParser, *, follow: bool = True) -> None:
-    """The options every reading command shares."""
+def add_filters(parser: argparse.ArgumentParser) -> None:
+    """The options every reading command shares: ``--session``, ``--since`` and ``--json``."""
     parser.add_argument("--session", metavar="ID", help="only this session (a prefix is enough)")
     parser.add_argument(
         "--since",
@@ -50,24 +55,18 @@ def add_common(parser: argparse.ArgumentParser, *, follow: bool = True) -> None:
         help="only records at or after WHEN: 10m, 2h, 3d, or an ISO time/date (UTC)",
     )
     parser.add_argument("--json", action="store_true", help="JSON lines instead of the pretty view")
-    if follow:
-        parser.add_argument("-f", "--follow", action="store_true", help="keep printing new records")
 
 
-def add_reading_command(
-    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],  # pyright: ignore[reportPrivateUsage]
-    name: str,
-    *,
-    help: str,
-    description: str,
-    func: Callable[[argparse.Namespace], int],
-    follow: bool = True,
-) -> argparse.ArgumentParser:
-    """Add the reading command ``name`` with the common options (see :func:`add_common`), run by ``func``."""
-    parser = subparsers.add_parser(name, help=help, description=description)
-    add_common(parser, follow=follow)
-    parser.set_defaults(func=func)
-    return parser
+def add_common(parser: argparse.ArgumentParser) -> None:
+    """The options of a reading command that can keep printing: :func:`add_filters` and
+    ``-f``/``--follow``."""
+    add_filters(parser)
+    parser.add_argument("-f", "--follow", action="store_true", help="keep printing new records")
+
+
+def log_file(args: argparse.Namespace, name: str) -> str:
+    """The path of the log file ``name`` (``hooks.jsonl``, ``events.jsonl``...) of the project."""
+    return os.path.join(log_paths(args).log_dir, name)
 
 
 def parse_since(value: str | None, now: float | None = None) -> str | None:
@@ -92,6 +91,20 @@ def parse_since(value: str | None, now: float | None = None) -> str | None:
     return iso_timestamp(int(parsed.timestamp() * 1e9))
 
 
+def matching(
+    args: argparse.Namespace,
+    path: str,
+    since: str | None,
+    accept: Callable[[Mapping[str, Any]], bool] | None = None,
+    *,
+    follow: bool = False,
+    start: int | None = None,
+) -> Iterator[Entry]:
+    """The entries of the JSONL file ``path`` (see :func:`entries`) that :func:`filtered` keeps, for
+    ``--session``."""
+    return filtered(entries(path, follow=follow, start=start), since, accept, session=args.session)
+
+
 def session_matches(wanted: str | None, session_id: object) -> bool:
     """``--session``: exact id or a prefix of it."""
     return wanted is None or (isinstance(session_id, str) and session_id.startswith(wanted))
@@ -111,6 +124,20 @@ def entries(
 def dump_json(value: Any) -> str:
     """One compact JSON line, safe on a terminal (control characters escaped)."""
     return escape_json(orjson.dumps(value, default=str).decode())
+
+
+def printer(
+    args: argparse.Namespace, line: Callable[[_T, bool], str], data: Callable[[_T], object] | None = None
+) -> Callable[[_T], None]:
+    """What prints one item a line: with ``--json`` its JSON (``data(item)``, else the item itself),
+    else ``line(item, colored)``, coloured only on a terminal; flushed at once with ``--follow``."""
+    colored = use_color() and not args.json
+    flush = bool(getattr(args, "follow", False))
+
+    def emit(item: _T) -> None:
+        print(dump_json(data(item) if data else item) if args.json else line(item, colored), flush=flush)
+
+    return emit
 
 
 def use_color(stream: Any = None) -> bool:

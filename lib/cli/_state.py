@@ -16,12 +16,13 @@ from lib.paths import Paths, resolve_paths
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from lib.cli._command import Handler
     from lib.store import StateStore
 
 __all__ = [
     "LOCK_TIMEOUT",
     "add_json_option",
-    "add_reset_command",
+    "add_reset_actions",
     "name_matches",
     "open_cli_state",
     "print_table",
@@ -44,29 +45,19 @@ def add_json_option(parser: argparse.ArgumentParser, *, action: bool = False) ->
         parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
-def add_reset_command(
-    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],  # pyright: ignore[reportPrivateUsage]
-    name: str,
-    *,
-    help: str,
-    description: str,
-    list_func: Callable[[argparse.Namespace], int],
-    reset_help: str,
-    item: str,
-    dest: str,
-    reset_func: Callable[[argparse.Namespace], int],
+def add_reset_actions(
+    parser: argparse.ArgumentParser, name: str, *, help: str, item: str, dest: str, func: Handler
 ) -> argparse._SubParsersAction[argparse.ArgumentParser]:  # pyright: ignore[reportPrivateUsage]
-    """A state command that lists entries (``--json``) and resets them by name, glob or ``--all``
-    (``breakers``, ``ratelimits``); returns its actions, for more of them."""
-    parser = subparsers.add_parser(name, help=help, description=description)
+    """The options of a state command ``name`` that lists entries (``--json``) and resets them by
+    name, glob or ``--all`` (``breakers``, ``ratelimits``), ``func`` running the reset; returns its
+    actions, for more of them."""
     add_json_option(parser)
-    parser.set_defaults(func=list_func)
     actions = parser.add_subparsers(dest=f"{name}_action", metavar="ACTION")
-    reset = actions.add_parser("reset", help=reset_help)
+    reset = actions.add_parser("reset", help=help)
     reset.add_argument(dest, nargs="*", metavar=dest[:-1].upper(), help=f"{item} key or glob")
     reset.add_argument("--all", action="store_true", help=f"reset every {item}")
     add_json_option(reset, action=True)
-    reset.set_defaults(func=reset_func)
+    reset.set_defaults(func=func)
     return actions
 
 

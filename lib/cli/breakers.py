@@ -29,9 +29,10 @@ from lib.breaker.machine import HALF_OPEN, OPEN
 from lib.breaker.messages import error_summary
 from lib.breaker.storage import JsonStoreStorage
 from lib.breaker.tools import Target
+from lib.cli._command import Command
 from lib.cli._state import (
     add_json_option,
-    add_reset_command,
+    add_reset_actions,
     name_matches,
     open_cli_state,
     print_table,
@@ -39,23 +40,18 @@ from lib.cli._state import (
 )
 from lib.redaction import redact, redact_text
 
-__all__ = ["register", "reset_breakers"]
+__all__ = ["COMMAND", "reset_breakers"]
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:  # pyright: ignore[reportPrivateUsage]
-    """Add the ``breakers`` command."""
-    actions = add_reset_command(
-        subparsers,
+def _actions(parser: argparse.ArgumentParser) -> None:
+    actions = add_reset_actions(
+        parser,
         "breakers",
-        help="list, reset or force the circuit breakers",
-        description="Circuit breakers of the project's tools (state in .claude/state/breakers.json).",
-        list_func=_list,
-        reset_help="close breakers and clear their counts and forced state",
+        help="close breakers and clear their counts and forced state",
         item="breaker",
         dest="names",
-        reset_func=_reset,
+        func=_reset,
     )
-
     for action, text in (
         ("open", "refuse every call until reset"),
         ("close", "admit every call until reset"),
@@ -101,7 +97,8 @@ def _snapshots(storage: JsonStoreStorage) -> list[BreakerSnapshot]:
     return [BreakerSnapshot(name, rec, now) for name, rec in storage.load_all().items()]
 
 
-def _list(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
+    """List the breakers (the command without an action)."""
     storage = _storage(args)
     snaps = _snapshots(storage)
     if args.json:
@@ -133,7 +130,7 @@ def _match(names: list[str], known: dict[str, str]) -> tuple[list[str], list[str
     """The known breakers (record name -> key) matching ``names`` by record name or key, exact or
     glob, and the names that matched nothing."""
     found: list[str] = []
-    missing = []
+    missing: list[str] = []
     for name in names:
         hits = [n for n, key in known.items() if name_matches(n, name) or name_matches(key, name)]
         if not hits:
@@ -201,3 +198,10 @@ def _force(args: argparse.Namespace) -> int:
         else:
             breaker.force_close()
     return _report(args, f"forced {args.force}", found + new, missing, list(known))
+
+
+COMMAND = Command(
+    help="list, reset or force the circuit breakers",
+    description="Circuit breakers of the project's tools (state in .claude/state/breakers.json).",
+    options=(_actions,),
+)

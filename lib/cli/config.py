@@ -9,25 +9,14 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from typing import Any, TypedDict
 
+from lib.cli._command import Command
 from lib.cli._state import add_json_option
 from lib.paths import resolve_paths
 
 
-def register(subparsers: Any) -> None:
-    """Add the ``config`` subcommand."""
-    parser = subparsers.add_parser(
-        "config",
-        help="check or show .claude/hooks.toml",
-        description="Validate the project's .claude/hooks.toml (with the CLAUDE_HOOKS_* environment\n"
-        "overrides), show the effective config, or print the reference of every key.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="actions:\n"
-        "  check      validate the file; exit 1 with the file, the key and the fix when invalid (default)\n"
-        "  show       print the effective config, defaults filled in, as JSON\n"
-        "  reference  print every section and key with its type, default and meaning",
-    )
+def _options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "action",
         choices=["check", "show", "reference"],
@@ -35,8 +24,6 @@ def register(subparsers: Any) -> None:
         default="check",
         help="what to do (default: check)",
     )
-    add_json_option(parser)
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -75,17 +62,34 @@ def _exists(path: str) -> bool:
     return os.path.exists(path)
 
 
-def reference_entries() -> list[dict[str, object]]:
+class ReferenceKey(TypedDict):
+    """One key of a config section in the reference."""
+
+    key: str
+    type: str
+    default: object
+    meaning: str
+
+
+class ReferenceSection(TypedDict):
+    """One ``[section]`` of ``.claude/hooks.toml`` in the reference."""
+
+    section: str
+    description: str
+    keys: list[ReferenceKey]
+
+
+def reference_entries() -> list[ReferenceSection]:
     """Every section of ``.claude/hooks.toml``: its description and its keys (type, default, meaning)."""
     from pydantic import BaseModel
 
     from lib.config_models import HooksConfig
 
-    sections: list[dict[str, object]] = []
+    sections: list[ReferenceSection] = []
     for section, field in HooksConfig.model_fields.items():
         model = field.annotation
         assert isinstance(model, type) and issubclass(model, BaseModel)
-        keys: list[dict[str, object]] = []
+        keys: list[ReferenceKey] = []
         for key, f in model.model_fields.items():
             default = f.get_default(call_default_factory=True)
             if isinstance(default, BaseModel):
@@ -112,10 +116,7 @@ def reference() -> str:
             "| key | type | default | meaning |",
             "|---|---|---|---|",
         ]
-        keys = section["keys"]
-        assert isinstance(keys, list)
-        for entry in keys:
-            assert isinstance(entry, dict)
+        for entry in section["keys"]:
             lines.append(
                 f"| `{entry['key']}` | {entry['type']} | `{json.dumps(entry['default'])}` | {entry['meaning']} |"
             )
@@ -141,3 +142,16 @@ def _type_name(annotation: Any) -> str:
             annotation.__name__, f"table ({annotation.__name__})"
         )
     return str(annotation)
+
+
+COMMAND = Command(
+    help="check or show .claude/hooks.toml",
+    description="Validate the project's .claude/hooks.toml (with the CLAUDE_HOOKS_* environment\n"
+    "overrides), show the effective config, or print the reference of every key.",
+    options=(_options, add_json_option),
+    formatter_class=argparse.RawDescriptionHelpFormatter,
+    epilog="actions:\n"
+    "  check      validate the file; exit 1 with the file, the key and the fix when invalid (default)\n"
+    "  show       print the effective config, defaults filled in, as JSON\n"
+    "  reference  print every section and key with its type, default and meaning",
+)

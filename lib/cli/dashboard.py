@@ -11,24 +11,19 @@ from __future__ import annotations
 import argparse
 import errno
 
+from lib.cli._command import Command
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from lib.dashboard.server import Dashboard, DashboardServer
 
-__all__ = ["register", "serve"]
+__all__ = ["COMMAND", "serve"]
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:  # pyright: ignore[reportPrivateUsage]
-    """Add the ``dashboard`` command."""
-    parser = subparsers.add_parser(
-        "dashboard",
-        help="a live web page of sessions, tool calls, denials, breakers, traces and cost",
-        description="Serve a local web dashboard of the project's hooks (logs followed live).",
-    )
+def _options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8765, help="port (default: 8765; 0: any free port)")
     parser.add_argument("--open", action="store_true", help="open the page in the default browser")
-    parser.set_defaults(func=run)
 
 
 def serve(args: argparse.Namespace) -> tuple[DashboardServer, Dashboard]:
@@ -91,3 +86,10 @@ def run(args: argparse.Namespace) -> int:
         server.server_close()
         dashboard.stop()
     return 0
+
+
+COMMAND = Command(
+    help="a live web page of sessions, tool calls, denials, breakers, traces and cost",
+    description="Serve a local web dashboard of the project's hooks (logs followed live).",
+    options=(_options,),
+)

@@ -14,36 +14,30 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
+from lib.cli._command import Command
 from lib.cli._observe import (
-    add_reading_command,
+    add_common,
     color,
     dump_json,
     entries,
     escape,
     log_paths,
     parse_since,
+    printer,
     session_matches,
     short_id,
     short_time,
-    use_color,
 )
 from lib.event_bus import BUS_FILE, Event, list_consumers, topic_matches
 from lib.paths import Paths
+from lib.plain_data import json_list
 
-__all__ = ["format_event", "register"]
+__all__ = ["COMMAND", "format_event"]
 
 _TOPIC_COLORS = {"tool.failure": "red", "tool.denied": "yellow", "hook.error": "red", "breaker.opened": "red"}
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:  # pyright: ignore[reportPrivateUsage]
-    """Add the ``events`` command."""
-    parser = add_reading_command(
-        subparsers,
-        "events",
-        help="show the event bus",
-        description="Events of .claude/logs/events.jsonl (and its rotated files).",
-        func=run,
-    )
+def _options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--topic",
         action="append",
@@ -104,7 +98,7 @@ def _consumers(args: argparse.Namespace, log_dir: str) -> int:
         print(
             escape(
                 f"{name:<40} committed={state.get('committed')}"
-                f"  acked-ahead={len(acked) if isinstance(acked, list) else 0}  updated={state.get('updated', '-')}"
+                f"  acked-ahead={len(json_list(acked) or ())}  updated={state.get('updated', '-')}"
             )
         )
     return 0
@@ -158,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
         return _consumers(args, paths.log_dir)
     path = os.path.join(paths.log_dir, BUS_FILE)
     since = parse_since(args.since)
-    colored = use_color() and not args.json
+    emit = printer(args, format_event, Event.to_dict)
     shown = 0
     for event in _events(args, path, bus):
         if args.after is not None and event.id <= args.after:
@@ -175,9 +169,15 @@ def run(args: argparse.Namespace) -> int:
             continue
         if args.run is not None and not _of(event, "run_id", args.run):
             continue
-        record: dict[str, Any] = event.to_dict()
-        print(dump_json(record) if args.json else format_event(event, colored), flush=args.follow)
+        emit(event)
         shown += 1
     if not shown and not args.json and bus is None and not os.path.exists(path):
         print(f"No events yet ({path}).")
     return 0
+
+
+COMMAND = Command(
+    help="show the event bus",
+    description="Events of .claude/logs/events.jsonl (and its rotated files).",
+    options=(add_common, _options),
+)

@@ -20,15 +20,18 @@ import re
 import sys
 import time
 
+from lib.cli._command import Command
 from lib.cli._state import add_json_option, open_cli_state, print_table, project_config
 from lib.cli._terminal import escape
+from lib.plain_data import json_object, json_str_list
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from lib.guards.settings import GuardSettings
+    from lib.guards.verdict import Verdict
     from lib.paths import Paths
 
-__all__ = ["parse_duration", "register"]
+__all__ = ["COMMAND", "parse_duration"]
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d)?")
 
@@ -42,20 +45,12 @@ def parse_duration(text: str) -> float:
     return float(m.group(1)) * factor
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:  # pyright: ignore[reportPrivateUsage]
-    """Add the ``guards`` command."""
-    parser = subparsers.add_parser(
-        "guards",
-        help="guard settings, rules, the per-session off switch and dry runs",
-        description="The built-in Bash and file guards ([guards] in .claude/hooks.toml).",
-    )
-    add_json_option(parser)
-    parser.set_defaults(func=_status)
+def _actions(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="guards_action", metavar="ACTION")
 
     status = actions.add_parser("status", help="settings and sessions with guards off")
     add_json_option(status, action=True)
-    status.set_defaults(func=_status)
+    status.set_defaults(func=run)
 
     off = actions.add_parser("off", help="switch the guards off for one Claude Code session")
     off.add_argument("--session", required=True, metavar="ID", help="session id, unique prefix, or 'latest'")
@@ -95,8 +90,12 @@ def _context(args: argparse.Namespace) -> tuple[Paths, dict[str, object]]:
 def _settings(config: dict[str, object]) -> GuardSettings:
     from lib.guards.settings import GuardSettings
 
-    section = config.get("guards")
-    return GuardSettings(section if isinstance(section, dict) else {})
+    return GuardSettings(json_object(config.get("guards")) or {})
+
+
+def _number(value: object) -> float:
+    """A JSON number as a float; anything else (missing, hand-edited) as 0."""
+    return float(value) if isinstance(value, (int, float)) else 0.0
 
 
 def _resolve_session(args: argparse.Namespace, paths: Paths) -> str | None:
@@ -104,12 +103,11 @@ def _resolve_session(args: argparse.Namespace, paths: Paths) -> str | None:
     from lib.store import open_store
 
     wanted = str(args.session).strip()
-    known = open_store(paths.state_dir, "sessions").read().get("sessions")
-    sessions = known if isinstance(known, dict) else {}
+    sessions = json_object(open_store(paths.state_dir, "sessions").read().get("sessions")) or {}
     if wanted == "latest":
         ranked = sorted(
-            (e for e in sessions.values() if isinstance(e, dict)),
-            key=lambda e: -float(e.get("last_seen_epoch") or 0),
+            (e for e in map(json_object, sessions.values()) if e is not None),
+            key=lambda e: -_number(e.get("last_seen_epoch")),
         )
         if not ranked:
             print("guards: no session seen yet in this project; give the session id", file=sys.stderr)
@@ -127,20 +125,17 @@ def _resolve_session(args: argparse.Namespace, paths: Paths) -> str | None:
     return matches[0] if matches else wanted  # a session not seen yet (guards off before it starts)
 
 
-def _status(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
+    """The guard settings and the sessions with guards off (also the ``status`` action)."""
     from lib.guards import switch
 
     _, config = _context(args)
     settings = _settings(config)
     state = open_cli_state(args, switch.STORE).read()
     now = time.time()
-    entries = state.get("off")
-    off = {
-        str(sid): entry
-        for sid, entry in (entries.items() if isinstance(entries, dict) else ())
-        if switch.session_off(state, str(sid), now) is not None
-    }
-    doc = {
+    entries = json_object(state.get("off")) or {}
+    off = {sid: entry for sid in entries if (entry := switch.session_off(state, sid, now)) is not None}
+    doc: dict[str, object] = {
         "level": settings.level,
         "bash": settings.bash,
         "files": settings.files,
@@ -159,21 +154,21 @@ def _status(args: argparse.Namespace) -> int:
     print(f"level: {settings.level}   bash guard: {'on' if settings.bash else 'off'}   "
           f"file guard: {'on' if settings.files else 'off'}")  # fmt: skip
     for key in ("allowlist", "protected_paths", "unprotected_paths", "protected_branches", "writable_dirs"):
-        values = doc[key]
+        values = json_str_list(doc[key])  # GuardSettings keeps these as lists of strings
         if values:
-            print(f"{key}: {', '.join(map(str, values))}")  # type: ignore[call-overload]
+            print(f"{key}: {', '.join(values)}")
     if settings.rules:
         print("rules: " + ", ".join(f"{k}={v}" for k, v in settings.rules.items()))
     if not off:
         print("guards are on for every session")
     for sid, entry in off.items():
-        until = entry.get("until") if isinstance(entry, dict) else None
+        until = entry.get("until")
         left = (
             f"for {max(0.0, float(until) - now) / 60:.0f} more min"
             if isinstance(until, (int, float))
             else "until switched on"
         )
-        note = f" ({entry.get('note')})" if isinstance(entry, dict) and entry.get("note") else ""
+        note = f" ({entry.get('note')})" if entry.get("note") else ""
         print(escape(f"guards OFF for session {sid} {left}{note}"))
     if doc["env_off_here"]:
         print(f"{switch.ENV} is set to off in this shell: a Claude Code started from it runs without guards")
@@ -248,7 +243,7 @@ def _check(args: argparse.Namespace) -> int:
     project = paths.project_dir
     cwd = os.path.abspath(args.cwd) if args.cwd else project
     home, tmpdir = os.environ.get("HOME"), os.environ.get("TMPDIR")
-    verdicts = []
+    verdicts: list[Verdict] = []
     guessed = args.tool is None
     tool = args.tool or _tool_for(args.input, cwd)
     try:
@@ -304,3 +299,10 @@ def _tool_for(text: str, cwd: str) -> str:
     if os.path.exists(path) or text.startswith(("~", "/", ".")) or "/" in text:  # .env, ~/.ssh/id_rsa
         return "Read"
     return "Read" if "." in text and shutil.which(text) is None else "Bash"
+
+
+COMMAND = Command(
+    help="guard settings, rules, the per-session off switch and dry runs",
+    description="The built-in Bash and file guards ([guards] in .claude/hooks.toml).",
+    options=(add_json_option, _actions),
+)

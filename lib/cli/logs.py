@@ -13,36 +13,27 @@ from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
+from lib.cli._command import Command
 from lib.cli._observe import (
-    add_reading_command,
+    add_common,
     color,
-    dump_json,
-    entries,
     escape,
-    filtered,
-    log_paths,
+    log_file,
+    matching,
     parse_since,
+    printer,
     short_id,
     short_time,
-    use_color,
 )
 from lib.hook_logger import LOG_FILE, LogLevel
+from lib.plain_data import json_list, json_object
 
-__all__ = ["format_record", "register"]
+__all__ = ["COMMAND", "format_record"]
 
 _LEVEL_COLORS = {"debug": "dim", "info": "green", "warning": "yellow", "error": "red"}
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:  # pyright: ignore[reportPrivateUsage]
-    """Add the ``logs`` command."""
-    parser = add_reading_command(
-        subparsers,
-        "logs",
-        help="show the hooks' structured log",
-        description="Records of .claude/logs/hooks.jsonl (and its rotated files): what Claude did and "
-        "what the hooks decided.",
-        func=run,
-    )
+def _options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tool", metavar="NAME", help="only records about this tool (e.g. Bash)")
     parser.add_argument("--level", metavar="LEVEL", help="only records at or above LEVEL (debug..error)")
     parser.add_argument("--event", metavar="NAME", help="only this hook event (e.g. PreToolUse)")
@@ -64,11 +55,11 @@ def format_record(record: dict[str, Any], colored: bool = False) -> str:
     hook = record.get("hook")
     if hook and hook != "runtime":
         parts.insert(3, color(f"[{hook}]", "magenta", colored))
-    fields = record.get("fields")
-    if isinstance(fields, dict):
-        handlers = fields.get("handlers")
-        if isinstance(handlers, list) and handlers:
-            names = [str(h.get("name")) for h in handlers if isinstance(h, dict)]
+    fields = json_object(record.get("fields"))
+    if fields is not None:
+        handlers = json_list(fields.get("handlers"))
+        if handlers:
+            names = [str(h.get("name")) for h in map(json_object, handlers) if h is not None]
             parts.append(color("handlers=" + ",".join(names), "dim", colored))
         for key in ("warnings",):
             if fields.get(key):
@@ -78,8 +69,7 @@ def format_record(record: dict[str, Any], colored: bool = False) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Print the matching records."""
-    paths = log_paths(args)
-    path = os.path.join(paths.log_dir, LOG_FILE)
+    path = log_file(args, LOG_FILE)
     since = parse_since(args.since)
     try:
         min_level = LogLevel.parse(args.level) if args.level else None
@@ -99,14 +89,10 @@ def run(args: argparse.Namespace) -> int:
                 return False
         return True
 
-    colored = use_color() and not args.json
-
-    def emit(record: dict[str, Any]) -> None:
-        print(dump_json(record) if args.json else format_record(record, colored), flush=args.follow)
-
+    emit = printer(args, format_record)
     if args.last is not None:
-        matching = filtered(entries(path), since, accept, session=args.session)
-        tail = deque((e.record for e in matching), maxlen=max(args.last, 0))
+        found = matching(args, path, since, accept)
+        tail = deque((e.record for e in found), maxlen=max(args.last, 0))
         for record in tail:
             emit(record)
         if not args.follow:
@@ -116,13 +102,21 @@ def run(args: argparse.Namespace) -> int:
         with JsonlReader(path) as reader:
             list(reader)
             start = reader.position
-        for entry in filtered(entries(path, follow=True, start=start), since, accept, session=args.session):
+        for entry in matching(args, path, since, accept, follow=True, start=start):
             emit(entry.record)
         return 0
     shown = 0
-    for entry in filtered(entries(path, follow=args.follow), since, accept, session=args.session):
+    for entry in matching(args, path, since, accept, follow=args.follow):
         emit(entry.record)
         shown += 1
     if not shown and not args.json and not os.path.exists(path):
         print(f"No log yet ({path}).")
     return 0
+
+
+COMMAND = Command(
+    help="show the hooks' structured log",
+    description="Records of .claude/logs/hooks.jsonl (and its rotated files): what Claude did and "
+    "what the hooks decided.",
+    options=(add_common, _options),
+)

@@ -14,8 +14,9 @@ import os
 from collections import Counter, defaultdict
 from typing import Any
 
+from lib.cli._command import Command
 from lib.cli._observe import (
-    add_reading_command,
+    add_filters,
     dump_json,
     entries,
     escape,
@@ -27,22 +28,11 @@ from lib.cli._observe import (
 )
 from lib.event_bus import BUS_FILE, Event
 from lib.hook_logger import LOG_FILE
+from lib.plain_data import json_list, json_object
 from lib.usage.cli import project_usage
 from lib.usage.report import usage_lines
 
-__all__ = ["collect", "register"]
-
-
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:  # pyright: ignore[reportPrivateUsage]
-    """Add the ``metrics`` command."""
-    add_reading_command(
-        subparsers,
-        "metrics",
-        help="hook latency (p50/p95), calls and failures per tool, denials, breaker openings",
-        description="Summarise .claude/logs: hook latency and what happened to Claude's tool calls.",
-        func=run,
-        follow=False,
-    )
+__all__ = ["COMMAND", "collect"]
 
 
 def _latency(values: list[float]) -> dict[str, Any]:
@@ -73,14 +63,14 @@ def collect(log_dir: str, *, since: str | None = None, session: str | None = Non
             by_event[str(rec.get("event"))].append(float(duration))
         if rec.get("level") == "error":
             hook_errors += 1
-        fields = rec.get("fields")
-        handlers = fields.get("handlers") if isinstance(fields, dict) else None
-        for h in handlers if isinstance(handlers, list) else ():
-            if not isinstance(h, dict):
+        fields = json_object(rec.get("fields")) or {}
+        for h in map(json_object, json_list(fields.get("handlers")) or ()):
+            if h is None:
                 continue
             name = str(h.get("name"))
-            if isinstance(h.get("duration_ms"), (int, float)):
-                by_handler[name].append(float(h["duration_ms"]))
+            duration = h.get("duration_ms")
+            if isinstance(duration, (int, float)):
+                by_handler[name].append(float(duration))
             if h.get("error"):
                 handler_errors[name] += 1
 
@@ -110,7 +100,8 @@ def collect(log_dir: str, *, since: str | None = None, session: str | None = Non
         elif event.topic == "tool.denied":
             denials[tool] += 1
             by = payload.get("by")
-            for who in by if isinstance(by, list) else [by]:
+            by_list = json_list(by)
+            for who in by_list if by_list is not None else [by]:
                 denials_by[str(who or "unknown")] += 1
         elif event.topic == "breaker.opened":
             breaker_opened[str(payload.get("key") or tool)] += 1
@@ -183,3 +174,10 @@ def run(args: argparse.Namespace) -> int:
     for line in usage_lines(data["usage"], args.session):
         print(line)
     return 0
+
+
+COMMAND = Command(
+    help="hook latency (p50/p95), calls and failures per tool, denials, breaker openings",
+    description="Summarise .claude/logs: hook latency and what happened to Claude's tool calls.",
+    options=(add_filters,),
+)

@@ -10,26 +10,15 @@ import argparse
 import sys
 import time
 
+from lib.cli._command import Command
 from lib.cli._state import project_config
 
-__all__ = ["register"]
+__all__ = ["COMMAND"]
 
 CHANNELS = ("webhook", "slack", "ntfy", "desktop")
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:  # pyright: ignore[reportPrivateUsage]
-    """Add the ``notify`` command."""
-    parser = subparsers.add_parser(
-        "notify",
-        help="test or run the notification sender",
-        description="Notifications from [notify] in .claude/hooks.toml.",
-    )
-
-    def usage(_args: argparse.Namespace) -> int:
-        parser.print_help()
-        return 2
-
-    parser.set_defaults(func=usage)
+def _actions(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="notify_action", metavar="ACTION")
     test = actions.add_parser("test", help="send a test message and say what happened")
     test.add_argument("channel", nargs="?", choices=CHANNELS, help="only this channel")
@@ -108,3 +97,10 @@ def _send(args: argparse.Namespace) -> int:
         f"{len(report.sent)} notification(s): {ok} delivery(ies) sent, {bad} failed; {report.skipped} event(s) skipped"
     )
     return 1 if bad else 0
+
+
+COMMAND = Command(
+    help="test or run the notification sender",
+    description="Notifications from [notify] in .claude/hooks.toml.",
+    options=(_actions,),
+)

@@ -10,24 +10,13 @@ import argparse
 import sys
 from urllib.parse import urlsplit
 
+from lib.cli._command import Command
 from lib.cli._state import project_config
 
-__all__ = ["register"]
+__all__ = ["COMMAND"]
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:  # pyright: ignore[reportPrivateUsage]
-    """Add the ``otel`` command."""
-    parser = subparsers.add_parser(
-        "otel",
-        help="ship spans to an OpenTelemetry collector (OTLP/HTTP)",
-        description="Push .claude/logs/traces.jsonl to the OTLP/HTTP endpoint of [otel] in .claude/hooks.toml.",
-    )
-
-    def usage(_args: argparse.Namespace) -> int:
-        parser.print_help()
-        return 2
-
-    parser.set_defaults(func=usage)
+def _actions(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="otel_action", metavar="ACTION")
     ship = actions.add_parser("ship", help="ship the spans not shipped yet")
     ship.add_argument("--follow", action="store_true", help="keep shipping new spans (until idle)")
@@ -87,3 +76,10 @@ def _status(args: argparse.Namespace) -> int:
     print(f"spans shipped: {status['shipped']}; spans open (waiting for their end): {status['open_spans']}")
     shipper.logger.close()
     return 0
+
+
+COMMAND = Command(
+    help="ship spans to an OpenTelemetry collector (OTLP/HTTP)",
+    description="Push .claude/logs/traces.jsonl to the OTLP/HTTP endpoint of [otel] in .claude/hooks.toml.",
+    options=(_actions,),
+)

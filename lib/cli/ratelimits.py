@@ -13,8 +13,9 @@ import json
 import sys
 import time
 
+from lib.cli._command import Command
 from lib.cli._state import (
-    add_reset_command,
+    add_reset_actions,
     name_matches,
     open_cli_state,
     print_table,
@@ -22,29 +23,15 @@ from lib.cli._state import (
 )
 from lib.rate_limiter import RateLimiter
 
-__all__ = ["register"]
-
-
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:  # pyright: ignore[reportPrivateUsage]
-    """Add the ``ratelimits`` command."""
-    add_reset_command(
-        subparsers,
-        "ratelimits",
-        help="list or reset the rate-limit windows",
-        description="Sliding-window rate limits of the project's tools (.claude/state/ratelimits.json).",
-        list_func=_list,
-        reset_help="forget the calls counted in windows",
-        item="window",
-        dest="keys",
-        reset_func=_reset,
-    )
+__all__ = ["COMMAND"]
 
 
 def _limiter(args: argparse.Namespace) -> RateLimiter:
     return RateLimiter(open_cli_state(args, "ratelimits"))
 
 
-def _list(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
+    """List the rate-limit windows in use (the command without an action)."""
     limiter = _limiter(args)
     windows = limiter.status()
     path = limiter.store.path if limiter.store is not None else "-"
@@ -87,3 +74,21 @@ def _reset(args: argparse.Namespace) -> int:
         no_match=lambda key: f"no rate-limit window matches {key!r}",
         nothing="No rate-limit windows to reset.",
     )
+
+
+def _actions(parser: argparse.ArgumentParser) -> None:
+    add_reset_actions(
+        parser,
+        "ratelimits",
+        help="forget the calls counted in windows",
+        item="window",
+        dest="keys",
+        func=_reset,
+    )
+
+
+COMMAND = Command(
+    help="list or reset the rate-limit windows",
+    description="Sliding-window rate limits of the project's tools (.claude/state/ratelimits.json).",
+    options=(_actions,),
+)

@@ -17,25 +17,20 @@ from typing import Any
 from lib.backends import describe_project, status_line
 from lib.breaker.api import BreakerSnapshot
 from lib.breaker.storage import JsonStoreStorage
+from lib.cli._command import Command
 from lib.cli._observe import dump_json, escape, log_paths, short_time
 from lib.cli._state import LOCK_TIMEOUT, add_json_option, open_cli_state
 from lib.observability import SESSIONS_STORE
+from lib.plain_data import json_object
 from lib.rate_limiter import RateLimiter
 from lib.store import open_store
 from lib.usage.cli import project_usage
 from lib.usage.report import usage_lines
 
-__all__ = ["collect", "register"]
+__all__ = ["COMMAND", "collect"]
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:  # pyright: ignore[reportPrivateUsage]
-    """Add the ``status`` command."""
-    parser = subparsers.add_parser(
-        "status",
-        help="breakers, rate limits and active sessions",
-        description="Current state of the project's hooks: breakers, rate-limit windows, sessions.",
-    )
-    add_json_option(parser)
+def _options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--all", action="store_true", help="also list ended sessions")
     parser.add_argument(
         "--stale",
@@ -44,15 +39,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="SECONDS",
         help="silence after which a session is stale",
     )
-    parser.set_defaults(func=run)
 
 
 def _sessions(state_dir: str, now: float, stale_after: float, include_ended: bool) -> list[dict[str, Any]]:
     # a project without a state folder has no sessions yet (and reading must not create the folder)
     raw = open_store(state_dir, SESSIONS_STORE).read().get("sessions") if os.path.isdir(state_dir) else None
     out: list[dict[str, Any]] = []
-    for sid, entry in (raw or {}).items() if isinstance(raw, dict) else ():
-        if not isinstance(entry, dict):
+    for sid, value in (json_object(raw) or {}).items():
+        entry = json_object(value)
+        if entry is None:
             continue
         status = str(entry.get("status", "active"))
         last = entry.get("last_seen_epoch")
@@ -149,3 +144,10 @@ def run(args: argparse.Namespace) -> int:
     for line in usage_lines(data["usage"]):
         print(line)
     return 0
+
+
+COMMAND = Command(
+    help="breakers, rate limits and active sessions",
+    description="Current state of the project's hooks: breakers, rate-limit windows, sessions.",
+    options=(add_json_option, _options),
+)

@@ -12,27 +12,20 @@ import json
 import sys
 import time
 
+from lib.cli._command import Command
 from lib.cli._state import add_json_option, open_cli_state, print_table
 from lib.cli._terminal import escape, escape_json
 from lib.redaction import redact_text
 
-__all__ = ["register"]
+__all__ = ["COMMAND"]
 
 _STATUS_ORDER = ("in_progress", "pending", "completed", "deleted")
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:  # pyright: ignore[reportPrivateUsage]
-    """Add the ``tasks`` command."""
-    parser = subparsers.add_parser(
-        "tasks",
-        help="list the tasks captured per session",
-        description="Tasks and todo items Claude kept, mirrored by the tasks hook (.claude/state/tasks.json).",
-    )
+def _options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--session", metavar="ID", help="one session: its id, a unique prefix, or 'latest'")
     parser.add_argument("--status", choices=_STATUS_ORDER, help="only tasks with this status")
     parser.add_argument("--all", action="store_true", help="include deleted tasks")
-    add_json_option(parser)
-    parser.set_defaults(func=_list)
 
 
 def _ago(epoch: object, now: float) -> str:
@@ -54,7 +47,8 @@ def _pick_session(
     return exact or [s for s in sessions if s[0].startswith(wanted)]
 
 
-def _list(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
+    """List the captured tasks per session."""
     from lib.tasks import STORE, list_sessions, session_tasks
 
     store = open_cli_state(args, STORE)
@@ -66,7 +60,7 @@ def _list(args: argparse.Namespace) -> int:
             problem = "matches several sessions" if sessions else "matches no session with captured tasks"
             print(f"tasks: --session {args.session!r} {problem}", file=sys.stderr)
             return 1
-    out = []
+    out: list[tuple[str, dict[str, object], list[dict[str, object]]]] = []
     for sid, entry in sessions:
         tasks = session_tasks(state, sid, include_deleted=args.all or args.status == "deleted")
         if args.status:
@@ -109,3 +103,10 @@ def _list(args: argparse.Namespace) -> int:
             rows.append((str(t.get("id")), str(t.get("status")), subject[:100]))
         print_table(rows, indent="  ")
     return 0
+
+
+COMMAND = Command(
+    help="list the tasks captured per session",
+    description="Tasks and todo items Claude kept, mirrored by the tasks hook (.claude/state/tasks.json).",
+    options=(_options, add_json_option),
+)

@@ -9,19 +9,21 @@ python -m lib traces -f                   # follow spans as hooks write them
 from __future__ import annotations
 
 import argparse
-import os
 import sys
+from collections.abc import Mapping
 from typing import Any
 
+from lib.cli._command import Command
 from lib.cli._observe import (
-    add_reading_command,
+    add_common,
     color,
     dump_json,
     entries,
     escape,
-    filtered,
-    log_paths,
+    log_file,
+    matching,
     parse_since,
+    printer,
     session_matches,
     short_id,
     short_time,
@@ -31,18 +33,10 @@ from lib.hook_logger import iso_timestamp
 from lib.trace_manager import TRACE_FILE
 from lib.trace_tree import TraceNode, build_trees, to_otlp
 
-__all__ = ["draw_tree", "register"]
+__all__ = ["COMMAND", "draw_tree"]
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:  # pyright: ignore[reportPrivateUsage]
-    """Add the ``traces`` command."""
-    parser = add_reading_command(
-        subparsers,
-        "traces",
-        help="list traces, draw one as a span tree, export OTLP/JSON",
-        description="Traces of .claude/logs/traces.jsonl: a session is a trace, each hook invocation a span.",
-        func=_list,
-    )
+def _actions(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="traces_action", metavar="ACTION")
     show = actions.add_parser("show", help="draw the span tree of a trace with durations")
     show.add_argument("trace", metavar="ID", help="trace id or session id (a prefix is enough)")
@@ -55,7 +49,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _load(args: argparse.Namespace) -> list[TraceNode]:
-    path = os.path.join(log_paths(args).log_dir, TRACE_FILE)
+    path = log_file(args, TRACE_FILE)
     return build_trees(e.record for e in entries(path))
 
 
@@ -89,7 +83,8 @@ def _summary(root: TraceNode) -> dict[str, Any]:
     }
 
 
-def _list(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
+    """One line per trace, or the spans as hooks write them with ``--follow``."""
     if getattr(args, "follow", False):
         return _follow(args)
     since = parse_since(args.since)
@@ -188,30 +183,31 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _span_line(record: Mapping[str, Any], colored: bool) -> str:
+    duration = record.get("duration_ms")
+    return "  ".join(
+        [
+            color(short_time(record.get("start_time")), "dim", colored),
+            color(short_id(record.get("trace_id")), "cyan", colored),
+            escape(record.get("name")),
+            f"{duration:.1f}ms" if isinstance(duration, (int, float)) else "",
+            color("ERROR", "red", colored) if record.get("status") == "error" else "",
+        ]
+    ).rstrip()
+
+
 def _follow(args: argparse.Namespace) -> int:
-    path = os.path.join(log_paths(args).log_dir, TRACE_FILE)
+    path = log_file(args, TRACE_FILE)
     since = parse_since(args.since)
-    colored = use_color() and not args.json
-    spans = filtered(
-        entries(path, follow=True), since, lambda r: r.get("type", "span") == "span", session=args.session
-    )
+    emit = printer(args, _span_line)
+    spans = matching(args, path, since, lambda r: r.get("type", "span") == "span", follow=True)
     for entry in spans:
-        record = entry.record
-        if args.json:
-            print(dump_json(record), flush=True)
-            continue
-        duration = record.get("duration_ms")
-        status = record.get("status")
-        print(
-            "  ".join(
-                [
-                    color(short_time(record.get("start_time")), "dim", colored),
-                    color(short_id(record.get("trace_id")), "cyan", colored),
-                    escape(record.get("name")),
-                    f"{duration:.1f}ms" if isinstance(duration, (int, float)) else "",
-                    color("ERROR", "red", colored) if status == "error" else "",
-                ]
-            ).rstrip(),
-            flush=True,
-        )
+        emit(entry.record)
     return 0
+
+
+COMMAND = Command(
+    help="list traces, draw one as a span tree, export OTLP/JSON",
+    description="Traces of .claude/logs/traces.jsonl: a session is a trace, each hook invocation a span.",
+    options=(add_common, _actions),
+)

@@ -8,6 +8,7 @@ come from ``guards.protected_branches``; ``HEAD`` is the checked-out branch (``L
 from __future__ import annotations
 
 from lib.guards.locations import normalize
+from lib.guards.shell_words import skip_options
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -16,20 +17,16 @@ if TYPE_CHECKING:
 
 __all__ = ["judge"]
 
+#: git's options before the subcommand that take a value (``git -C dir push``).
+_GLOBAL_WITH_VALUE = frozenset(
+    {"-C", "-c", "--git-dir", "--work-tree", "--namespace", "--exec-path", "--config-env"}
+)
+
 
 def judge(line: LineCheck, cmd: Command) -> None:
     """Add the findings of the git rules for ``cmd``."""
     argv = cmd.argv
-    i = 1
-    while i < len(argv):
-        v = argv[i]
-        if v in ("-C", "-c", "--git-dir", "--work-tree", "--namespace", "--exec-path", "--config-env"):
-            i += 2
-            continue
-        if v.startswith("-"):
-            i += 1
-            continue
-        break
+    i = skip_options(argv, 1, _GLOBAL_WITH_VALUE, dashdash_ends=False)
     if i >= len(argv):
         return
     sub, rest = argv[i], argv[i + 1 :]

@@ -474,6 +474,21 @@ def _inline_code(args: list[Arg]) -> str | None:
     return None
 
 
+#: Non-Bash tools that name files: (operation, input fields naming the path, the first one set wins;
+#: input field holding a glob, relative to the path). Grep's glob may hold ``{a,b}`` alternatives.
+_TOOL_FILES: dict[str, tuple[str, tuple[str, ...], str | None]] = {
+    "Read": ("read", ("file_path", "notebook_path"), None),
+    "NotebookRead": ("read", ("file_path", "notebook_path"), None),
+    "Write": ("write", ("file_path", "notebook_path"), None),
+    "Edit": ("write", ("file_path", "notebook_path"), None),
+    "MultiEdit": ("write", ("file_path", "notebook_path"), None),
+    "NotebookEdit": ("write", ("file_path", "notebook_path"), None),
+    "LS": ("list", ("path",), None),
+    "Glob": ("list", ("path",), "pattern"),
+    "Grep": ("read", ("path",), "glob"),
+}
+
+
 def tool_accesses(
     tool_name: str, tool_input: Mapping[str, object]
 ) -> list[tuple[str, str, bool, str | None]]:
@@ -484,33 +499,17 @@ def tool_accesses(
         return value if isinstance(value, str) and value else None
 
     out: list[tuple[str, str, bool, str | None]] = []
-    if tool_name in ("Read", "NotebookRead"):
-        path = field("file_path") or field("notebook_path")
-        if path:
-            out.append(("read", path, False, None))
-    elif tool_name in ("Write", "Edit", "MultiEdit", "NotebookEdit"):
-        path = field("file_path") or field("notebook_path")
-        if path:
-            out.append(("write", path, False, None))
-    elif tool_name == "LS":
-        path = field("path")
-        if path:
-            out.append(("list", path, False, None))
-    elif tool_name == "Glob":
-        base = field("path")
-        pattern = field("pattern")
-        if base:
-            out.append(("list", base, False, None))
-        if pattern:
-            out.append(("list", pattern, True, base))
-    elif tool_name == "Grep":
-        base = field("path")
-        glob = field("glob")
-        if base:
-            out.append(("read", base, False, None))
-        if glob:
-            for part in _split_braces(glob):
-                out.append(("read", part, True, base))
+    spec = _TOOL_FILES.get(tool_name)
+    if spec is None:
+        return out
+    op, path_fields, glob_field = spec
+    base = next((v for v in map(field, path_fields) if v), None)
+    if base:
+        out.append((op, base, False, None))
+    glob = field(glob_field) if glob_field else None
+    if glob:
+        for part in _split_braces(glob) if tool_name == "Grep" else [glob]:
+            out.append((op, part, True, base))
     return out
 
 

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from lib.protocol.output import Outcome
     from lib.registry import HookEvent
 
-__all__ = ["TOPIC", "answer", "guards_off", "skipped"]
+__all__ = ["TOPIC", "answer", "guards_off", "judged_cwd", "skipped"]
 
 #: Bus topic of guard decisions.
 TOPIC = "guard.decision"
@@ -68,6 +68,17 @@ def _why_off(event: HookEvent) -> str | None:
         else ""
     )
     return f"switched off for this session with `python -m lib guards off`{when}"
+
+
+def judged_cwd(event: HookEvent, guard: str) -> str | None:
+    """Where the tool call runs (the event's absolute ``cwd``, else the project directory), or ``None``
+    when the user switched the guards off (recorded by :func:`skipped`): what a guard hook asks first."""
+    why = guards_off(event)
+    if why is not None:
+        skipped(event, guard, why)
+        return None
+    cwd = event.get("cwd")
+    return cwd if isinstance(cwd, str) and cwd.startswith("/") else event.paths.project_dir
 
 
 def skipped(event: HookEvent, guard: str, why: str) -> None:

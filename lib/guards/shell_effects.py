@@ -443,50 +443,51 @@ def _copy_effects(name: str, args: list[Arg]) -> list[tuple[str, Arg]]:
     return out
 
 
+#: Options of curl and wget whose next word is a file, with the operation done on it.
+_DOWNLOAD_VALUE_OPS = {
+    "curl": {"-o": "write", "--output": "write", **dict.fromkeys(_CURL_READ_OPTS, "read"),
+             **dict.fromkeys(_CURL_USE_OPTS, "use")},
+    "wget": {"-O": "write", "--output-document": "write", "--post-file": "read", "--body-file": "read",
+             "-i": "read", "--input-file": "read"},
+}  # fmt: skip
+#: Options of curl and wget written together with their file (``-oFILE``, ``--post-file=FILE``).
+_DOWNLOAD_ATTACHED = {
+    "curl": (("-o", "write"),),
+    "wget": (
+        ("--output-document=", "write"),
+        ("--post-file=", "read"),
+        ("--body-file=", "read"),
+        ("-O", "write"),
+    ),
+}
+
+
 def _downloader_effects(name: str, args: list[Arg]) -> list[tuple[str, Arg]]:
     out: list[tuple[str, Arg]] = []
+    tool = "curl" if name == "curl" else "wget"
+    value_ops, attached = _DOWNLOAD_VALUE_OPS[tool], _DOWNLOAD_ATTACHED[tool]
     i = 1
     while i < len(args):
         v = args[i].value
         nxt = args[i + 1] if i + 1 < len(args) else None
-        if name == "curl":
-            if v in ("-o", "--output") and nxt is not None:
-                out.append(("write", nxt))
-                i += 2
-                continue
-            if v.startswith("-o") and len(v) > 2 and not v.startswith("--"):
-                out.append(("write", _sub(args[i], 2)))
-            elif v in _CURL_READ_OPTS and nxt is not None:
-                out.append(("read", nxt))
-                i += 2
-                continue
-            elif v in _CURL_USE_OPTS and nxt is not None:
-                out.append(("use", nxt))
-                i += 2
-                continue
-            elif v in _CURL_DATA_OPTS and nxt is not None:
-                data = nxt.value
-                at = data.find("@") if v not in ("-F", "--form") else max(data.find("=@"), data.find("=<"))
-                if v in ("-F", "--form") and at >= 0:
-                    out.append(("read", _sub(nxt, at + 2)))
-                elif at >= 0 and (at == 0 or v == "--data-urlencode"):
-                    out.append(("read", _sub(nxt, at + 1)))
-                i += 2
-                continue
-        else:
-            if v in ("-O", "--output-document") and nxt is not None:
-                out.append(("write", nxt))
-                i += 2
-                continue
-            for prefix, op in (("--output-document=", "write"), ("--post-file=", "read"), ("--body-file=", "read"),
-                               ("-O", "write")):  # fmt: skip
-                if v.startswith(prefix) and len(v) > len(prefix):
-                    out.append((op, _sub(args[i], len(prefix))))
-                    break
-            if v in ("--post-file", "--body-file", "-i", "--input-file") and nxt is not None:
-                out.append(("read", nxt))
-                i += 2
-                continue
+        op = value_ops.get(v)
+        if op is not None and nxt is not None:
+            out.append((op, nxt))
+            i += 2
+            continue
+        if tool == "curl" and v in _CURL_DATA_OPTS and nxt is not None:
+            data = nxt.value
+            at = data.find("@") if v not in ("-F", "--form") else max(data.find("=@"), data.find("=<"))
+            if v in ("-F", "--form") and at >= 0:
+                out.append(("read", _sub(nxt, at + 2)))
+            elif at >= 0 and (at == 0 or v == "--data-urlencode"):
+                out.append(("read", _sub(nxt, at + 1)))
+            i += 2
+            continue
+        for prefix, op in attached:
+            if v.startswith(prefix) and len(v) > len(prefix):
+                out.append((op, _sub(args[i], len(prefix))))
+                break
         i += 1
     return out
 

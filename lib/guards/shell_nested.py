@@ -19,6 +19,7 @@ from lib.guards.shell_words import (
     find_is_narrowed,
     find_start_paths,
     has_glob,
+    skip_options,
 )
 
 __all__ = [
@@ -43,6 +44,8 @@ _EMBEDDED_HOME_DELETE = r"""\b(?:rmtree|remove_tree|rmSync|rm_rf|rm_r|rmdir|rm)\
         (?:os\.path\.expanduser\(\s*['"]~/?['"]\s*\)|(?:pathlib\.)?Path\.home\(\)|Dir\.home|(?:os|require\(['"]os['"]\))\.homedir\(\)
         |\$ENV\{\s*['"]?HOME['"]?\s*\}|os\.environ\[\s*['"]HOME['"]\s*\]|os\.getenv\(\s*['"]HOME['"]\s*\)|process\.env\.HOME
         |ENV\[\s*['"]HOME['"]\s*\]|Path\.home|File\.expand_path\(\s*['"]~['"]\s*\))"""
+#: ssh's options that take a value (``ssh -p 22 host cmd``).
+_SSH_WITH_VALUE = frozenset("-" + c for c in "BbcDEeFIiJLlmOoPpQRSWw")
 _STRING_LITERAL = r"""'([^'\\]*(?:\\.[^'\\]*)*)'|"([^"\\]*(?:\\.[^"\\]*)*)\""""
 
 
@@ -144,20 +147,8 @@ def find_exec_commands(args: list[Arg]) -> list[list[Arg]]:
 
 def ssh_remote_command(args: list[Arg]) -> str | None:
     """The command ``ssh [opts] host cmd...`` runs on the remote host."""
-    with_value = set("BbcDEeFIiJLlmOoPpQRSWw")
-    i = 1
-    n = len(args)
-    while i < n:
-        v = args[i].value
-        if v == "--":
-            i += 1
-            break
-        if v.startswith("-") and len(v) > 1:
-            last = v[-1]
-            i += 2 if last in with_value and len(v) == 2 else 1
-            continue
-        break
-    if i + 1 >= n:
+    i = skip_options([a.value for a in args], 1, _SSH_WITH_VALUE, dash_is_operand=True)
+    if i + 1 >= len(args):
         return None
     return " ".join(a.value for a in args[i + 1 :])
 

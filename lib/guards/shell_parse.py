@@ -114,31 +114,49 @@ _REDIR_OPS = ("<<<", "<<-", "<<", "<>", "<&", "<", ">>", ">|", ">&", ">")
 
 class _Scan:
     """Finds the next of a few stop characters in one string with ``str.find``, remembering each
-    character's next position, so scanning stays linear without :mod:`re`."""
+    character's next position, so scanning stays linear without :mod:`re`. Characters that no longer
+    occur are dropped from the set looked for, so a long run of plain words costs one look-up a word."""
 
-    __slots__ = ("memo", "n", "s")
+    __slots__ = ("ahead", "memo", "n", "s")
 
     def __init__(self, s: str) -> None:
         self.s = s
         self.n = len(s)
         self.memo: dict[str, tuple[int, int]] = {}
+        #: per set of stop characters: (since, the ones still found at or after ``since``)
+        self.ahead: dict[str, tuple[int, str]] = {}
 
     def stop(self, i: int, chars: str) -> int:
         """The index of the first of ``chars`` at or after ``i`` (``len(s)`` when none)."""
-        best = self.n
+        n = self.n
+        best = n
         memo = self.memo
-        for c in chars:
+        known = self.ahead.get(chars)
+        live = known[1] if known is not None and known[0] <= i else chars
+        gone = False
+        for c in live:
             hit = memo.get(c)
             if hit is not None and hit[0] <= i <= hit[1]:
                 p = hit[1]
             else:
                 p = self.s.find(c, i)
                 if p < 0:
-                    p = self.n
+                    p = n
                 memo[c] = (i, p)
             if p < best:
                 best = p
+            elif p == n:
+                gone = True
+        if gone:  # no such character at or after i: not looked for again from here on
+            self.ahead[chars] = (i, "".join(c for c in live if memo[c][1] != n))
         return best
+
+    def take(self, i: int, n: int, chars: str, out: list[str]) -> int:
+        """Append the text from ``i`` up to the first of ``chars`` (or ``n``) to ``out``; its index."""
+        j = min(self.stop(i, chars), n)
+        if j > i:
+            out.append(self.s[i:j])
+        return j
 
 
 class Word:
@@ -179,6 +197,11 @@ class Word:
         return f"Word({self.parts!r})"
 
 
+#: What closes (and, for ``$(``/``${``, opens again) each construct of :func:`_find_close`.
+_CLOSE_CHAR = {"p": ")", "c": "}", "b": "`", "d": '"'}
+_OPEN_CHAR = {"p": "(", "c": "{"}
+
+
 def _find_close(s: str, i: int, n: int, init: str) -> int:
     """Index of the character closing the construct(s) in ``init`` (``p`` paren, ``c`` brace,
     ``b`` backtick, ``d`` double quote), scanning from ``i``; -1 when never closed."""
@@ -189,51 +212,28 @@ def _find_close(s: str, i: int, n: int, init: str) -> int:
         if c == "\\":
             i += 2
             continue
-        if top == "d":
-            if c == '"':
-                stack.pop()
-                if not stack:
-                    return i
-            elif c == "$" and i + 1 < n and s[i + 1] in "({":
-                stack.append("p" if s[i + 1] == "(" else "c")
-                i += 1
-            elif c == "`":
-                stack.append("b")
-            i += 1
-            continue
-        if top == "b":
-            if c == "`":
-                stack.pop()
-                if not stack:
-                    return i
-            i += 1
-            continue
-        if c == "'":
-            j = s.find("'", i + 1)
-            if j < 0:
-                return -1
-            i = j + 1
-            continue
-        if c == '"':
-            stack.append("d")
-        elif c == "`":
-            stack.append("b")
-        elif c == "$" and i + 1 < n and s[i + 1] in "({":
-            stack.append("p" if s[i + 1] == "(" else "c")
-            i += 1
-        elif top == "p":
-            if c == "(":
-                stack.append("p")
-            elif c == ")":
-                stack.pop()
-                if not stack:
-                    return i
-        elif c == "{":
-            stack.append("c")
-        elif c == "}":
+        if c == _CLOSE_CHAR[top]:
             stack.pop()
             if not stack:
                 return i
+        elif top == "b":
+            pass  # nothing opens inside backticks
+        elif c == "$" and i + 1 < n and s[i + 1] in "({":
+            stack.append("p" if s[i + 1] == "(" else "c")
+            i += 1
+        elif c == "`":
+            stack.append("b")
+        elif top != "d":  # inside $( ) or ${ }: quotes, and the construct's own opener
+            if c == "'":
+                j = s.find("'", i + 1)
+                if j < 0:
+                    return -1
+                i = j + 1
+                continue
+            if c == '"':
+                stack.append("d")
+            elif c == _OPEN_CHAR[top]:
+                stack.append(top)
         i += 1
     return -1
 
@@ -396,10 +396,7 @@ def _read_dquote(
     stop = _HEREDOC_STOP if heredoc else _DQ_STOP
     scan = scan if scan is not None else _Scan(s)
     while i < n:
-        j = min(scan.stop(i, stop), n)
-        if j > i:
-            chunks.append(s[i:j])
-            i = j
+        i = scan.take(i, n, stop, chunks)
         if i >= n:
             break
         c = s[i]
@@ -447,10 +444,7 @@ def _read_word(
             parts.append((TILDE, s[i + 1 : end]))
             i = end
     while i < n:
-        j = min(scan.stop(i, stop), n)
-        if j > i:
-            buf.append(s[i:j])
-            i = j
+        i = scan.take(i, n, stop, buf)
         if i >= n:
             break
         c = s[i]
@@ -1481,11 +1475,25 @@ class _Evaluator:
 
     def expand(self, word: Word, scope: _Scope, subs: list[Command]) -> list[Arg]:
         """Expand ``word`` into the arguments it becomes (brace expansion, field splitting)."""
+        if len(word.parts) == 1 and word.parts[0][0] == LIT:  # one literal, the commonest word
+            quoted, text = bool(word.parts[0][2]), str(word.parts[0][1])
+            if quoted or "{" not in text:
+                return [Arg(text, False, not quoted and has_glob(text))]
         alternatives = [word.parts]
         if any(p[0] == LIT and not p[2] and "{" in str(p[1]) for p in word.parts):
-            from lib.guards.shell_braces import brace_expand
+            from lib.guards.shell_braces import MAX_WORDS, TooManyWords, brace_expand, brace_texts
 
-            alternatives = brace_expand(word.parts)
+            try:
+                if len(word.parts) == 1 and "~" not in str(word.parts[0][1]):
+                    # one unquoted literal and no tilde to uncover: plain strings suffice
+                    return [Arg(t, False, has_glob(t)) for t in brace_texts(str(word.parts[0][1]))]
+                alternatives = brace_expand(word.parts)
+            except TooManyWords:
+                self.result.truncated = True
+                self.result.issues.append(
+                    f"a brace expansion makes more than {MAX_WORDS} words; not analysed"
+                )
+                return [Arg(word.literal(), True)]
         out: list[Arg] = []
         for parts in alternatives:
             out.extend(self._expand_parts(parts, scope, subs, split=True))

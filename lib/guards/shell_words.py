@@ -1,5 +1,5 @@
 """What the shell parser and its rarely used helpers share: word-part kinds, name characters, the
-expanded word :class:`Arg`, the wrapper table and the argv helpers for ``echo`` and ``find``.
+expanded word :class:`Arg`, the wrapper table and the argv helpers for ``echo``, ``find`` and options.
 
 :mod:`lib.guards.shell_parse` and the modules it imports on demand (:mod:`~lib.guards.shell_braces`,
 :mod:`~lib.guards.shell_wrappers`, :mod:`~lib.guards.shell_nested`) all import from here, so none of
@@ -28,6 +28,7 @@ __all__ = [
     "find_start_paths",
     "has_glob",
     "name_end",
+    "skip_options",
     "span",
 ]
 
@@ -57,6 +58,32 @@ def name_end(s: str, i: int) -> int:
     if i >= len(s) or s[i] not in NAME_START:
         return i
     return span(s, i + 1, NAME_CHARS)
+
+
+def skip_options(
+    words: list[str],
+    i: int,
+    with_value: frozenset[str],
+    *,
+    dashdash_ends: bool = True,
+    dash_is_operand: bool = False,
+) -> int:
+    """The index of the first operand at or after ``i`` (past the end when there is none): words that
+    start with ``-`` are options, those in ``with_value`` take the next word as their value; ``--`` ends
+    the options when ``dashdash_ends`` (else it is one more option), ``-`` alone is an operand when
+    ``dash_is_operand``."""
+    n = len(words)
+    while i < n:
+        v = words[i]
+        if dashdash_ends and v == "--":
+            return i + 1
+        if v in with_value:
+            i += 2
+        elif v.startswith("-") and not (dash_is_operand and v == "-"):
+            i += 1
+        else:
+            break
+    return i
 
 
 def assignment_prefix(text: str) -> tuple[str, int] | None:

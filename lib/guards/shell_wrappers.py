@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import posixpath
 
-from lib.guards.shell_words import NAME_CHARS, WRAPPERS, Arg, assignment_prefix
+from lib.guards.shell_words import NAME_CHARS, WRAPPERS, Arg, assignment_prefix, skip_options
 
 __all__ = ["strip_prefixes"]
 
+#: watch's options that take a value (``watch -n 5 cmd``).
+_WATCH_WITH_VALUE = frozenset({"-n", "--interval", "-q", "--equexit"})
 _ELEVATORS = frozenset({"sudo", "doas", "pkexec", "run0"})
 _QUOTE_SAFE = NAME_CHARS | frozenset("./:=@%+,-")
 
@@ -110,20 +112,8 @@ def _string_runner(name: str, args: list[Arg]) -> str | None:
     """The shell string run by ``su -c``, ``runuser -c``, ``flock -c``, ``watch``, ``script -c``."""
     rest = args[1:]
     if name == "watch":
-        i = 0
-        while i < len(rest):
-            v = rest[i].value
-            if v == "--":
-                i += 1
-                break
-            if v in ("-n", "--interval", "-q", "--equexit"):
-                i += 2
-                continue
-            if v.startswith("-"):
-                i += 1
-                continue
-            break
-        words = [a.value for a in rest[i:]]
+        values = [a.value for a in rest]
+        words = values[skip_options(values, 0, _WATCH_WITH_VALUE) :]
         return " ".join(words) if words else None
     for i, a in enumerate(rest):
         v = a.value

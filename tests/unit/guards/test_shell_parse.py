@@ -192,6 +192,35 @@ def test_brace_and_tilde_expansion() -> None:
     assert argvs("echo '~' \"~\"") == [["echo", "~", "~"]]
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["{a,b}{c,d}", "x{a,b}y{1..3}z", "{a,{b,c}}d", "${x}{a,b}", "a${b,c}", "{1..{3,4}}", "{a}{b,c}", "{a,b",
+     "}{a,b}", "{{a,b}", "{a,b}}", "{,}x", "{z..w}", "{1..20..5}", "{a,b}{c,d}{e,f}{g,h}{i,j}{k,l}"],
+)  # fmt: skip
+def test_brace_texts_is_brace_expand_of_one_literal(text: str) -> None:
+    from lib.guards.shell_braces import brace_expand, brace_texts
+    from lib.guards.shell_words import LIT
+
+    expected = [str(parts[0][1]) for parts in brace_expand([(LIT, text, False)])]
+    assert brace_texts(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["{a,b}{c,d}{e,f}{g,h}{i,j}{k,l}{m,/}", "{1..65}", "x{a{1..64},/}", "~/{1..99}"]
+)
+def test_a_brace_expansion_past_64_words_is_not_cut_short(text: str) -> None:
+    from lib.guards.shell_braces import TooManyWords, brace_expand, brace_texts
+    from lib.guards.shell_words import LIT
+
+    with pytest.raises(TooManyWords):
+        brace_texts(text)
+    with pytest.raises(TooManyWords):
+        brace_expand([(LIT, text, False)])
+    result = parse(f"rm -rf {text}", cwd=PROJECT, home=HOME, project_dir=PROJECT)
+    assert result.truncated  # the guard asks: judging the first 64 words would miss the 65th
+    assert any("brace expansion" in issue for issue in result.issues)
+
+
 def test_for_loop_values_are_expanded() -> None:
     assert argvs('for d in / ~; do rm -rf "$d"; done', home=HOME) == [["rm", "-rf", "/", HOME]]
 
