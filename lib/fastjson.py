@@ -13,7 +13,7 @@ Stdlib only (besides the import-free :mod:`lib.plain_data`): every hook process 
 
 from __future__ import annotations
 
-from lib.plain_data import json_list, json_object
+from lib.plain_data import map_plain
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -154,12 +154,12 @@ def scrub_surrogates(value: object) -> object:
     JSON allows ``"\\ud800"``; Python keeps it as a string that no UTF-8 encoder accepts, so an
     answer, a log record or a state file holding it would fail to write. Scrubbed once where the
     payload is parsed, every later writer sees encodable text."""
-    if isinstance(value, str):
-        return _scrub_text(value)
-    obj = json_object(value)
-    if obj is not None:
-        return {_scrub_text(k): scrub_surrogates(v) for k, v in obj.items()}
-    items = json_list(value)
-    if items is not None:
-        return [scrub_surrogates(v) for v in items]
-    return value
+    return map_plain(value, _scrub_value, _scrub_key)
+
+
+def _scrub_value(value: object) -> object:
+    return _scrub_text(value) if isinstance(value, str) else value
+
+
+def _scrub_key(key: object) -> str:
+    return _scrub_text(str(key))

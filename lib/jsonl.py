@@ -40,7 +40,7 @@ import os
 import time
 
 from lib import fastjson
-from lib.plain_data import json_object, plain_dict, plain_sequence
+from lib.plain_data import json_object, map_plain
 from lib.safe_files import UnsafePathError, check_dir, ensure_dir, open_regular, warn_once
 
 try:
@@ -94,17 +94,15 @@ class LockTimeout(OSError):
         self.path = path
 
 
-def _jsonable(value: object) -> object:
-    """Replace what strict JSON cannot hold (NaN, infinities, non-string keys) by safe stand-ins."""
+def _finite(value: object) -> object:
     if isinstance(value, float):
         return value if value == value and value not in (float("inf"), float("-inf")) else None
-    mapping = plain_dict(value)
-    if mapping is not None:
-        return {str(k): _jsonable(v) for k, v in mapping.items()}
-    sequence = plain_sequence(value)
-    if sequence is not None:
-        return [_jsonable(v) for v in sequence]
     return value
+
+
+def _jsonable(value: object) -> object:
+    """Replace what strict JSON cannot hold (NaN, infinities, non-string keys) by safe stand-ins."""
+    return map_plain(value, _finite)
 
 
 def encode_record(record: Record) -> bytes:

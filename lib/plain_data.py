@@ -1,6 +1,6 @@
 """Plain JSON-ready data: a record's fields as a dict, the nested objects of a JSON state, parsed
 JSON values narrowed to typed objects and lists, and dicts, lists and tuples of any Python data
-narrowed for reading (``plain_dict``, ``plain_sequence``).
+narrowed for reading (``plain_dict``, ``plain_sequence``) or rebuilt (``map_plain``).
 
 Hot path (the breaker, the rate limiter, the event bus and the guards use it): stdlib-free, no
 ``dataclasses``, no ``typing`` at run time.
@@ -10,13 +10,14 @@ from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
 __all__ = [
     "fields_dict",
     "json_list",
     "json_object",
     "json_str_list",
+    "map_plain",
     "nested_object",
     "plain_dict",
     "plain_sequence",
@@ -73,6 +74,18 @@ def plain_dict(x: object) -> Mapping[object, object] | None:
 def plain_sequence(x: object) -> Sequence[object] | None:
     """``x`` if it is a list or a tuple, else ``None``."""
     return x if isinstance(x, (list, tuple)) else None  # pyright: ignore[reportUnknownVariableType]
+
+
+def map_plain(value: object, leaf: Callable[[object], object], key: Callable[[object], str] = str) -> object:
+    """``value`` rebuilt: dicts (their keys through ``key``) and lists or tuples (as lists) are walked
+    down to the other values, which ``leaf`` replaces."""
+    mapping = plain_dict(value)
+    if mapping is not None:
+        return {key(k): map_plain(v, leaf, key) for k, v in mapping.items()}
+    sequence = plain_sequence(value)
+    if sequence is not None:
+        return [map_plain(v, leaf, key) for v in sequence]
+    return leaf(value)
 
 
 def two_level_copy(data: Mapping[str, object]) -> dict[str, object]:

@@ -7,6 +7,7 @@ from lib.plain_data import (
     json_list,
     json_object,
     json_str_list,
+    map_plain,
     nested_object,
     plain_dict,
     plain_sequence,
@@ -71,3 +72,11 @@ def test_two_level_copy_copies_the_nested_objects_but_not_deeper() -> None:
     assert copy == data and copy["t"] is not inner and copy["l"] is data["l"]
     copied = json_object(copy["t"])
     assert copied is not None and copied["deep"] is deep
+
+
+def test_map_plain_rebuilds_dicts_and_sequences_and_replaces_the_other_values() -> None:
+    value = {1: (2, "a"), "b": [{"c": None}]}
+    doubled = map_plain(value, lambda v: v * 2 if isinstance(v, int) else v)
+    assert doubled == {"1": [4, "a"], "b": [{"c": None}]}
+    assert map_plain({"k": 1}, str, key=lambda k: f"<{k}>") == {"<k>": "1"}
+    assert map_plain(3, str) == "3"
