@@ -51,6 +51,7 @@ except ImportError:  # pragma: no cover - Windows: appends still work, rotation 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
+    from typing import Self
 
     Record = dict[str, object]
     Decoder = Callable[[bytes], object]
@@ -206,33 +207,43 @@ def _current_generation(lock_fd: int, path: str) -> int:
 # two descriptors) as plain functions rather than a base class: one class less to build per hook start.
 
 
-def _close_descriptors(self: JsonlWriter | JsonlReader) -> None:
-    """Close the open descriptors (a writer reopens them on its next append)."""
-    for fd in (self._fd, self._lock_fd):  # pyright: ignore[reportPrivateUsage]
-        if fd >= 0:
-            os.close(fd)
-    self._fd = self._lock_fd = -1  # pyright: ignore[reportPrivateUsage]
+class _LogFile:
+    """What a writer and a reader share: the data file's and the lock file's descriptors (``-1``
+    when closed), closed by :meth:`close`, at the end of a ``with`` block, or when collected."""
 
+    __slots__ = ("_fd", "_lock_fd")
 
-def _exit_closing(self: JsonlWriter | JsonlReader, *exc: object) -> None:
-    self.close()
+    _fd: int
+    _lock_fd: int
 
+    def close(self) -> None:
+        """Close the open descriptors (a writer reopens them on its next append)."""
+        for fd in (self._fd, self._lock_fd):
+            if fd >= 0:
+                os.close(fd)
+        self._fd = self._lock_fd = -1
 
-def _close_quietly(self: JsonlWriter | JsonlReader) -> None:
-    try:
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
         self.close()
-    except Exception:
-        pass
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
 
 
-class JsonlWriter:
+class JsonlWriter(_LogFile):
     """Appends records to one JSONL file, safely shared by many processes, with size-based rotation.
 
     ``max_bytes`` <= 0 disables rotation; ``backups`` rotated files are kept (at least one, so a
     reader that is behind can finish the file it was reading). Files are created 0600.
     """
 
-    __slots__ = ("_fd", "_lock_fd", "backups", "lock_timeout", "max_bytes", "path")
+    __slots__ = ("backups", "lock_timeout", "max_bytes", "path")
 
     def __init__(
         self, path: str, *, max_bytes: int = 10 * 1024 * 1024, backups: int = 5, lock_timeout: float = 2.0
@@ -322,13 +333,6 @@ class JsonlWriter:
     def rotate(self) -> int | None:
         """Rotate now (whatever the size); return the generation given to the old file, or None if empty."""
         return self._rotate(None)
-
-    close = _close_descriptors
-    __exit__ = _exit_closing
-    __del__ = _close_quietly
-
-    def __enter__(self) -> JsonlWriter:
-        return self
 
     # -- internals --------------------------------------------------------------------------------
 
@@ -441,7 +445,7 @@ def _salvage(line: bytes, decode: Decoder) -> tuple[int, object] | None:
     return None
 
 
-class JsonlReader:
+class JsonlReader(_LogFile):
     """Reads records from a JSONL file and its rotated predecessors, from a position, optionally following.
 
     ``start`` is a position (see :func:`make_position`) to start at; None starts at the oldest
@@ -501,13 +505,6 @@ class JsonlReader:
                 return
             if not got:
                 time.sleep(poll_interval)
-
-    close = _close_descriptors
-    __exit__ = _exit_closing
-    __del__ = _close_quietly
-
-    def __enter__(self) -> JsonlReader:
-        return self
 
     # -- internals --------------------------------------------------------------------------------
 
