@@ -16,6 +16,8 @@ from __future__ import annotations
 import json
 import time
 
+from lib.plain_data import json_object
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
@@ -150,14 +152,15 @@ class TTLCache:
 
 
 def _parse_entry(raw: object) -> CacheEntry | None:
-    if not isinstance(raw, dict) or "value" not in raw:
+    fields = json_object(raw)
+    if fields is None or "value" not in fields:
         return None
-    expires_at, stored_at = raw.get("expires_at"), raw.get("stored_at", 0.0)
+    expires_at, stored_at = fields.get("expires_at"), fields.get("stored_at", 0.0)
     if expires_at is not None and (isinstance(expires_at, bool) or not isinstance(expires_at, (int, float))):
         return None
     if isinstance(stored_at, bool) or not isinstance(stored_at, (int, float)):
         stored_at = 0.0
-    return CacheEntry(raw["value"], None if expires_at is None else float(expires_at), float(stored_at))
+    return CacheEntry(fields["value"], None if expires_at is None else float(expires_at), float(stored_at))
 
 
 class CachePersistence:
@@ -230,14 +233,14 @@ class CachePersistence:
 
     @staticmethod
     def _read_entries(state: Mapping[str, object], now: float) -> dict[str, CacheEntry]:
-        raw = state.get("entries")
-        if not isinstance(raw, dict):
+        raw = json_object(state.get("entries"))
+        if raw is None:
             return {}
-        out = {}
+        out: dict[str, CacheEntry] = {}
         for key, value in raw.items():
             entry = _parse_entry(value)
             if entry is not None and not entry.expired(now):
-                out[str(key)] = entry
+                out[key] = entry
         return out
 
     def restore(self) -> dict[str, CacheEntry]:

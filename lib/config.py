@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 
 from lib import fastjson
+from lib.plain_data import json_object, two_level_copy
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -80,8 +81,8 @@ def load_config(
     key = _cache_key(paths, env)
     cache_path = os.path.join(paths.state_dir, _CACHE_NAME)
     cached = _read_cache(cache_path)
-    config = cached.get("config") if cached is not None else None
-    if cached is not None and cached.get("key") == key and isinstance(config, dict):
+    config = json_object(cached.get("config")) if cached is not None else None
+    if cached is not None and cached.get("key") == key and config is not None:
         error = cached.get("error")
         if isinstance(error, str):
             raise ConfigError(error, defaults=config)
@@ -114,14 +115,14 @@ def _read_cache(cache_path: str) -> dict[str, object] | None:
         return None
     except (OSError, ValueError):
         return None
-    return cached if isinstance(cached, dict) else None
+    return json_object(cached)
 
 
 def _fail_mode_only(raw: dict[str, object]) -> dict[str, object]:
     """The part of an invalid file still honoured: a valid ``runtime.fail_mode`` (a user who chose
     fail-closed keeps it while another key is broken)."""
-    runtime = raw.get("runtime")
-    mode = runtime.get("fail_mode") if isinstance(runtime, dict) else None
+    runtime = json_object(raw.get("runtime"))
+    mode = runtime.get("fail_mode") if runtime is not None else None
     return {"runtime": {"fail_mode": mode}} if mode in ("open", "closed") else {}
 
 
@@ -170,7 +171,7 @@ def validate_config(
     from lib.config_models import HooksConfig
 
     env = os.environ if environ is None else environ
-    merged: dict[str, object] = {k: (dict(v) if isinstance(v, dict) else v) for k, v in data.items()}
+    merged = two_level_copy(data)  # the overrides below must not change ``data``'s tables
     origin: dict[tuple[str, str], str] = {}
     for var, (section, field) in ENV_OVERRIDES.items():
         value = env.get(var)
@@ -192,7 +193,7 @@ def _describe(exc: object, source: str, origin: dict[tuple[str, str], str]) -> s
     from lib.config_models import allowed_keys
 
     assert isinstance(exc, ValidationError)
-    problems = []
+    problems: list[str] = []
     for err in exc.errors():
         loc = tuple(str(p) for p in err["loc"])
         key = ".".join(loc) or "(top level)"
@@ -209,11 +210,8 @@ def _describe(exc: object, source: str, origin: dict[tuple[str, str], str]) -> s
 def as_dict(value: object) -> dict[str, object]:
     """``value`` when it is a dict (a table of the validated config, a JSON record), else ``{}``;
     typed for the readers of plain config data."""
-    if not isinstance(value, dict):
-        return {}
-    from typing import cast
-
-    return cast("dict[str, object]", value)
+    table = json_object(value)
+    return {} if table is None else table
 
 
 def config_section(config: Mapping[str, object], name: str) -> dict[str, object]:

@@ -32,7 +32,7 @@ import time
 
 from lib.hook_logger import iso_timestamp
 from lib.jsonl import JsonlReader, JsonlWriter
-from lib.plain_data import fields_dict
+from lib.plain_data import fields_dict, json_list, json_object
 from lib.safe_files import ensure_dir
 
 TYPE_CHECKING = False
@@ -150,14 +150,14 @@ class Event:
         event_id = raw_id if isinstance(raw_id, int) and not isinstance(raw_id, bool) else position
         if event_id is None:
             return None
-        payload = record.get("payload")
+        payload = json_object(record.get("payload"))
         sid, cid = record.get("session_id"), record.get("correlation_id")
         return cls(
             event_id,
             str(record.get("ts", "")),
             topic,
             str(record.get("source", "")),
-            payload if isinstance(payload, dict) else {},
+            {} if payload is None else payload,
             sid if isinstance(sid, str) else None,
             cid if isinstance(cid, str) else None,
         )
@@ -411,8 +411,8 @@ class Consumer:
         self._delivered: list[int] = []
         self.state: dict[str, object] = {}
         saved = self.store.read()
-        user = saved.get("state")
-        if isinstance(user, dict):
+        user = json_object(saved.get("state"))
+        if user is not None:
             self.state = dict(user)
 
     @property
@@ -429,8 +429,8 @@ class Consumer:
         return [i for i in self._delivered if i not in acked and (committed is None or i >= committed)]
 
     def _acked(self) -> list[int]:
-        raw = self.store.read().get("acked")
-        return [i for i in raw if isinstance(i, int)] if isinstance(raw, list) else []
+        raw = json_list(self.store.read().get("acked"))
+        return [] if raw is None else [i for i in raw if isinstance(i, int)]
 
     def read(self, limit: int | None = None, *, decoder: Decoder | None = None) -> list[Event]:
         """The next events to process (at most ``limit``), oldest first."""

@@ -8,10 +8,12 @@ give exactly what ``json.loads`` and ``json.dumps(..., separators=(",", ":"))`` 
 error types and messages (an error imports ``json`` to raise its ``json.JSONDecodeError``).
 Without ``_json`` (another interpreter) both functions are ``json``'s own.
 
-Stdlib only: every hook process imports this module.
+Stdlib only (besides the import-free :mod:`lib.plain_data`): every hook process imports this module.
 """
 
 from __future__ import annotations
+
+from lib.plain_data import map_plain
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -152,10 +154,12 @@ def scrub_surrogates(value: object) -> object:
     JSON allows ``"\\ud800"``; Python keeps it as a string that no UTF-8 encoder accepts, so an
     answer, a log record or a state file holding it would fail to write. Scrubbed once where the
     payload is parsed, every later writer sees encodable text."""
-    if isinstance(value, str):
-        return _scrub_text(value)
-    if isinstance(value, dict):
-        return {_scrub_text(k): scrub_surrogates(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [scrub_surrogates(v) for v in value]
-    return value
+    return map_plain(value, _scrub_value, _scrub_key)
+
+
+def _scrub_value(value: object) -> object:
+    return _scrub_text(value) if isinstance(value, str) else value
+
+
+def _scrub_key(key: object) -> str:
+    return _scrub_text(str(key))

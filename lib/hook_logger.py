@@ -20,6 +20,7 @@ import os
 import time
 
 from lib.jsonl import JsonlWriter
+from lib.plain_data import json_object, plain_dict, plain_sequence
 from lib.redaction import redact, redact_text, truncate
 
 TYPE_CHECKING = False
@@ -167,8 +168,7 @@ class HookLogger:
     @classmethod
     def from_config(cls, log_dir: str, config: Mapping[str, object], **context: str | None) -> HookLogger:
         """A logger for ``<log_dir>/hooks.jsonl`` set up from the config's ``logging`` section."""
-        section = config.get("logging")
-        cfg: Mapping[str, object] = section if isinstance(section, dict) else {}
+        cfg: Mapping[str, object] = json_object(config.get("logging")) or {}
         logger = cls(
             os.path.join(log_dir, LOG_FILE),
             level=resolve_level(cfg.get("level")),  # type: ignore[arg-type]
@@ -311,11 +311,13 @@ def _cut(value: object, limit: int, max_items: int) -> object:
     """Truncation without redaction (``logging.redact = false``)."""
     if isinstance(value, str):
         return truncate(value, limit)
-    if isinstance(value, dict):
-        return {str(k): _cut(v, limit, max_items) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        items: list[object] = [_cut(v, limit, max_items) for v in list(value)[:max_items]]
-        if len(value) > max_items:
-            items.append(f"…[{len(value) - max_items} more items]")
+    mapping = plain_dict(value)
+    if mapping is not None:
+        return {str(k): _cut(v, limit, max_items) for k, v in mapping.items()}
+    sequence = plain_sequence(value)
+    if sequence is not None:
+        items: list[object] = [_cut(v, limit, max_items) for v in sequence[:max_items]]
+        if len(sequence) > max_items:
+            items.append(f"…[{len(sequence) - max_items} more items]")
         return items
     return value

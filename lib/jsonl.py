@@ -40,6 +40,7 @@ import os
 import time
 
 from lib import fastjson
+from lib.plain_data import json_object, map_plain
 from lib.safe_files import UnsafePathError, check_dir, ensure_dir, open_regular, warn_once
 
 try:
@@ -94,15 +95,15 @@ class LockTimeout(OSError):
         self.path = path
 
 
-def _jsonable(value: object) -> object:
-    """Replace what strict JSON cannot hold (NaN, infinities, non-string keys) by safe stand-ins."""
+def _finite(value: object) -> object:
     if isinstance(value, float):
         return value if value == value and value not in (float("inf"), float("-inf")) else None
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
     return value
+
+
+def _jsonable(value: object) -> object:
+    """Replace what strict JSON cannot hold (NaN, infinities, non-string keys) by safe stand-ins."""
+    return map_plain(value, _finite)
 
 
 def encode_record(record: Record) -> bytes:
@@ -287,7 +288,7 @@ class JsonlWriter(_LogFile):
             _unlock(lock_fd)
         if 0 < self.max_bytes <= end:
             self._rotate(end)
-        positions = []
+        positions: list[int] = []
         for line in lines:
             positions.append(make_position(generation, offset))
             offset += len(line)
@@ -643,9 +644,10 @@ class JsonlReader(_LogFile):
                         continue
                     skip, record = salvaged
                     line_pos += skip
-                if not isinstance(record, dict):
+                fields = json_object(record)
+                if fields is None:
                     self.skipped += 1
                     continue
                 yield Entry(
-                    make_position(generation, line_pos), make_position(generation, self._offset), record
+                    make_position(generation, line_pos), make_position(generation, self._offset), fields
                 )

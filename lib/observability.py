@@ -28,8 +28,10 @@ from __future__ import annotations
 import os
 import sys
 
+from lib.config import config_section
 from lib.hook_logger import LOG_FILE, HookLogger, LogLevel, iso_timestamp, resolve_level
 from lib.jsonl import JsonlWriter
+from lib.plain_data import json_list, json_object, nested_object
 from lib.redaction import redact, redact_text, truncate
 from lib.trace_manager import (
     TRACE_FILE,
@@ -93,10 +95,8 @@ class Settings:
     __slots__ = ("backups", "hypervisor", "level", "lock_timeout", "max_bytes", "max_field_chars", "redact")
 
     def __init__(self, config: Mapping[str, object]) -> None:
-        section = config.get("logging")
-        cfg: Mapping[str, object] = section if isinstance(section, dict) else {}
-        state = config.get("state")
-        st: Mapping[str, object] = state if isinstance(state, dict) else {}
+        cfg = config_section(config, "logging")
+        st = config_section(config, "state")
         self.level = resolve_level(cfg.get("level"))  # type: ignore[arg-type]
         self.max_field_chars = _int(cfg.get("max_field_chars"), 2000)
         self.max_bytes = _int(cfg.get("rotate_max_bytes"), 10 * 1024 * 1024)
@@ -131,13 +131,12 @@ def decision_of(event_name: str, outcome: Mapping[str, object] | None) -> tuple[
     """
     if not outcome:
         return None, None
-    specific = outcome.get("hookSpecificOutput")
-    spec: Mapping[str, object] = specific if isinstance(specific, dict) else {}
+    spec = json_object(outcome.get("hookSpecificOutput")) or {}
     permission = spec.get("permissionDecision")
     if isinstance(permission, str):
         return permission, _str(spec.get("permissionDecisionReason"))
-    nested = spec.get("decision")
-    if isinstance(nested, dict) and isinstance(nested.get("behavior"), str):
+    nested = json_object(spec.get("decision"))
+    if nested is not None and isinstance(nested.get("behavior"), str):
         return str(nested["behavior"]), _str(nested.get("message"))
     if outcome.get("continue") is False:
         return "stop", _str(outcome.get("stopReason"))
@@ -168,8 +167,8 @@ def _event_fields(name: str, payload: Mapping[str, object], settings: Settings) 
         value = payload.get(field)
         if field == "tool_name" or isinstance(value, (str, bool, int, float)):
             body[field] = redact(value, max_chars=300) if settings.redact else value
-        elif isinstance(value, list):
-            body[f"{field}_count"] = len(value)
+        elif (items := json_list(value)) is not None:
+            body[f"{field}_count"] = len(items)
     return body
 
 
@@ -261,7 +260,7 @@ def derived_events(inv: Invocation, settings: Settings) -> list[tuple[str, dict[
     handler_events: list[tuple[str, dict[str, object]]] = []
     for topic, body in inv.events:
         clean = redact(dict(body), max_chars=settings.max_field_chars) if settings.redact else dict(body)
-        handler_events.append((topic, clean if isinstance(clean, dict) else {}))
+        handler_events.append((topic, json_object(clean) or {}))
     return derived + handler_events + after
 
 
@@ -382,10 +381,9 @@ def _log(inv: Invocation, settings: Settings) -> None:
                 rec_level = LogLevel.INFO
             if rec_level < logger.level:
                 continue
-            extra = rec.get("fields")
             records.append(
                 logger.bind(hook=str(rec.get("handler") or "handler")).build(
-                    rec_level, str(rec.get("message", "")), fields=extra if isinstance(extra, dict) else {}
+                    rec_level, str(rec.get("message", "")), fields=json_object(rec.get("fields")) or {}
                 )
             )
         writer.append_many(records)  # one lock, one write
@@ -588,19 +586,17 @@ def _sessions(inv: Invocation, settings: Settings) -> None:
     now = now_ns / 1e9
     name = inv.event_name
     if name not in ("SessionStart", "SessionEnd"):
-        known = store.read().get("sessions")
-        entry = known.get(sid) if isinstance(known, dict) else None
-        if isinstance(entry, dict) and entry.get("status") == "active":
+        known = json_object(store.read().get("sessions"))
+        entry = json_object(known.get(sid)) if known is not None else None
+        if entry is not None and entry.get("status") == "active":
             seen = entry.get("last_seen_epoch")
             if isinstance(seen, (int, float)) and now - seen < HEARTBEAT_SECONDS:
                 return  # fresh enough: no lock, no write
     payload = inv.payload
     with store.transaction() as state:
-        sessions = state.get("sessions")
-        if not isinstance(sessions, dict):
-            sessions = state["sessions"] = {}
-        entry = sessions.get(sid)
-        if not isinstance(entry, dict) or (name == "SessionStart" and entry.get("status") == "ended"):
+        sessions = nested_object(state, "sessions")
+        entry = json_object(sessions.get(sid))
+        if entry is None or (name == "SessionStart" and entry.get("status") == "ended"):
             entry = sessions[sid] = {
                 "session_id": sid,
                 "started_at": iso_timestamp(inv.start_ns),
@@ -619,8 +615,9 @@ def _sessions(inv: Invocation, settings: Settings) -> None:
             entry["source"] = payload.get("source")
             if payload.get("model"):
                 entry["model"] = payload.get("model")
-            for old_sid in [k for k, v in sessions.items() if isinstance(v, dict) and k != sid]:
-                last = sessions[old_sid].get("last_seen_epoch")
+            for old_sid, old in list(sessions.items()):
+                old_entry = json_object(old)
+                last = old_entry.get("last_seen_epoch") if old_entry is not None and old_sid != sid else None
                 if isinstance(last, (int, float)) and now - last > SESSION_RETENTION_SECONDS:
                     del sessions[old_sid]
         if name == "SessionEnd":
@@ -655,11 +652,11 @@ def record_invocation(inv: Invocation) -> None:
 def _start_workers(inv: Invocation, published: list[tuple[str, dict[str, object]]]) -> None:
     """Start the detached notification sender / OTLP shipper when this invocation gave them work and
     none is running (a lock probe, never a wait; lib.detached is imported only when one is configured)."""
-    notify, otel = inv.config.get("notify"), inv.config.get("otel")
+    notify, otel = config_section(inv.config, "notify"), config_section(inv.config, "otel")
     try:
-        wanted = notify.get("topics") if isinstance(notify, dict) and notify.get("active") else None
-        start_notify = bool(wanted) and any(topic in wanted for topic, _ in published)  # type: ignore[operator]
-        start_otel = isinstance(otel, dict) and bool(otel.get("active"))
+        wanted = json_list(notify.get("topics")) if notify.get("active") else None
+        start_notify = any(topic in wanted for topic, _ in published) if wanted else False
+        start_otel = bool(otel.get("active"))
         if start_notify or start_otel:
             from lib.detached import NOTIFY_SENDER, OTEL_SHIPPER, start_worker
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 
-from lib.plain_data import fields_dict, nested_object
+from lib.plain_data import fields_dict, json_list, json_object, nested_object, two_level_copy
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -110,8 +110,9 @@ class RateDecision:
 
 
 def _calls(record: object) -> list[float]:
-    calls = record.get("calls") if isinstance(record, dict) else None
-    if not isinstance(calls, list):
+    fields = json_object(record)
+    calls = json_list(fields.get("calls")) if fields is not None else None
+    if calls is None:
         return []
     return sorted(float(c) for c in calls if isinstance(c, (int, float)) and not isinstance(c, bool))
 
@@ -201,7 +202,7 @@ class RateLimiter:
     def _read(self) -> dict[str, object]:
         if self.store is None:
             with self._guard():
-                return {k: (dict(v) if isinstance(v, dict) else v) for k, v in self._memory.items()}
+                return two_level_copy(self._memory)
         return self._windows(self.store.read())
 
     def _transact(self, change: Callable[[dict[str, object]], RateDecision]) -> RateDecision:
@@ -250,11 +251,11 @@ class RateLimiter:
     def status(self) -> list[dict[str, object]]:
         """Every non-empty window as plain data (key, meta, used, limit, remaining, resets), by key."""
         now = self.clock()
-        out = []
+        out: list[dict[str, object]] = []
         windows = self._read()
         for key in sorted(windows):
-            record = windows[key]
-            if not isinstance(record, dict):
+            record = json_object(windows[key])
+            if record is None:
                 continue
             limit, window = record.get("limit"), record.get("window_seconds")
             if not isinstance(limit, int) or not isinstance(window, (int, float)) or limit < 1 or window <= 0:
@@ -289,8 +290,8 @@ class RateLimiter:
 
 def _prune(windows: dict[str, object], now: float, *, keep: str) -> None:
     for key in [k for k in windows if k != keep]:
-        record = windows[key]
-        window = record.get("window_seconds") if isinstance(record, dict) else None
+        record = json_object(windows[key])
+        window = record.get("window_seconds") if record is not None else None
         calls = _calls(record)
         if not isinstance(window, (int, float)) or not calls or calls[-1] <= now - window:
             del windows[key]
@@ -310,9 +311,10 @@ def rate_key(tool_name: str, session_id: str | None, scope: str = "session") -> 
 
 
 def _rule(value: object) -> tuple[int, float] | None:
-    if not isinstance(value, dict):
+    fields = json_object(value)
+    if fields is None:
         return None
-    calls, window = value.get("calls"), value.get("window_seconds")
+    calls, window = fields.get("calls"), fields.get("window_seconds")
     if isinstance(calls, bool) or not isinstance(calls, int) or not isinstance(window, (int, float)):
         return None
     return calls, float(window)
@@ -347,13 +349,13 @@ class RateLimitSettings:
         """Build from the validated ``[rate_limit]`` dict of the config cache (``None``: defaults)."""
         if not section:
             return cls()
-        tools = section.get("tools")
+        tools = json_object(section.get("tools"))
         return cls(
             enabled=bool(section.get("enabled", True)),
             action=str(section.get("action", "deny")),
             scope=str(section.get("scope", "session")),
             default=_rule(section.get("default")) if "default" in section else (300, 60.0),
-            tools={str(k): _rule(v) for k, v in tools.items()} if isinstance(tools, dict) else {},
+            tools={k: _rule(v) for k, v in tools.items()} if tools is not None else {},
         )
 
     def rule_for(self, tool_name: str) -> tuple[int, float] | None:

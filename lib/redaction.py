@@ -12,12 +12,14 @@ Redaction happens before truncation, and a long string is cut to its budget plus
 patterns run, so a 50 MB tool output costs the same as a small one and no secret is cut in half
 (a private key block that lost its END line is still removed to the end of the string).
 
-Stdlib only: every hook process imports this module. ``re`` itself is imported only when a string
+Stdlib only (besides the import-free :mod:`lib.plain_data`): every hook process imports this module. ``re`` itself is imported only when a string
 holds something a pattern could match (a token prefix, ``://`` with ``@``, an assignment whose name
 has a secret word in it): most hook processes never pay for it.
 """
 
 from __future__ import annotations
+
+from lib.plain_data import plain_dict, plain_sequence
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -328,17 +330,19 @@ def redact(value: object, *, max_chars: int = 0, max_items: int = 0, _depth: int
         return redact_text(value)
     if _depth >= 32:
         return "[nested too deep]"
-    if isinstance(value, dict):
+    mapping = plain_dict(value)
+    if mapping is not None:
         out: dict[str, object] = {}
-        for key, item in value.items():
+        for key, item in mapping.items():
             skey = str(key)
             if is_secret_name(skey) and isinstance(item, (str, int, float)) and not isinstance(item, bool):
                 out[skey] = item if isinstance(item, str) and _is_reference(item.strip()) else MASK
             else:
                 out[skey] = redact(item, max_chars=max_chars, max_items=max_items, _depth=_depth + 1)
         return out
-    if isinstance(value, (list, tuple)):
-        items = list(value)
+    sequence = plain_sequence(value)
+    if sequence is not None:
+        items = list(sequence)
         extra = 0
         if max_items > 0 and len(items) > max_items:
             extra = len(items) - max_items

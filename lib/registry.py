@@ -15,6 +15,7 @@ matcher field (``tool_name`` for tool events, ``source`` for SessionStart, ...).
 from __future__ import annotations
 
 from lib.matcher import compile_matcher
+from lib.plain_data import json_object
 from lib.protocol.events import EVENTS
 
 TYPE_CHECKING = False
@@ -102,8 +103,8 @@ class HookEvent:
     @property
     def tool_input(self) -> dict[str, object]:
         """The tool's input on tool events, else ``{}``."""
-        value = self.data.get("tool_input")
-        return value if isinstance(value, dict) else {}
+        value = json_object(self.data.get("tool_input"))
+        return {} if value is None else value
 
     @property
     def tool_use_id(self) -> str | None:
@@ -126,8 +127,8 @@ class HookEvent:
     # -- what handlers use around the payload ---------------------------------------------------
     def section(self, name: str) -> dict[str, object]:
         """One section of the validated config as plain data (``{}`` when absent)."""
-        value = self.config.get(name)
-        return value if isinstance(value, dict) else {}
+        value = json_object(self.config.get(name))
+        return {} if value is None else value
 
     @property
     def denied(self) -> bool:

@@ -29,8 +29,10 @@ import sys
 import time
 
 from lib import fastjson
+from lib.config import ConfigError, config_section, load_config, validate_config
 from lib.matcher import compile_matcher
 from lib.paths import resolve_paths
+from lib.plain_data import json_list, json_object
 from lib.protocol.events import EVENTS, InputError, check_fields
 from lib.protocol.output import Outcome, ask, deny, merge, render, system_message
 from lib.registry import HookEvent, registry
@@ -196,17 +198,16 @@ def _parse(raw: bytes) -> dict[str, object]:
         raise InputError(f"stdin is not valid JSON ({str(exc).splitlines()[0]})") from None
     if fastjson.may_hold_surrogates(raw):
         payload = fastjson.scrub_surrogates(payload)
-    if not isinstance(payload, dict):
+    fields = json_object(payload)
+    if fields is None:
         raise InputError(f"stdin JSON is {type(payload).__name__}, expected an object")
-    name = payload.get("hook_event_name")
+    name = fields.get("hook_event_name")
     if not isinstance(name, str) or not name:
         raise InputError("payload has no 'hook_event_name' string; is this command registered as a hook?")
-    return payload
+    return fields
 
 
 def _load_config(paths: Paths, inv: Invocation) -> dict[str, object]:
-    from lib.config import ConfigError, load_config, validate_config
-
     try:
         return load_config(paths)
     except ConfigError as exc:
@@ -223,16 +224,15 @@ def _handler_modules(
     user's own."""
     from hooks import BUILTIN, MATCHERS
 
-    runtime = config.get("runtime")
-    runtime = runtime if isinstance(runtime, dict) else {}
-    disabled: set[object] = set(runtime.get("disabled_builtins") or ())
+    runtime = config_section(config, "runtime")
+    disabled = set(json_list(runtime.get("disabled_builtins")) or ())
     modules = [
         (m, False)
         for m in BUILTIN.get(event_name, ())
         if m.rsplit(".", 1)[-1] not in disabled
         and (match_value is None or m not in MATCHERS or compile_matcher(MATCHERS[m])(match_value))
     ]
-    modules.extend((str(m), True) for m in runtime.get("handlers") or ())
+    modules.extend((str(m), True) for m in json_list(runtime.get("handlers")) or ())
     return modules
 
 
@@ -286,8 +286,7 @@ def _unjudged(event_name: str, config: dict[str, object], problem: str) -> Outco
     """The answer of a deciding event the runtime could not judge: ask (deny when strict/closed)."""
     if _fail_closed(event_name, config):
         return _closed_deny(problem)
-    guards = config.get("guards")
-    strict = isinstance(guards, dict) and guards.get("level") == "strict"
+    strict = config_section(config, "guards").get("level") == "strict"
     reason = (
         f"claude-hooks could not check this call: {problem}. It was not judged, so "
         + ("it is denied (guards.level = 'strict')." if strict else "the user decides.")
@@ -297,8 +296,7 @@ def _unjudged(event_name: str, config: dict[str, object], problem: str) -> Outco
 
 
 def _fail_closed(event_name: str, config: dict[str, object]) -> bool:
-    runtime = config.get("runtime")  # CLAUDE_HOOKS_FAIL_MODE is already applied by lib.config
-    mode = runtime.get("fail_mode") if isinstance(runtime, dict) else None
+    mode = config_section(config, "runtime").get("fail_mode")  # with CLAUDE_HOOKS_FAIL_MODE applied
     return _deciding(event_name) and mode == "closed"
 
 
@@ -384,15 +382,13 @@ def run(expected_event: str | None, stdin: BinaryIO, stdout: TextIO, stderr: Tex
     try:
         config = _load_config(paths, inv)
         inv.config = config
-        runtime = config.get("runtime")
-        budget = (
-            runtime.get("budget_seconds", BUDGET_SECONDS) if isinstance(runtime, dict) else BUDGET_SECONDS
-        )
+        runtime = config_section(config, "runtime")
+        budget = runtime.get("budget_seconds", BUDGET_SECONDS)
         if watchdog is not None and budget != BUDGET_SECONDS and isinstance(budget, (int, float)):
             _arm(float(budget) - (time.perf_counter() - t0))
-        limit = runtime.get("max_payload_bytes", 16 << 20) if isinstance(runtime, dict) else 16 << 20
+        limit = runtime.get("max_payload_bytes")
         t_stdin = time.perf_counter()
-        raw = _read_stdin(stdin, int(limit))
+        raw = _read_stdin(stdin, limit if isinstance(limit, int) else 16 << 20)
         inv.stdin_ms = round((time.perf_counter() - t_stdin) * 1000, 3)
         inv.payload_bytes = len(raw)
         payload = _parse(raw)
@@ -463,8 +459,7 @@ def run(expected_event: str | None, stdin: BinaryIO, stdout: TextIO, stderr: Tex
 
 def budget_of(config: dict[str, object]) -> float:
     """``runtime.budget_seconds`` of ``config`` (the default when unset)."""
-    runtime = config.get("runtime")
-    value = runtime.get("budget_seconds") if isinstance(runtime, dict) else None
+    value = config_section(config, "runtime").get("budget_seconds")
     return float(value) if isinstance(value, (int, float)) else BUDGET_SECONDS
 
 

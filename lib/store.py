@@ -18,6 +18,7 @@ import time
 
 from lib import fastjson
 from lib.locking import FileLock, LockTimeout
+from lib.plain_data import json_object
 from lib.safe_files import UnsafePathError, atomic_write, ensure_dir, read_regular
 
 TYPE_CHECKING = False
@@ -150,10 +151,11 @@ class JsonStore:
         except (ValueError, UnicodeDecodeError) as exc:
             self._quarantine(f"not valid JSON ({str(exc).splitlines()[0][:120]})")
             return b"", {}
-        if not isinstance(state, dict):
+        fields = json_object(state)
+        if fields is None:
             self._quarantine(f"top level is {type(state).__name__}, expected a JSON object")
             return b"", {}
-        return raw, state
+        return raw, fields
 
     def _quarantine(self, reason: str) -> None:
         stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())

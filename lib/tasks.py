@@ -18,9 +18,11 @@ time, change the state and return :class:`TaskChange` records, which the hook pu
 
 from __future__ import annotations
 
+from lib.plain_data import json_list, json_object, nested_object
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterable, Mapping
 
 __all__ = [
     "STORE",
@@ -105,18 +107,18 @@ def _text(value: object, limit: int = 2000) -> str | None:
 
 
 def _ids(value: object) -> list[str]:
-    if isinstance(value, list):
-        return [str(v)[:80] for v in value if isinstance(v, (str, int)) and not isinstance(v, bool)][:100]
-    return []
+    items = json_list(value)
+    if items is None:
+        return []
+    return [str(v)[:80] for v in items if isinstance(v, (str, int)) and not isinstance(v, bool)][:100]
 
 
 def _session(state: dict[str, object], session_id: str, now: float) -> dict[str, object]:
-    sessions = state.get("sessions")
-    if not isinstance(sessions, dict):
-        sessions = state["sessions"] = {}
-    entry = sessions.get(session_id)
-    if not isinstance(entry, dict):
-        entry = sessions[session_id] = {"first_seen": now, "tasks": {}, "seq": 0, "seen": []}
+    sessions = nested_object(state, "sessions")
+    entry: dict[str, object] | None = json_object(sessions.get(session_id))
+    if entry is None:
+        entry = {"first_seen": now, "tasks": {}, "seq": 0, "seen": []}
+        sessions[session_id] = entry
         if len(sessions) > MAX_SESSIONS:
             oldest = sorted(sessions, key=lambda s: _num(sessions[s], "updated"))[
                 : len(sessions) - MAX_SESSIONS
@@ -124,14 +126,14 @@ def _session(state: dict[str, object], session_id: str, now: float) -> dict[str,
             for sid in oldest:
                 if sid != session_id:
                     del sessions[sid]
-    if not isinstance(entry.get("tasks"), dict):
-        entry["tasks"] = {}
+    nested_object(entry, "tasks")  # a value that is not an object is replaced by {}
     entry["updated"] = now
-    return entry  # pyright: ignore[reportReturnType]
+    return entry
 
 
 def _num(entry: object, key: str) -> float:
-    value = entry.get(key) if isinstance(entry, dict) else None
+    fields = json_object(entry)
+    value = fields.get(key) if fields is not None else None
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0.0
 
 
@@ -210,8 +212,8 @@ def _upsert(
 def _todowrite(
     session: dict[str, object], sid: str, tool_input: Mapping[str, object], now: float
 ) -> list[TaskChange]:
-    todos = tool_input.get("todos")
-    if not isinstance(todos, list):
+    todos = json_list(tool_input.get("todos"))
+    if todos is None:
         return []
     tasks = _tasks(session)
     by_text = {
@@ -221,8 +223,9 @@ def _todowrite(
     }
     out: list[TaskChange] = []
     listed: set[str] = set()
-    for item in todos:
-        if not isinstance(item, dict):
+    for todo in todos:
+        item = json_object(todo)
+        if item is None:
             continue
         content = _text(item.get("content"))
         if not content:
@@ -254,10 +257,10 @@ def _task_create(
     now: float,
 ) -> list[TaskChange]:  # fmt: skip
     task_id = None
-    if isinstance(response, dict):
-        task = response.get("task")
-        if isinstance(task, dict) and isinstance(task.get("id"), (str, int)):
-            task_id = str(task["id"])
+    body = json_object(response)
+    task = json_object(body.get("task")) if body is not None else None
+    if task is not None and isinstance(task.get("id"), (str, int)):
+        task_id = str(task["id"])
     if task_id is None:
         task_id = f"pending-{tool_use_id or int(now * 1000)}"
     fields = {
@@ -274,7 +277,8 @@ def _task_update(
     task_id = tool_input.get("taskId")
     if not isinstance(task_id, (str, int)) or isinstance(task_id, bool):
         return []
-    if isinstance(response, dict) and response.get("success") is False:
+    body = json_object(response)
+    if body is not None and body.get("success") is False:
         return []  # the update was refused (unknown id, invalid transition): nothing changed
     task_id = str(task_id)
     fields: dict[str, object] = {
@@ -294,11 +298,14 @@ def _task_update(
     return _upsert(session, sid, task_id, fields, source="TaskUpdate", now=now)
 
 
-def _task_snapshot(session: dict[str, object], sid: str, items: list[object], now: float) -> list[TaskChange]:
+def _task_snapshot(
+    session: dict[str, object], sid: str, items: Iterable[object], now: float
+) -> list[TaskChange]:
     """TaskList / TaskGet results: the authoritative state of the tasks they show."""
     out: list[TaskChange] = []
-    for item in items:
-        if not isinstance(item, dict) or not isinstance(item.get("id"), (str, int)):
+    for shown in items:
+        item = json_object(shown)
+        if item is None or not isinstance(item.get("id"), (str, int)):
             continue
         fields: dict[str, object] = {
             "subject": _text(item.get("subject")),
@@ -317,8 +324,8 @@ def _task_snapshot(session: dict[str, object], sid: str, items: list[object], no
 def _already_applied(session: dict[str, object], tool_use_id: str | None) -> bool:
     if not tool_use_id:
         return False
-    seen = session.get("seen")
-    if not isinstance(seen, list):
+    seen: list[object] | None = json_list(session.get("seen"))
+    if seen is None:
         seen = session["seen"] = []
     if tool_use_id in seen:
         return True
@@ -349,11 +356,15 @@ def capture(
         return _task_create(session, session_id, tool_input, tool_response, tool_use_id, now)
     if tool_name == "TaskUpdate":
         return _task_update(session, session_id, tool_input, tool_response, now)
-    if isinstance(tool_response, dict):
-        if tool_name == "TaskList" and isinstance(tool_response.get("tasks"), list):
-            return _task_snapshot(session, session_id, tool_response["tasks"], now)
-        if tool_name == "TaskGet" and isinstance(tool_response.get("task"), dict):
-            return _task_snapshot(session, session_id, [tool_response["task"]], now)
+    response = json_object(tool_response)
+    if response is None:
+        return []
+    tasks = json_list(response.get("tasks"))
+    if tool_name == "TaskList" and tasks is not None:
+        return _task_snapshot(session, session_id, tasks, now)
+    task = json_object(response.get("task"))
+    if tool_name == "TaskGet" and task is not None:
+        return _task_snapshot(session, session_id, [task], now)
     return []
 
 
@@ -386,21 +397,24 @@ def session_tasks(
     state: Mapping[str, object], session_id: str, *, include_deleted: bool = False
 ) -> list[dict[str, object]]:
     """The tasks of one session in creation order."""
-    sessions = state.get("sessions")
-    entry = sessions.get(session_id) if isinstance(sessions, dict) else None
-    tasks = entry.get("tasks") if isinstance(entry, dict) else None
-    if not isinstance(tasks, dict):
+    sessions = json_object(state.get("sessions"))
+    entry = json_object(sessions.get(session_id)) if sessions is not None else None
+    tasks = json_object(entry.get("tasks")) if entry is not None else None
+    if tasks is None:
         return []
-    out = [
-        t for t in tasks.values() if isinstance(t, dict) and (include_deleted or t.get("status") != "deleted")
-    ]
+    objects = (json_object(t) for t in tasks.values())
+    out = [t for t in objects if t is not None and (include_deleted or t.get("status") != "deleted")]
     return sorted(out, key=lambda t: _num(t, "order"))
 
 
 def list_sessions(state: Mapping[str, object]) -> list[tuple[str, dict[str, object]]]:
     """(session id, entry) pairs, most recently updated first."""
-    sessions = state.get("sessions")
-    if not isinstance(sessions, dict):
+    sessions = json_object(state.get("sessions"))
+    if sessions is None:
         return []
-    items = [(sid, e) for sid, e in sessions.items() if isinstance(e, dict)]
+    items: list[tuple[str, dict[str, object]]] = []
+    for sid, value in sessions.items():
+        entry = json_object(value)
+        if entry is not None:
+            items.append((sid, entry))
     return sorted(items, key=lambda kv: -_num(kv[1], "updated"))

@@ -21,6 +21,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from lib.plain_data import json_list, plain_dict, plain_sequence
+
 __all__ = ["TraceNode", "build_trees", "load_traces", "to_otlp"]
 
 Status = Literal["unset", "ok", "error"]
@@ -104,9 +106,8 @@ def build_trees(records: Iterable[Mapping[str, Any]]) -> list[TraceNode]:
     spans = _merge(records)
     # every span lists its shared ancestors (parent first): create the ones without any record
     for (trace_id, _), span in list(spans.items()):
-        chain = [
-            (str(p[0]), str(p[1])) for p in span.get("ancestors") or () if isinstance(p, list) and len(p) == 2
-        ]
+        pairs = [json_list(p) for p in span.get("ancestors") or ()]
+        chain = [(str(p[0]), str(p[1])) for p in pairs if p is not None and len(p) == 2]
         if chain and span.get("parent_span_id") is None:
             span["parent_span_id"] = chain[0][0]
         for i, (ancestor_id, ancestor_name) in enumerate(chain):
@@ -189,14 +190,16 @@ def _otlp_value(value: object) -> dict[str, object]:
         return {"intValue": str(value)}
     if isinstance(value, float):
         return {"doubleValue": value}
-    if isinstance(value, (list, tuple)):
-        return {"arrayValue": {"values": [_otlp_value(v) for v in value if v is not None]}}
-    if isinstance(value, dict):
-        return {"kvlistValue": {"values": _otlp_attributes(value)}}
+    sequence = plain_sequence(value)
+    if sequence is not None:
+        return {"arrayValue": {"values": [_otlp_value(v) for v in sequence if v is not None]}}
+    mapping = plain_dict(value)
+    if mapping is not None:
+        return {"kvlistValue": {"values": _otlp_attributes(mapping)}}
     return {"stringValue": str(value)}
 
 
-def _otlp_attributes(attributes: Mapping[str, object]) -> list[dict[str, object]]:
+def _otlp_attributes(attributes: Mapping[str, object] | Mapping[object, object]) -> list[dict[str, object]]:
     return [{"key": str(k), "value": _otlp_value(v)} for k, v in attributes.items() if v is not None]
 
 
