@@ -18,10 +18,13 @@ import json
 from lib.guards.bash_policy import BashPolicy
 from lib.guards.file_policy import FilePolicy
 from lib.guards.verdict import LEVELS, RANK
+from lib.plain_data import json_object
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable
+
+    from lib.guards.verdict import Verdict
 
 __all__ = ["CONTEXT", "Measurement", "judge", "load_corpus", "measure"]
 
@@ -32,16 +35,16 @@ _DEFAULT_BRANCH = "feature/login"
 
 def load_corpus(path: str) -> list[dict[str, object]]:
     """Read a corpus file; raises ``ValueError`` naming the line of a malformed entry."""
-    entries = []
+    entries: list[dict[str, object]] = []
     with open(path, encoding="utf-8") as f:
         for lineno, line in enumerate(f, 1):
             if not line.strip():
                 continue
             try:
-                entry = json.loads(line)
+                entry = json_object(json.loads(line))
             except ValueError as exc:
                 raise ValueError(f"{path}:{lineno}: not JSON ({exc})") from None
-            if not isinstance(entry, dict) or not isinstance(entry.get("input"), str):
+            if entry is None or not isinstance(entry.get("input"), str):
                 raise ValueError(f"{path}:{lineno}: needs an object with a string 'input'")
             if entry.get("expected") not in RANK:
                 raise ValueError(f"{path}:{lineno}: 'expected' must be one of {', '.join(RANK)}")
@@ -59,7 +62,7 @@ def judge(
     text = str(entry["input"])
     cwd = str(entry.get("cwd") or CONTEXT["cwd"])
     project, home = CONTEXT["project_dir"], CONTEXT["home"]
-    verdicts = []
+    verdicts: list[Verdict] = []
     if tool == "Bash":
         branch = entry.get("branch", _DEFAULT_BRANCH)
         git_branch = branch if isinstance(branch, str) else None
@@ -68,8 +71,8 @@ def judge(
             files.evaluate_tool("Bash", {"command": text}, cwd=cwd, project_dir=project, home=home)
         )
     else:
-        tool_input = entry.get("tool_input")
-        if not isinstance(tool_input, dict):
+        tool_input = json_object(entry.get("tool_input"))
+        if tool_input is None:
             key = "notebook_path" if tool == "NotebookEdit" else "path" if tool in ("LS",) else "file_path"
             tool_input = {key: text}
         verdicts.append(files.evaluate_tool(tool, tool_input, cwd=cwd, project_dir=project, home=home))

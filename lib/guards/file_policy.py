@@ -286,7 +286,7 @@ class FilePolicy:
             out.append(Finding(RULES["write-outside-project"], f"write {path}", shown))
 
     def _writable(self, places: Places) -> list[str]:
-        out = []
+        out: list[str] = []
         for d in self.writable_dirs:
             if d.startswith("~/") and places.home:
                 d = places.home + d[1:]

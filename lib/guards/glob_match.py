@@ -21,7 +21,7 @@ def has_magic(text: str) -> bool:
 
 def literal_chars(pattern: str) -> str:
     """``pattern`` without wildcards, bracket sets, braces and commas (``.env*`` -> ``.env``)."""
-    out = []
+    out: list[str] = []
     i = 0
     n = len(pattern)
     while i < n:

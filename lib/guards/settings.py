@@ -7,9 +7,12 @@ pydantic, and keys a config version does not know yet fall back to their default
 
 from __future__ import annotations
 
+from lib.plain_data import json_object
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from typing import TypeGuard
 
     from lib.guards.bash_policy import BashPolicy
     from lib.guards.file_policy import FilePolicy
@@ -30,9 +33,13 @@ DEFAULTS: dict[str, object] = {
 }
 
 
+def _is_sequence(value: object) -> TypeGuard[list[object] | tuple[object, ...]]:
+    return isinstance(value, (list, tuple))
+
+
 def _strings(value: object, default: object) -> list[str]:
-    items = value if isinstance(value, (list, tuple)) else default
-    return [str(v) for v in items] if isinstance(items, (list, tuple)) else []
+    items = value if _is_sequence(value) else default
+    return [str(v) for v in items] if _is_sequence(items) else []
 
 
 class GuardSettings:
@@ -61,8 +68,8 @@ class GuardSettings:
         self.unprotected_paths = _strings(s.get("unprotected_paths"), [])
         self.protected_branches = _strings(s.get("protected_branches"), DEFAULTS["protected_branches"])
         self.writable_dirs = _strings(s.get("writable_dirs"), [])
-        rules = s.get("rules")
-        self.rules = {str(k): str(v) for k, v in rules.items()} if isinstance(rules, dict) else {}
+        rules = json_object(s.get("rules"))
+        self.rules = {str(k): str(v) for k, v in rules.items()} if rules is not None else {}
 
     def bash_policy(self) -> BashPolicy:
         """The Bash guard for these settings (raises ``ValueError`` naming a bad level or regex)."""

@@ -93,7 +93,7 @@ def is_interpreter(name: str) -> bool:
 
 def positionals(args: list[Arg], start: int = 1) -> list[Arg]:
     """Non-option arguments (everything after ``--`` counts)."""
-    out = []
+    out: list[Arg] = []
     dashdash = False
     for a in args[start:]:
         v = a.value
@@ -344,7 +344,7 @@ def _option_values(args: list[Arg]) -> list[Arg]:
     """Values given as ``--opt=value`` or after an option (``--env-file .env``)."""
     from lib.guards.shell_words import Arg as ArgType
 
-    out = []
+    out: list[Arg] = []
     for i, a in enumerate(args[1:], 1):
         v = a.value
         if v.startswith("--") and "=" in v:
@@ -493,7 +493,7 @@ def _downloader_effects(name: str, args: list[Arg]) -> list[tuple[str, Arg]]:
 
 
 def _value_opts(args: list[Arg], table: dict[str, str]) -> list[tuple[str, Arg]]:
-    out = []
+    out: list[tuple[str, Arg]] = []
     for i, a in enumerate(args[1:], 1):
         op = table.get(a.value)
         if op and i + 1 < len(args):

@@ -84,7 +84,7 @@ def xargs_command(args: list[Arg], producer: tuple[str, list[Arg]] | None) -> li
     else:
         items = [Arg("$XARGS_INPUT", dynamic=True, if_empty="")]
     if replace:
-        out = []
+        out: list[Arg] = []
         for a in command:
             if replace in a.value:
                 for item in items[:1]:
@@ -155,7 +155,7 @@ def ssh_remote_command(args: list[Arg]) -> str | None:
 
 def embedded_shell_strings(code: str) -> list[str]:
     """Shell command strings passed to os.system / subprocess / system / execSync in inline code."""
-    out = []
+    out: list[str] = []
     for m in re.finditer(_EMBEDDED_SHELL, code[:65536], re.VERBOSE):
         text = m.group(2) if m.group(2) is not None else m.group(3)
         if text:
@@ -169,7 +169,7 @@ def embedded_argv_lists(code: str) -> list[list[str]]:
     """Argument lists like ``subprocess.run(["rm", "-rf", "/"])`` in inline code, and library deletes
     (``shutil.rmtree('/x')``, ``os.remove(...)``, ``fs.rmSync(..., {recursive: true})``, of the home
     directory written as code: ``shutil.rmtree(Path.home())``) as rm commands."""
-    out = []
+    out: list[list[str]] = []
     for m in re.finditer(_EMBEDDED_DELETE, code[:65536], re.VERBOSE):
         path = m.group(2) if m.group(2) is not None else m.group(3)
         recursive = m.group(1) in ("rmtree", "rmSync", "rm_rf", "rm_r", "remove_tree") or "recursive" in (

@@ -177,7 +177,7 @@ class Word:
 
     def literal(self) -> str:
         """The word with quotes removed and expansions left as written (heredoc delimiters)."""
-        out = []
+        out: list[str] = []
         for p in self.parts:
             if p[0] == LIT:
                 out.append(str(p[1]))
@@ -241,7 +241,7 @@ def _find_close(s: str, i: int, n: int, init: str) -> int:
 def _unescape_backtick(body: str) -> str:
     if "\\" not in body:
         return body
-    out = []
+    out: list[str] = []
     i = 0
     n = len(body)
     while i < n:
@@ -762,7 +762,8 @@ class _Parser:
                     self.take()
             elif r == "coproc":  # coproc NAME { ...; } and coproc NAME ( ... ): NAME is no command
                 nt = self.peek()
-                name = nt[1].plain() if nt[0] == "w" else None  # type: ignore[attr-defined]
+                name_word: Word | None = nt[1] if nt[0] == "w" else None  # type: ignore[assignment]
+                name = name_word.plain() if name_word is not None else None
                 after = self.lx.s[self.lx.i : self.lx.i + 64].lstrip(" \t")[:1]
                 if (
                     name
@@ -782,7 +783,8 @@ class _Parser:
         if r == "function":
             self.take()
             name_tok = self.take()
-            name = name_tok[1].literal() if name_tok[0] == "w" else ""  # type: ignore[attr-defined]
+            func_word: Word | None = name_tok[1] if name_tok[0] == "w" else None  # type: ignore[assignment]
+            name = func_word.literal() if func_word is not None else ""
             if self.peek()[0] == "op" and self.peek()[1] == "(":
                 self.take()
                 if self.peek()[0] == "op" and self.peek()[1] == ")":
@@ -859,7 +861,8 @@ class _Parser:
             if t[0] == "w":
                 if len(parts) > 1:
                     parts.append((LIT, " ", True))
-                for p in t[1].parts:  # type: ignore[attr-defined]
+                element: Word = t[1]  # type: ignore[assignment]
+                for p in element.parts:
                     parts.append((LIT, p[1], True) if p[0] == LIT else p)
         return Word(parts)
 
@@ -885,7 +888,8 @@ class _Parser:
         if t[0] != "w":
             return None
         self.take()
-        name = t[1].literal()  # type: ignore[attr-defined]
+        var: Word = t[1]  # type: ignore[assignment]
+        name = var.literal()
         while self.peek()[0] == "nl":
             self.take()
         if self._reserved(self.peek()) != "in":
@@ -1206,7 +1210,8 @@ class _Evaluator:
         elif kind in ("sub", "group"):
             inner = scope.child() if kind == "sub" else scope
             start = len(self.result.commands)
-            for n in node[1]:  # type: ignore[attr-defined]
+            children: list[tuple[object, ...]] = node[1]  # type: ignore[assignment]
+            for n in children:
                 self.node(n, inner, pipes, direct)
             redirs = self.redirects(node[2], scope, [])  # type: ignore[arg-type]
             if redirs:
@@ -1235,26 +1240,30 @@ class _Evaluator:
             else:
                 scope.env.pop(name, None)
         elif kind == "arith":
-            for w in node[1]:  # type: ignore[attr-defined]
+            arith_words: list[Word] = node[1]  # type: ignore[assignment]
+            for w in arith_words:
                 self.expand_one(w, scope, [])
         elif kind == "case":
             self.expand(node[1], scope, [])  # type: ignore[arg-type]
-            for w in node[3]:  # type: ignore[attr-defined]
+            patterns: list[Word] = node[3]  # type: ignore[assignment]
+            for w in patterns:
                 self.expand_one(w, scope, [])
-            for body in node[2]:  # type: ignore[attr-defined]
+            bodies: list[list[tuple[object, ...]]] = node[2]  # type: ignore[assignment]
+            for body in bodies:
                 for n in body:
                     self.node(n, scope, pipes, direct)
 
     def redirects(self, raw: list[tuple[object, ...]], scope: _Scope, subs: list[Command]) -> list[Redirect]:
-        out = []
+        out: list[Redirect] = []
         for op, fd, target in raw:
-            if isinstance(target, list):  # heredoc holder
-                word = target[0]
-                arg = self.expand_one(word, scope, subs) if word is not None else Arg("")
+            if isinstance(target, Word):
+                arg = self.expand_one(target, scope, subs)
             elif target is None:
                 arg = None
-            else:
-                arg = self.expand_one(target, scope, subs)  # type: ignore[arg-type]
+            else:  # the heredoc holder _redirect made
+                holder: list[Word | None] = target  # type: ignore[assignment]
+                word = holder[0]
+                arg = self.expand_one(word, scope, subs) if word is not None else Arg("")
             out.append(Redirect(str(op), int(fd), arg))  # type: ignore[call-overload]
         return out
 

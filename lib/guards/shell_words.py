@@ -249,7 +249,7 @@ FIND_NARROWING = frozenset(
 
 def find_start_paths(args: list[Arg]) -> list[Arg]:
     """The start paths of a ``find`` command (``.`` when none are given)."""
-    paths = []
+    paths: list[Arg] = []
     i = 1
     while i < len(args) and args[i].value in ("-H", "-L", "-P", "-O0", "-O1", "-O2", "-O3", "-D"):
         i += 2 if args[i].value == "-D" else 1

@@ -13,6 +13,8 @@ variable (rule ``guard-off``), and the file guard denies writes to ``.claude/sta
 
 from __future__ import annotations
 
+from lib.plain_data import json_object, nested_object
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -32,14 +34,14 @@ def env_off(environ: Mapping[str, str]) -> bool:
 
 
 def _entries(state: Mapping[str, object]) -> dict[str, object]:
-    off = state.get("off")
-    return off if isinstance(off, dict) else {}
+    off = json_object(state.get("off"))
+    return off if off is not None else {}
 
 
 def session_off(state: Mapping[str, object], session_id: str, now: float) -> dict[str, object] | None:
     """The switch entry that turns the guards off for ``session_id`` now, if any."""
-    entry = _entries(state).get(session_id)
-    if not isinstance(entry, dict):
+    entry = json_object(_entries(state).get(session_id))
+    if entry is None:
         return None
     until = entry.get("until")
     if isinstance(until, (int, float)) and not isinstance(until, bool) and until <= now:
@@ -53,9 +55,7 @@ def turn_off(
     """Record that the user turned the guards off for ``session_id`` (until ``until``, or for good)."""
     if not session_id:
         raise ValueError("a session id is needed to switch the guards off")
-    off = state.get("off")
-    if not isinstance(off, dict):
-        off = state["off"] = {}
+    off = nested_object(state, "off")
     entry: dict[str, object] = {"since": now, "until": until}
     if note:
         entry["note"] = note
@@ -66,24 +66,27 @@ def turn_off(
 
 def turn_on(state: dict[str, object], session_id: str) -> bool:
     """Turn the guards back on for ``session_id``; False when they were not off."""
-    off = state.get("off")
-    if isinstance(off, dict) and session_id in off:
+    off = json_object(state.get("off"))
+    if off is not None and session_id in off:
         del off[session_id]
         return True
     return False
 
 
+def _expired(entry: dict[str, object] | None, now: float) -> bool:
+    """True for a switch entry that is not an object or whose ``until`` has passed."""
+    if entry is None:
+        return True
+    until = entry.get("until")
+    return isinstance(until, (int, float)) and until <= now
+
+
 def prune(state: dict[str, object], now: float) -> list[str]:
     """Drop expired switches; returns their session ids."""
-    off = state.get("off")
-    if not isinstance(off, dict):
+    off = json_object(state.get("off"))
+    if off is None:
         return []
-    expired = [
-        sid
-        for sid, entry in off.items()
-        if not isinstance(entry, dict)
-        or (isinstance(entry.get("until"), (int, float)) and entry["until"] <= now)
-    ]
+    expired = [sid for sid, entry in off.items() if _expired(json_object(entry), now)]
     for sid in expired:
         del off[sid]
     return expired
