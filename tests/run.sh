@@ -48,9 +48,11 @@ fi
 # Coverage is measured in every process the tests start ([tool.coverage.run] in pyproject.toml);
 # tests/coverage_gate.py then combines it and checks the floors (enforced on a full run, reported for
 # a subset: `.venv/bin/python tests/coverage_gate.py --report-only` shows the figures again).
+# pytest-xdist spreads the tests over one worker per CPU (PYTEST_WORKERS overrides; 0 runs them in
+# this process): the suite spends much of its time waiting on the processes it starts.
 .venv/bin/python -m coverage erase
 set +e
-.venv/bin/python -m coverage run -m pytest "$@"
+.venv/bin/python -m coverage run -m pytest -n "${PYTEST_WORKERS:-auto}" "$@"
 status=$?
 set -e
 if [ "$status" -eq 5 ]; then

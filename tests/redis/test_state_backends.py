@@ -146,17 +146,21 @@ def test_a_writer_that_outlived_its_lease_is_fenced_off(redis_backend: Backend) 
 
 
 @pytest.mark.redis
+@pytest.mark.parametrize(
+    ("corrupt", "reason"),
+    [(b"{not json", "not valid JSON"), (b"[1, 2]", "top level is list, expected a JSON object")],
+)
 def test_a_corrupt_document_is_moved_aside_and_reported(
-    redis_backend: Backend, capsys: pytest.CaptureFixture[str]
+    redis_backend: Backend, capsys: pytest.CaptureFixture[str], corrupt: bytes, reason: str
 ) -> None:
     client = _raw(redis_backend.url)
-    client.set("claude-hooks:{project}:state:breakers", b"{not json")  # type: ignore[attr-defined]
+    client.set("claude-hooks:{project}:state:breakers", corrupt)  # type: ignore[attr-defined]
     store = redis_backend.state("breakers")
     assert store.read() == {}
     err = capsys.readouterr().err
-    assert "claude-hooks:{project}:state:breakers" in err and "not valid JSON" in err and "moved aside" in err
+    assert "claude-hooks:{project}:state:breakers" in err and reason in err and "moved aside" in err
     moved = client.keys("claude-hooks:{project}:state:breakers:corrupt-*")  # type: ignore[attr-defined]
-    assert len(moved) == 1 and client.get(moved[0]) == b"{not json"  # type: ignore[attr-defined]
+    assert len(moved) == 1 and client.get(moved[0]) == corrupt  # type: ignore[attr-defined]
     assert client.ttl(moved[0]) > 0  # type: ignore[attr-defined]
     with store.transaction() as state:
         state["fresh"] = True
