@@ -19,6 +19,7 @@ from lib.guards.shell_words import (
     find_is_narrowed,
     find_start_paths,
     has_glob,
+    sh_quote,
     skip_options,
 )
 
@@ -224,14 +225,6 @@ _PARALLEL_INPUTS = frozenset({":::", "::::", ":::+", "::::+"})
 _PARALLEL_MAX = 16
 
 
-def _sh_quote(value: str) -> str:
-    return (
-        value
-        if value and all(c.isalnum() or c in "/._-=:@%+," for c in value)
-        else ("'" + value.replace("'", "'\\''") + "'")
-    )
-
-
 def parallel_command_lines(args: list[Arg]) -> list[str]:
     """The shell command lines GNU ``parallel`` runs for its ``:::`` arguments (at most 16): the
     template with ``{}`` (or ``-I``'s string) replaced by each quoted argument, or the argument added
@@ -270,5 +263,5 @@ def parallel_command_lines(args: list[Arg]) -> list[str]:
         return inputs
     line = " ".join(template)
     if replace in line:
-        return [line.replace(replace, _sh_quote(v)) for v in inputs]
-    return [f"{line} {_sh_quote(v)}" for v in inputs]
+        return [line.replace(replace, sh_quote(v)) for v in inputs]
+    return [f"{line} {sh_quote(v)}" for v in inputs]

@@ -28,6 +28,7 @@ __all__ = [
     "find_start_paths",
     "has_glob",
     "name_end",
+    "sh_quote",
     "skip_options",
     "span",
 ]
@@ -38,6 +39,14 @@ LIT, VAR, CMD, PROC, ARITH, TILDE, SPECIAL = range(7)
 NAME_START = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
 NAME_CHARS = NAME_START | frozenset("0123456789")
 TILDE_CHARS = NAME_CHARS | frozenset(".+-")
+_QUOTE_SAFE = NAME_CHARS | frozenset("./:=@%+,-")
+
+
+def sh_quote(value: str) -> str:
+    """``value`` as one shell word: as it is when it needs no quoting, else single-quoted."""
+    if value and all(c in _QUOTE_SAFE for c in value):
+        return value
+    return "'" + value.replace("'", "'\\''") + "'"
 
 
 def has_glob(text: str) -> bool:

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import posixpath
 
-from lib.guards.shell_words import NAME_CHARS, WRAPPERS, Arg, assignment_prefix, skip_options
+from lib.guards.shell_words import WRAPPERS, Arg, assignment_prefix, sh_quote, skip_options
 
 __all__ = ["strip_prefixes"]
 
 #: watch's options that take a value (``watch -n 5 cmd``).
 _WATCH_WITH_VALUE = frozenset({"-n", "--interval", "-q", "--equexit"})
 _ELEVATORS = frozenset({"sudo", "doas", "pkexec", "run0"})
-_QUOTE_SAFE = NAME_CHARS | frozenset("./:=@%+,-")
 
 
 def strip_prefixes(
@@ -75,7 +74,7 @@ def strip_prefixes(
                 if not text and i + 1 < n:
                     i += 1
                     text = args[i].value
-                rest = " ".join(_quote(a.value) for a in args[i + 1 :])
+                rest = " ".join(sh_quote(a.value) for a in args[i + 1 :])
                 return args[:0], wrappers, elevated, env, ("env -S", (text + " " + rest).strip())
             if v.startswith("--"):
                 key = v.split("=", 1)[0]
@@ -100,12 +99,6 @@ def strip_prefixes(
     if i > n:
         i = n
     return args[i:], wrappers, elevated, env, None
-
-
-def _quote(value: str) -> str:
-    if value and all(c in _QUOTE_SAFE for c in value):
-        return value
-    return "'" + value.replace("'", "'\\''") + "'"
 
 
 def _string_runner(name: str, args: list[Arg]) -> str | None:
