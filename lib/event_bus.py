@@ -29,6 +29,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from abc import ABC, abstractmethod  # abc is loaded at interpreter start-up: free here
 
 from lib.hook_logger import iso_timestamp
 from lib.jsonl import JsonlReader, JsonlWriter
@@ -215,7 +216,7 @@ def event_matches(event: Event, topics: Iterable[str] | None, session_id: str | 
     return topics is None or any(topic_matches(p, event.topic) for p in topics)
 
 
-class BusBase:
+class BusBase(ABC):
     """What the file bus (:class:`EventBus`) and the Redis bus
     (:class:`lib.backends.redis_bus.RedisEventBus`) share: the stamps of a publisher, publishing in
     order, and in-process subscriptions.
@@ -281,6 +282,7 @@ class BusBase:
             deliver(event, self._subscriptions, self.subscriber_errors)
         return published
 
+    @abstractmethod
     def _append(self, events: list[Event]) -> list[Event]:
         """Store ``events`` (checked, stamped, their ids still 0) in order; return them as stored,
         with their ids."""
@@ -311,6 +313,7 @@ class BusBase:
             if event_matches(event, topic_list, session_id):
                 yield event
 
+    @abstractmethod
     def _events(self, since: int | None, decoder: Decoder | None, follow: Follow | None) -> Iterator[Event]:
         """Every event after id ``since``; with ``follow`` (poll interval, stop) the new ones too,
         until ``stop()`` is true."""

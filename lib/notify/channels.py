@@ -15,6 +15,7 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 
 from lib.config import as_dict
@@ -45,7 +46,7 @@ def expand(value: str, key: str) -> str:
         raise DeliveryError(str(exc), retry=False) from None
 
 
-class Channel:
+class Channel(ABC):
     """A destination. ``send(note)`` makes one attempt; ``secrets`` are masked in any message."""
 
     name = "channel"
@@ -68,6 +69,7 @@ class Channel:
                 text = text.replace(secret, "***")
         return redact_text(text)
 
+    @abstractmethod
     def send(self, note: Notification) -> str:
         """Deliver ``note``; returns a short description of the result (``HTTP 200``)."""
         raise NotImplementedError
