@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -51,17 +51,20 @@ def test_a_server_marked_down_is_tried_again_once_the_pause_is_over(
     assert execute(settings, "PING") in (b"PONG", "PONG", True)
 
 
-@pytest.mark.parametrize(("package", "use"), [("redis", get_client), ("hiredis", redis_client.run)])
+@pytest.mark.parametrize(
+    ("package", "use"),
+    [
+        ("redis", get_client),  # redis-py: the CLI and the readers
+        ("hiredis", lambda settings: redis_client.run(settings, [("PING",)])),  # the hook's lean client
+    ],
+)
 def test_a_missing_package_is_named_with_the_command_that_installs_it(
-    package: str, use: object, monkeypatch: pytest.MonkeyPatch
+    package: str, use: Callable[[BackendSettings], object], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(sys.modules, package, None)  # `import <package>` now raises ImportError
     settings = BackendSettings("redis://127.0.0.1:1/0")
     with pytest.raises(BackendUnavailable) as raised:
-        if use is get_client:
-            get_client(settings)
-        else:
-            redis_client.run(settings, [("PING",)])
+        use(settings)
     message = str(raised.value)
     assert f"the {package!r} package is not installed" in message
     assert "pip install 'claude-hooks-runtime[redis]'" in message
